@@ -1,0 +1,72 @@
+/**
+ * The catalogue of domain errors. Each carries a stable code; the CLI maps codes to exit
+ * codes in one place (`src/cli/exit-codes.ts`) and the server maps them to HTTP statuses.
+ * Expected outcomes (a blocked batch, rejected rows) are return values, not errors.
+ */
+export const ERROR_CODES = {
+  // Configuration
+  CONFIG_INVALID: "bad-input",
+  CONFIG_NOT_FOUND: "bad-input",
+  // CSV input
+  CSV_FILE_MISSING: "bad-input",
+  CSV_FILE_EMPTY: "bad-input",
+  CSV_HEADER_MISSING_COLUMN: "bad-input",
+  CSV_RAGGED_ROW: "bad-input",
+  CSV_UNTERMINATED_QUOTE: "bad-input",
+  CSV_BAD_QUOTE: "bad-input",
+  CSV_BAD_ENCODING: "bad-input",
+  // Export
+  EXPORT_COMMAND_FAILED: "bad-input",
+  EXPORT_NO_FILE: "bad-input",
+  // Prepare
+  PREPARE_NO_OUTPUT: "bad-input",
+  PREVIOUS_INVALID: "bad-input",
+  DELTA_BAD_COMMAND: "bad-input",
+  // Synchronization
+  INITIAL_NOT_EMPTY: "bad-input",
+  BATCH_NOT_FOUND: "bad-input",
+  BATCH_STATE: "bad-input",
+  CONVERSION_FAILED: "bad-input",
+  DELTA_UNKNOWN_KEY: "bad-input",
+  BASE_MISMATCH: "bad-input",
+  DATABASE_URL_INVALID: "bad-input",
+  // Anything else
+  INTERNAL: "unexpected",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Where in an input file a problem is; every field is 1-based. */
+export interface FilePosition {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+/** A domain error: a stable code, a message that says what is wrong and what to do. */
+export class SyncupError extends Error {
+  readonly code: ErrorCode;
+  readonly position: FilePosition | undefined;
+  /** Further problems reported with this one (configuration checks list every problem). */
+  readonly details: readonly string[];
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; position?: FilePosition; details?: readonly string[] } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SyncupError";
+    this.code = code;
+    this.position = options.position;
+    this.details = options.details ?? [];
+  }
+}
+
+/** Formats a file position the way every message names one: `"ad_entries.csv" line 12, column 3`. */
+export function formatPosition(position: FilePosition): string {
+  let text = `"${position.file}"`;
+  if (position.line !== undefined) text += ` line ${position.line}`;
+  if (position.column !== undefined) text += `, column ${position.column}`;
+  return text;
+}
