@@ -1,4 +1,52 @@
-/** Entry point of the `syncup` CLI; filled in by the subcommands in `./commands/`. */
-export function main(_argv: readonly string[]): Promise<number> {
-  return Promise.resolve(0);
+/**
+ * Entry point of the `syncup` CLI. Each subcommand lives in its own file under `./commands/`
+ * and returns an exit code; only `bin/syncup.js` sets the process's exit code.
+ */
+import { Command, CommanderError } from "commander";
+import { formatPosition, SyncupError } from "../errors.js";
+import type { CliContext } from "./context.js";
+import { EXIT, exitCodeOf } from "./exit-codes.js";
+import { COMMANDS } from "./commands/index.js";
+
+export async function main(argv: readonly string[], context?: Partial<CliContext>): Promise<number> {
+  const ctx: CliContext = {
+    stdout: context?.stdout ?? process.stdout,
+    stderr: context?.stderr ?? process.stderr,
+    env: context?.env ?? process.env,
+    cwd: context?.cwd ?? process.cwd(),
+  };
+  let exitCode: number = EXIT.OK;
+  const program = new Command("syncup")
+    .description("Upward data synchronization of identity data: export, prepare, synchronize.")
+    .version("0.1.0")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    });
+  for (const define of COMMANDS) {
+    define(program, ctx, (code) => {
+      exitCode = code;
+    });
+  }
+  try {
+    await program.parseAsync([...argv]);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT;
+    }
+    reportError(ctx, error);
+    return exitCodeOf(error);
+  }
+}
+
+function reportError(ctx: CliContext, error: unknown): void {
+  if (error instanceof SyncupError) {
+    const where = error.position && !error.message.includes(`"${error.position.file}"`) ? ` (${formatPosition(error.position)})` : "";
+    ctx.stderr.write(`syncup: error ${error.code}: ${error.message}${where}\n`);
+    return;
+  }
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  ctx.stderr.write(`syncup: unexpected error: ${text}\n`);
 }

@@ -1,0 +1,149 @@
+/**
+ * The validated configuration as the rest of syncup sees it: defaults applied, paths absolute,
+ * cross-references resolved, frozen. Built by `loadConfig` (`load.ts`) and never changed after.
+ */
+import type { CsvFormat } from "../csv/format.js";
+import type { ScalarType, ThresholdName } from "./schema.js";
+
+export type Mode = "initial" | "complete" | "incremental";
+
+export interface ScalarPropertyDef {
+  readonly name: string;
+  readonly type: ScalarType;
+  readonly multiValued: boolean;
+}
+
+export interface NavigationPropertyDef {
+  readonly name: string;
+  readonly target: string;
+  /** 128–137 for a mono-valued property stored in UR_Resources, otherwise null (multi-valued). */
+  readonly monoColumnIndex: number | null;
+  /** The configured index (-1, 0–127) of a multi-valued property, or null when unset. */
+  readonly targetColumnIndex: number | null;
+}
+
+export interface EntityTypeDef {
+  readonly name: string;
+  readonly scalars: readonly ScalarPropertyDef[];
+  readonly navigations: readonly NavigationPropertyDef[];
+}
+
+export interface AssociationEndDef {
+  readonly entityType: string;
+  readonly property: string;
+  /** 128–137 when this end's property is mono-valued. */
+  readonly monoColumnIndex: number | null;
+}
+
+export interface AssociationDef {
+  readonly name: string;
+  readonly end1: AssociationEndDef;
+  readonly end2: AssociationEndDef;
+}
+
+export interface CsvTableDef {
+  /** `<connection>_<table>`: the name of the exported file without `.csv`. */
+  readonly name: string;
+  readonly connection: string;
+  readonly table: string;
+  /** Format of the file as the managed system writes it. */
+  readonly format: CsvFormat;
+  /** For csv connections: the file-name pattern. */
+  readonly filePattern: RegExp | null;
+}
+
+export interface CsvConnectionDef {
+  readonly type: "csv";
+  readonly name: string;
+  readonly path: string;
+  readonly incrementalPath: string;
+}
+
+export interface CommandConnectionDef {
+  readonly type: "command";
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+}
+
+export type ConnectionDef = CsvConnectionDef | CommandConnectionDef;
+
+export interface PropertyMappingDef {
+  readonly property: string;
+  readonly column: string;
+  readonly type: ScalarType;
+  readonly multiValued: boolean;
+  readonly format: string | null;
+  readonly separator: string;
+}
+
+export interface EntityTypeMappingDef {
+  readonly kind: "entity";
+  /** The entity type's name; also the base name of the prepared files. */
+  readonly name: string;
+  readonly table: string;
+  readonly primaryKey: string;
+  readonly uniqueKeys: readonly string[];
+  readonly properties: readonly PropertyMappingDef[];
+  /** Columns of the prepared files, primary key first. */
+  readonly columns: readonly string[];
+  readonly thresholds: Readonly<Partial<Record<ThresholdName, number>>>;
+}
+
+export interface AssociationMappingDef {
+  readonly kind: "association";
+  /** The association's name; also the base name of the prepared files. */
+  readonly name: string;
+  readonly table: string;
+  readonly column1: string;
+  readonly column2: string;
+  /** Column of the end's entity type mapping through which the end resolves. */
+  readonly key1: string;
+  readonly key2: string;
+  readonly end1EntityType: string;
+  readonly end2EntityType: string;
+  /** Columns of the prepared files: column1, column2. */
+  readonly columns: readonly string[];
+  readonly thresholds: Readonly<Partial<Record<ThresholdName, number>>>;
+}
+
+export type MappingDef = EntityTypeMappingDef | AssociationMappingDef;
+
+export interface ConnectorDef {
+  readonly name: string;
+  readonly connections: Readonly<Record<string, ConnectionDef>>;
+  readonly tables: Readonly<Record<string, CsvTableDef>>;
+  readonly entityTypeMappings: readonly EntityTypeMappingDef[];
+  readonly associationMappings: readonly AssociationMappingDef[];
+  /** Connector-level thresholds with the defaults applied. */
+  readonly thresholds: Readonly<Record<ThresholdName, number>>;
+}
+
+export interface JobDef {
+  readonly name: string;
+  readonly connector: string;
+  readonly mode: Mode;
+  readonly schedule: string | null;
+  readonly timeZone: string;
+  readonly tasks: readonly ("export" | "prepare" | "synchronize")[];
+}
+
+export interface Config {
+  /** Absolute path of the configuration file. */
+  readonly file: string;
+  readonly workDir: string;
+  readonly exportDir: string;
+  readonly databaseUrl: string;
+  readonly prepare: { readonly memoryBudgetBytes: number; readonly tempDir: string };
+  readonly entityTypes: Readonly<Record<string, EntityTypeDef>>;
+  readonly associations: Readonly<Record<string, AssociationDef>>;
+  readonly connectors: Readonly<Record<string, ConnectorDef>>;
+  readonly jobs: Readonly<Record<string, JobDef>>;
+}
+
+/** Every mapping of a connector, entity type mappings first. */
+export function mappingsOf(connector: ConnectorDef): readonly MappingDef[] {
+  return [...connector.entityTypeMappings, ...connector.associationMappings];
+}

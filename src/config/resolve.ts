@@ -1,0 +1,347 @@
+/**
+ * Turns a schema-valid raw configuration into the resolved `Config`: checks every
+ * cross-reference, applies defaults, makes paths absolute. Pure: no file access.
+ * Every problem is collected with its path, so that one check lists them all.
+ */
+import { isAbsolute, resolve } from "node:path";
+import type {
+  AssociationDef,
+  AssociationMappingDef,
+  Config,
+  ConnectionDef,
+  ConnectorDef,
+  CsvTableDef,
+  EntityTypeDef,
+  EntityTypeMappingDef,
+  JobDef,
+  PropertyMappingDef,
+} from "./config.js";
+import { CONNECTOR_THRESHOLD_DEFAULTS, type RawConfig, type ThresholdName, type Thresholds } from "./schema.js";
+import { DEFAULT_CSV_FORMAT, type CsvFormat } from "../csv/format.js";
+
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+const DEFAULT_MEMORY_BUDGET_MIB = 64;
+const DEFAULT_DATABASE_URL = "sqlite:./data/syncup.db";
+const DEFAULT_COMMAND_TIMEOUT_SECONDS = 3600;
+
+/** Resolves `raw`; returns the problems found (then `config` is undefined) or the frozen config. */
+export function resolveConfig(
+  raw: RawConfig,
+  options: { file: string; baseDir: string; env: Readonly<Record<string, string | undefined>> },
+): { config?: Config; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const problem = (path: (string | number)[], message: string) => problems.push({ path, message });
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(options.baseDir, p));
+
+  // Entity model
+  const entityTypes: Record<string, EntityTypeDef> = {};
+  for (const [typeName, type] of Object.entries(raw.entityModel.entityTypes)) {
+    const scalars: EntityTypeDef["scalars"][number][] = [];
+    const navigations: EntityTypeDef["navigations"][number][] = [];
+    const monoIndexes = new Map<number, string>();
+    for (const [propName, prop] of Object.entries(type.properties)) {
+      const path = ["entityModel", "entityTypes", typeName, "properties", propName];
+      if (prop.type === "navigation") {
+        if (!(prop.target in raw.entityModel.entityTypes)) {
+          problem([...path, "target"], `unknown entity type "${prop.target}"`);
+        }
+        const index = prop.targetColumnIndex ?? null;
+        const mono = index !== null && index >= 128 ? index : null;
+        if (mono !== null) {
+          const other = monoIndexes.get(mono);
+          if (other !== undefined) {
+            problem([...path, "targetColumnIndex"], `column index ${mono} is already used by "${other}"`);
+          }
+          monoIndexes.set(mono, propName);
+        }
+        navigations.push({ name: propName, target: prop.target, monoColumnIndex: mono, targetColumnIndex: index });
+      } else {
+        scalars.push({ name: propName, type: prop.type, multiValued: prop.multiValued ?? false });
+      }
+    }
+    entityTypes[typeName] = { name: typeName, scalars, navigations };
+  }
+
+  const associations: Record<string, AssociationDef> = {};
+  const usedNavigation = new Map<string, string>();
+  for (const [assocName, assoc] of Object.entries(raw.entityModel.associations ?? {})) {
+    const path = ["entityModel", "associations", assocName];
+    const ends = (["property1", "property2"] as const).map((key) => {
+      const ref = assoc[key];
+      const [typeName, propName, ...rest] = ref.split(".");
+      const type = typeName === undefined ? undefined : entityTypes[typeName];
+      if (type === undefined || propName === undefined || rest.length > 0) {
+        problem([...path, key], `"${ref}" is not "EntityType.property" of a known entity type`);
+        return undefined;
+      }
+      const nav = type.navigations.find((n) => n.name === propName);
+      if (nav === undefined) {
+        problem([...path, key], `"${propName}" is not a navigation property of "${typeName}"`);
+        return undefined;
+      }
+      const other = usedNavigation.get(ref);
+      if (other !== undefined) problem([...path, key], `"${ref}" is already an end of association "${other}"`);
+      usedNavigation.set(ref, assocName);
+      return { entityType: type.name, property: nav.name, monoColumnIndex: nav.monoColumnIndex, target: nav.target };
+    });
+    const [end1, end2] = ends;
+    if (end1 === undefined || end2 === undefined) continue;
+    if (end1.target !== end2.entityType) {
+      problem([...path, "property1"], `"${assoc.property1}" targets "${end1.target}", but property2 belongs to "${end2.entityType}"`);
+    }
+    if (end2.target !== end1.entityType) {
+      problem([...path, "property2"], `"${assoc.property2}" targets "${end2.target}", but property1 belongs to "${end1.entityType}"`);
+    }
+    if (end1.monoColumnIndex !== null && end2.monoColumnIndex !== null) {
+      problem(path, "at most one end of an association can be mono-valued (target column index 128–137)");
+    }
+    associations[assocName] = {
+      name: assocName,
+      end1: { entityType: end1.entityType, property: end1.property, monoColumnIndex: end1.monoColumnIndex },
+      end2: { entityType: end2.entityType, property: end2.property, monoColumnIndex: end2.monoColumnIndex },
+    };
+  }
+
+  // Connectors
+  const connectors: Record<string, ConnectorDef> = {};
+  for (const [connectorName, rawConnector] of Object.entries(raw.connectors)) {
+    const cpath = ["connectors", connectorName];
+    const connections: Record<string, ConnectionDef> = {};
+    const tables: Record<string, CsvTableDef> = {};
+    for (const [connName, conn] of Object.entries(rawConnector.connections)) {
+      const connFormat: Partial<CsvFormat> = pickFormat(conn);
+      if (conn.type === "csv") {
+        connections[connName] = {
+          type: "csv",
+          name: connName,
+          path: abs(conn.path),
+          incrementalPath: abs(conn.incrementalPath ?? conn.path),
+        };
+      } else {
+        connections[connName] = {
+          type: "command",
+          name: connName,
+          command: conn.command,
+          cwd: abs(conn.cwd ?? "."),
+          env: conn.env ?? {},
+          timeoutSeconds: conn.timeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+        };
+      }
+      for (const [tableName, table] of Object.entries(conn.tables)) {
+        const fullName = `${connName}_${tableName}`;
+        const tpath = [...cpath, "connections", connName, "tables", tableName];
+        if (fullName in tables) problem(tpath, `table name "${fullName}" is used twice in this connector`);
+        let filePattern: RegExp | null = null;
+        if ("file" in table && typeof table.file === "string") {
+          try {
+            filePattern = new RegExp(table.file);
+          } catch (error) {
+            problem([...tpath, "file"], `not a valid regular expression: ${(error as Error).message}`);
+          }
+        }
+        const format: CsvFormat = { ...DEFAULT_CSV_FORMAT, ...connFormat, ...pickFormat(table) };
+        if (format.separator === format.quote) {
+          problem([...tpath, "separator"], "the separator and the quote must differ");
+        }
+        tables[fullName] = { name: fullName, connection: connName, table: tableName, format, filePattern };
+      }
+    }
+
+    const knownTables = () => Object.keys(tables).join(", ") || "none";
+    const entityTypeMappings: EntityTypeMappingDef[] = [];
+    for (const [typeName, m] of Object.entries(rawConnector.entityTypeMappings ?? {})) {
+      const mpath = [...cpath, "entityTypeMappings", typeName];
+      const type = entityTypes[typeName];
+      if (type === undefined) {
+        problem(mpath, `"${typeName}" is not an entity type of entityModel.entityTypes`);
+        continue;
+      }
+      if (!(m.table in tables)) problem([...mpath, "table"], `unknown table "${m.table}" (this connector has: ${knownTables()})`);
+      if (m.primaryKey === "") problem([...mpath, "primaryKey"], "the primary key column cannot be empty");
+      const uniqueKeys = m.uniqueKeys ?? [];
+      uniqueKeys.forEach((k, i) => {
+        if (k === m.primaryKey || uniqueKeys.indexOf(k) !== i) {
+          problem([...mpath, "uniqueKeys", i], `"${k}" is already a key of this mapping`);
+        }
+      });
+      const properties: PropertyMappingDef[] = [];
+      for (const [propName, pm] of Object.entries(m.properties ?? {})) {
+        const scalar = type.scalars.find((s) => s.name === propName);
+        if (scalar === undefined) {
+          const isNav = type.navigations.some((n) => n.name === propName);
+          problem(
+            [...mpath, "properties", propName],
+            isNav
+              ? `"${propName}" is a navigation property: map it through an entity association mapping`
+              : `"${propName}" is not a scalar property of "${typeName}"`,
+          );
+          continue;
+        }
+        const column = typeof pm === "string" ? pm : pm.column;
+        if (column === "") problem([...mpath, "properties", propName], "the column name cannot be empty");
+        properties.push({
+          property: propName,
+          column,
+          type: scalar.type,
+          multiValued: scalar.multiValued,
+          format: typeof pm === "string" ? null : (pm.format ?? null),
+          separator: typeof pm === "string" ? "|" : (pm.separator ?? "|"),
+        });
+      }
+      const columns = [...new Set([m.primaryKey, ...uniqueKeys, ...properties.map((p) => p.column)])];
+      entityTypeMappings.push({
+        kind: "entity",
+        name: typeName,
+        table: m.table,
+        primaryKey: m.primaryKey,
+        uniqueKeys,
+        properties,
+        columns,
+        thresholds: definedThresholds(m.thresholds),
+      });
+    }
+
+    const associationMappings: AssociationMappingDef[] = [];
+    for (const [assocName, m] of Object.entries(rawConnector.entityAssociationMappings ?? {})) {
+      const mpath = [...cpath, "entityAssociationMappings", assocName];
+      const assoc = associations[assocName];
+      if (assoc === undefined) {
+        problem(mpath, `"${assocName}" is not an association of entityModel.associations`);
+        continue;
+      }
+      if (assocName in (rawConnector.entityTypeMappings ?? {})) {
+        problem(mpath, `"${assocName}" is also an entity type mapping of this connector: prepared file names would clash`);
+      }
+      if (!(m.table in tables)) problem([...mpath, "table"], `unknown table "${m.table}" (this connector has: ${knownTables()})`);
+      if (m.column1 === m.column2) problem([...mpath, "column2"], "column1 and column2 must differ");
+      const keys = ([1, 2] as const).map((i) => {
+        const end = i === 1 ? assoc.end1 : assoc.end2;
+        const mapping = entityTypeMappings.find((e) => e.name === end.entityType);
+        const keyName = i === 1 ? m.key1 : m.key2;
+        if (mapping === undefined) {
+          problem(mpath, `end ${i} is an "${end.entityType}", which this connector has no entity type mapping for`);
+          return keyName ?? "";
+        }
+        const key = keyName ?? mapping.primaryKey;
+        if (key !== mapping.primaryKey && !mapping.uniqueKeys.includes(key)) {
+          problem(
+            [...mpath, `key${i}`],
+            `"${key}" is neither the primary key nor a unique key of mapping "${mapping.name}" (keys: ${[mapping.primaryKey, ...mapping.uniqueKeys].join(", ")})`,
+          );
+        }
+        return key;
+      });
+      associationMappings.push({
+        kind: "association",
+        name: assocName,
+        table: m.table,
+        column1: m.column1,
+        column2: m.column2,
+        key1: keys[0] ?? "",
+        key2: keys[1] ?? "",
+        end1EntityType: assoc.end1.entityType,
+        end2EntityType: assoc.end2.entityType,
+        columns: [m.column1, m.column2],
+        thresholds: definedThresholds(m.thresholds),
+      });
+    }
+    if (entityTypeMappings.length === 0 && associationMappings.length === 0) {
+      problem(cpath, "the connector has no entity type mapping: nothing would be synchronized");
+    }
+    connectors[connectorName] = {
+      name: connectorName,
+      connections,
+      tables,
+      entityTypeMappings,
+      associationMappings,
+      thresholds: { ...CONNECTOR_THRESHOLD_DEFAULTS, ...definedThresholds(rawConnector.thresholds) },
+    };
+  }
+
+  const jobs: Record<string, JobDef> = {};
+  for (const [jobName, job] of Object.entries(raw.jobs ?? {})) {
+    const jpath = ["jobs", jobName];
+    if (!(job.connector in raw.connectors)) problem([...jpath, "connector"], `unknown connector "${job.connector}"`);
+    if (job.timeZone !== undefined && !isTimeZone(job.timeZone)) {
+      problem([...jpath, "timeZone"], `unknown time zone "${job.timeZone}" (use an IANA name such as Europe/Paris)`);
+    }
+    if (job.schedule !== undefined) {
+      const fields = job.schedule.trim().split(/\s+/).length;
+      if (fields < 5 || fields > 6) problem([...jpath, "schedule"], `expected a cron expression of 5 or 6 fields, found ${fields}`);
+    }
+    jobs[jobName] = {
+      name: jobName,
+      connector: job.connector,
+      mode: job.mode,
+      schedule: job.schedule ?? null,
+      timeZone: job.timeZone ?? "UTC",
+      tasks: job.tasks ?? ["export", "prepare", "synchronize"],
+    };
+  }
+
+  if (problems.length > 0) return { problems };
+
+  const workDir = abs(raw.workDir ?? "./work");
+  const databaseUrl = options.env["SYNCUP_DATABASE_URL"] ?? raw.database?.url ?? DEFAULT_DATABASE_URL;
+  const config: Config = {
+    file: options.file,
+    workDir,
+    exportDir: raw.exportDir === undefined ? resolve(workDir, "export") : abs(raw.exportDir),
+    databaseUrl: resolveSqliteUrl(databaseUrl, options.baseDir),
+    prepare: {
+      memoryBudgetBytes: (raw.prepare?.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB) * 1024 * 1024,
+      tempDir: abs(raw.prepare?.tempDir ?? resolve(workDir, "tmp")),
+    },
+    entityTypes,
+    associations,
+    connectors,
+    jobs,
+  };
+  return { config: deepFreeze(config), problems };
+}
+
+function definedThresholds(raw: Thresholds | undefined): Partial<Record<ThresholdName, number>> {
+  const out: Partial<Record<ThresholdName, number>> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    if (value !== undefined) out[key as ThresholdName] = value;
+  }
+  return out;
+}
+
+function pickFormat(source: Partial<Record<keyof CsvFormat, unknown>>): Partial<CsvFormat> {
+  const out: Partial<CsvFormat> = {};
+  for (const key of ["encoding", "separator", "quote", "skipLines", "trim"] as const) {
+    if (source[key] !== undefined) (out as Record<string, unknown>)[key] = source[key];
+  }
+  return out;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A relative `sqlite:` path is relative to the configuration file's folder. */
+function resolveSqliteUrl(url: string, baseDir: string): string {
+  if (!url.startsWith("sqlite:")) return url;
+  const path = url.slice("sqlite:".length);
+  if (path === ":memory:" || isAbsolute(path)) return url;
+  return `sqlite:${resolve(baseDir, path)}`;
+}
+
+/** Freezes an object graph; the configuration is never changed once validated. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value) && !(value instanceof RegExp)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,198 @@
+/**
+ * The shape of `syncup.yaml`, as zod schemas. Unknown keys are errors everywhere (`strictObject`).
+ * Cross-references (a mapping's columns, an association's ends) are checked in `validate.ts`.
+ */
+import { z } from "zod";
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "use letters, digits, '_' and '-', starting with a letter");
+
+export const SCALAR_TYPES = ["string", "int32", "int64", "bool", "date-time", "guid", "double", "binary"] as const;
+export type ScalarType = (typeof SCALAR_TYPES)[number];
+
+export const THRESHOLD_NAMES = [
+  "MaximumInsertedLines",
+  "MaximumUpdatedLines",
+  "MaximumDeletedLines",
+  "MaximumLinkInsertedLines",
+  "MaximumLinkDeletedLines",
+  "MaxPercentageInsertedLines",
+  "MaxPercentageUpdatedLines",
+  "MaxPercentageDeletedLines",
+  "MaxLinkPercentageInsertedLines",
+  "MaxLinkPercentageDeletedLines",
+] as const;
+export type ThresholdName = (typeof THRESHOLD_NAMES)[number];
+
+/** Connector-level defaults, as in the reference product; 0 switches a threshold off. */
+export const CONNECTOR_THRESHOLD_DEFAULTS: Readonly<Record<ThresholdName, number>> = Object.freeze({
+  MaximumInsertedLines: 100,
+  MaximumUpdatedLines: 100,
+  MaximumDeletedLines: 100,
+  MaximumLinkInsertedLines: 1000,
+  MaximumLinkDeletedLines: 1000,
+  MaxPercentageInsertedLines: 5,
+  MaxPercentageUpdatedLines: 5,
+  MaxPercentageDeletedLines: 5,
+  MaxLinkPercentageInsertedLines: 5,
+  MaxLinkPercentageDeletedLines: 5,
+});
+
+const thresholds = z
+  .strictObject(
+    Object.fromEntries(
+      THRESHOLD_NAMES.map((n) => [
+        n,
+        n.startsWith("Max") && n.includes("Percentage")
+          ? z.number().min(0).max(100).optional()
+          : z.number().int().min(0).optional(),
+      ]),
+    ) as Record<ThresholdName, z.ZodOptional<z.ZodNumber>>,
+  )
+  .describe("Safeguards: counts of lines and percentages of what the repository holds; 0 = off.");
+
+const scalarProperty = z.strictObject({
+  type: z.enum(SCALAR_TYPES),
+  multiValued: z.boolean().optional().describe("Several values in one cell, separated by `separator`."),
+});
+
+const navigationProperty = z.strictObject({
+  type: z.literal("navigation"),
+  target: name.describe("The entity type this property points to."),
+  targetColumnIndex: z
+    .number()
+    .int()
+    .min(-1)
+    .max(137)
+    .optional()
+    .describe("128–137: mono-valued, stored in UR_Resources; empty, -1 or 0–127: multi-valued, in UR_ResourceLinks."),
+});
+
+const property = z.union([scalarProperty, navigationProperty]);
+
+const entityType = z.strictObject({
+  properties: z.record(name, property),
+});
+
+const association = z.strictObject({
+  property1: z.string().describe("`EntityType.navigationProperty` of the first end."),
+  property2: z.string().describe("`EntityType.navigationProperty` of the second end."),
+});
+
+export const CSV_ENCODINGS = ["utf-8", "utf-16", "utf-16le", "utf-16be", "latin1", "windows-1252"] as const;
+
+const csvFormat = {
+  encoding: z.enum(CSV_ENCODINGS).optional(),
+  separator: z.string().length(1).optional(),
+  quote: z.string().length(1).optional(),
+  skipLines: z.number().int().min(0).optional().describe("Lines skipped before the header line."),
+  trim: z.string().optional().describe("Characters trimmed from both ends of unquoted fields."),
+};
+
+const csvTable = z.strictObject({
+  file: z
+    .string()
+    .describe("Regular expression matched against file names; the newest matching file wins."),
+  ...csvFormat,
+});
+
+const csvConnection = z.strictObject({
+  type: z.literal("csv"),
+  path: z.string().describe("Folder holding the complete (and initial) exports."),
+  incrementalPath: z.string().optional().describe("Folder holding incremental exports; default `path`."),
+  ...csvFormat,
+  tables: z.record(name, csvTable),
+});
+
+const commandConnection = z.strictObject({
+  type: z.literal("command"),
+  command: z
+    .array(z.string())
+    .min(1)
+    .describe("Program and arguments (no shell). It writes `<connection>_<table>.csv` into $SYNCUP_OUTPUT_DIR."),
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  timeoutSeconds: z.number().int().positive().optional(),
+  ...csvFormat,
+  tables: z.record(name, z.strictObject({ ...csvFormat })),
+});
+
+const connection = z.discriminatedUnion("type", [csvConnection, commandConnection]);
+
+const propertyMapping = z.union([
+  z.string(),
+  z.strictObject({
+    column: z.string(),
+    format: z
+      .string()
+      .optional()
+      .describe(
+        "How the column is written: for date-time a pattern such as `yyyyMMddHHmmss` or `iso`; for binary `base64` or `hex`; for bool `true/false` pairs such as `1/0`.",
+      ),
+    separator: z.string().optional().describe("For multi-valued properties: the value separator (default `|`)."),
+  }),
+]);
+
+const entityTypeMapping = z.strictObject({
+  table: z.string().describe("The connection table, `<connection>_<table>`."),
+  primaryKey: z.string().describe("The column that identifies a resource."),
+  uniqueKeys: z.array(z.string()).max(3).optional().describe("Up to three further identifying columns."),
+  properties: z.record(name, propertyMapping).optional(),
+  thresholds: thresholds.optional(),
+});
+
+const entityAssociationMapping = z.strictObject({
+  table: z.string().describe("The connection table, `<connection>_<table>`."),
+  column1: z.string(),
+  key1: z
+    .string()
+    .optional()
+    .describe("Column of the first end's entity type mapping (its primary key or a unique key); default its primary key."),
+  column2: z.string(),
+  key2: z.string().optional(),
+  thresholds: thresholds.optional(),
+});
+
+const connector = z.strictObject({
+  connections: z.record(name, connection),
+  entityTypeMappings: z.record(name, entityTypeMapping).optional(),
+  entityAssociationMappings: z.record(name, entityAssociationMapping).optional(),
+  thresholds: thresholds.optional(),
+});
+
+export const JOB_TASKS = ["export", "prepare", "synchronize"] as const;
+
+const job = z.strictObject({
+  connector: name,
+  mode: z.enum(["initial", "complete", "incremental"]),
+  schedule: z.string().optional().describe("Cron expression (5 or 6 fields)."),
+  timeZone: z.string().optional().describe("IANA time zone of the schedule; default UTC."),
+  tasks: z.array(z.enum(JOB_TASKS)).min(1).optional(),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1),
+  workDir: z.string().optional().describe("Prepared files, per connector; default `./work`."),
+  exportDir: z.string().optional().describe("CSV source files; default `<workDir>/export`."),
+  database: z
+    .strictObject({
+      url: z.string().describe("`sqlite:<path>` or `postgres://…`; overridden by $SYNCUP_DATABASE_URL."),
+    })
+    .optional(),
+  prepare: z
+    .strictObject({
+      memoryBudgetMiB: z.number().int().min(4).max(65536).optional(),
+      tempDir: z.string().optional(),
+    })
+    .optional(),
+  entityModel: z.strictObject({
+    entityTypes: z.record(name, entityType),
+    associations: z.record(name, association).optional(),
+  }),
+  connectors: z.record(name, connector),
+  jobs: z.record(name, job).optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type Thresholds = Partial<Record<ThresholdName, number | undefined>>;
