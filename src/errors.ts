@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   CSV_FILE_MISSING: "bad-input",
   CSV_FILE_EMPTY: "bad-input",
   CSV_HEADER_MISSING_COLUMN: "bad-input",
+  CSV_HEADER_DUPLICATE_COLUMN: "bad-input",
   CSV_RAGGED_ROW: "bad-input",
   CSV_UNTERMINATED_QUOTE: "bad-input",
   CSV_BAD_QUOTE: "bad-input",
@@ -21,6 +22,8 @@ export const ERROR_CODES = {
   // Prepare
   PREPARE_NO_OUTPUT: "bad-input",
   PREVIOUS_INVALID: "bad-input",
+  PREVIOUS_MISSING: "bad-input",
+  MODE_MISMATCH: "bad-input",
   DELTA_BAD_COMMAND: "bad-input",
   // Synchronization
   INITIAL_NOT_EMPTY: "bad-input",

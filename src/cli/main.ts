@@ -43,7 +43,10 @@ export async function main(argv: readonly string[], context?: Partial<CliContext
 
 function reportError(ctx: CliContext, error: unknown): void {
   if (error instanceof SyncupError) {
-    const where = error.position && !error.message.includes(`"${error.position.file}"`) ? ` (${formatPosition(error.position)})` : "";
+    const where =
+      error.position && !error.message.includes(`"${error.position.file}"`)
+        ? ` (${formatPosition(error.position)})`
+        : "";
     ctx.stderr.write(`syncup: error ${error.code}: ${error.message}${where}\n`);
     return;
   }

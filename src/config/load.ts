@@ -47,8 +47,8 @@ export function parseConfig(
   if (doc.errors.length > 0) {
     fail(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ""}${e.message.split("\n")[0] ?? ""}`;
+        const pos = lineCounter.linePos(e.pos[0]);
+        return `line ${pos.line}, column ${pos.col}: ${e.message.split("\n")[0] ?? ""}`;
       }),
     );
   }
@@ -75,10 +75,12 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === "invalid_union" && issue.errors.length > 0) {
-      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0] ?? [];
+      // The branch with the fewest problems is the one the user meant; on a tie, the deepest.
+      const best = [...issue.errors].sort((a, b) => a.length - b.length || depth(b) - depth(a))[0] ?? [];
       out.push(...flattenIssues(best, path));
     } else if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) out.push({ path: [...toPath(path), key], message: `unknown key "${key}"` });
+      for (const key of issue.keys)
+        out.push({ path: [...toPath(path), key], message: `unknown key "${key}"` });
     } else {
       out.push({ path: toPath(path), message: issue.message });
     }
@@ -87,7 +89,7 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[
 }
 
 function depth(issues: readonly z.core.$ZodIssue[]): number {
-  return Math.max(0, ...issues.map((i) => i.path.length + (i.code === "invalid_value" ? 0 : 0.5)));
+  return Math.max(0, ...issues.map((i) => i.path.length));
 }
 
 function toPath(path: PropertyKey[]): (string | number)[] {

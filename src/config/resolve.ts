@@ -16,7 +16,12 @@ import type {
   JobDef,
   PropertyMappingDef,
 } from "./config.js";
-import { CONNECTOR_THRESHOLD_DEFAULTS, type RawConfig, type ThresholdName, type Thresholds } from "./schema.js";
+import {
+  CONNECTOR_THRESHOLD_DEFAULTS,
+  type RawConfig,
+  type ThresholdName,
+  type Thresholds,
+} from "./schema.js";
 import { DEFAULT_CSV_FORMAT, type CsvFormat } from "../csv/format.js";
 
 export interface ConfigProblem {
@@ -58,7 +63,12 @@ export function resolveConfig(
           }
           monoIndexes.set(mono, propName);
         }
-        navigations.push({ name: propName, target: prop.target, monoColumnIndex: mono, targetColumnIndex: index });
+        navigations.push({
+          name: propName,
+          target: prop.target,
+          monoColumnIndex: mono,
+          targetColumnIndex: index,
+        });
       } else {
         scalars.push({ name: propName, type: prop.type, multiValued: prop.multiValued ?? false });
       }
@@ -84,17 +94,29 @@ export function resolveConfig(
         return undefined;
       }
       const other = usedNavigation.get(ref);
-      if (other !== undefined) problem([...path, key], `"${ref}" is already an end of association "${other}"`);
+      if (other !== undefined)
+        problem([...path, key], `"${ref}" is already an end of association "${other}"`);
       usedNavigation.set(ref, assocName);
-      return { entityType: type.name, property: nav.name, monoColumnIndex: nav.monoColumnIndex, target: nav.target };
+      return {
+        entityType: type.name,
+        property: nav.name,
+        monoColumnIndex: nav.monoColumnIndex,
+        target: nav.target,
+      };
     });
     const [end1, end2] = ends;
     if (end1 === undefined || end2 === undefined) continue;
     if (end1.target !== end2.entityType) {
-      problem([...path, "property1"], `"${assoc.property1}" targets "${end1.target}", but property2 belongs to "${end2.entityType}"`);
+      problem(
+        [...path, "property1"],
+        `"${assoc.property1}" targets "${end1.target}", but property2 belongs to "${end2.entityType}"`,
+      );
     }
     if (end2.target !== end1.entityType) {
-      problem([...path, "property2"], `"${assoc.property2}" targets "${end2.target}", but property1 belongs to "${end1.entityType}"`);
+      problem(
+        [...path, "property2"],
+        `"${assoc.property2}" targets "${end2.target}", but property1 belongs to "${end1.entityType}"`,
+      );
     }
     if (end1.monoColumnIndex !== null && end2.monoColumnIndex !== null) {
       problem(path, "at most one end of an association can be mono-valued (target column index 128–137)");
@@ -160,7 +182,8 @@ export function resolveConfig(
         problem(mpath, `"${typeName}" is not an entity type of entityModel.entityTypes`);
         continue;
       }
-      if (!(m.table in tables)) problem([...mpath, "table"], `unknown table "${m.table}" (this connector has: ${knownTables()})`);
+      if (!(m.table in tables))
+        problem([...mpath, "table"], `unknown table "${m.table}" (this connector has: ${knownTables()})`);
       if (m.primaryKey === "") problem([...mpath, "primaryKey"], "the primary key column cannot be empty");
       const uniqueKeys = m.uniqueKeys ?? [];
       uniqueKeys.forEach((k, i) => {
@@ -214,16 +237,23 @@ export function resolveConfig(
         continue;
       }
       if (assocName in (rawConnector.entityTypeMappings ?? {})) {
-        problem(mpath, `"${assocName}" is also an entity type mapping of this connector: prepared file names would clash`);
+        problem(
+          mpath,
+          `"${assocName}" is also an entity type mapping of this connector: prepared file names would clash`,
+        );
       }
-      if (!(m.table in tables)) problem([...mpath, "table"], `unknown table "${m.table}" (this connector has: ${knownTables()})`);
+      if (!(m.table in tables))
+        problem([...mpath, "table"], `unknown table "${m.table}" (this connector has: ${knownTables()})`);
       if (m.column1 === m.column2) problem([...mpath, "column2"], "column1 and column2 must differ");
       const keys = ([1, 2] as const).map((i) => {
         const end = i === 1 ? assoc.end1 : assoc.end2;
         const mapping = entityTypeMappings.find((e) => e.name === end.entityType);
         const keyName = i === 1 ? m.key1 : m.key2;
         if (mapping === undefined) {
-          problem(mpath, `end ${i} is an "${end.entityType}", which this connector has no entity type mapping for`);
+          problem(
+            mpath,
+            `end ${i} is an "${end.entityType}", which this connector has no entity type mapping for`,
+          );
           return keyName ?? "";
         }
         const key = keyName ?? mapping.primaryKey;
@@ -265,13 +295,18 @@ export function resolveConfig(
   const jobs: Record<string, JobDef> = {};
   for (const [jobName, job] of Object.entries(raw.jobs ?? {})) {
     const jpath = ["jobs", jobName];
-    if (!(job.connector in raw.connectors)) problem([...jpath, "connector"], `unknown connector "${job.connector}"`);
+    if (!(job.connector in raw.connectors))
+      problem([...jpath, "connector"], `unknown connector "${job.connector}"`);
     if (job.timeZone !== undefined && !isTimeZone(job.timeZone)) {
-      problem([...jpath, "timeZone"], `unknown time zone "${job.timeZone}" (use an IANA name such as Europe/Paris)`);
+      problem(
+        [...jpath, "timeZone"],
+        `unknown time zone "${job.timeZone}" (use an IANA name such as Europe/Paris)`,
+      );
     }
     if (job.schedule !== undefined) {
       const fields = job.schedule.trim().split(/\s+/).length;
-      if (fields < 5 || fields > 6) problem([...jpath, "schedule"], `expected a cron expression of 5 or 6 fields, found ${fields}`);
+      if (fields < 5 || fields > 6)
+        problem([...jpath, "schedule"], `expected a cron expression of 5 or 6 fields, found ${fields}`);
     }
     jobs[jobName] = {
       name: jobName,

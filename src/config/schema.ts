@@ -8,7 +8,16 @@ const name = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "use letters, digits, '_' and '-', starting with a letter");
 
-export const SCALAR_TYPES = ["string", "int32", "int64", "bool", "date-time", "guid", "double", "binary"] as const;
+export const SCALAR_TYPES = [
+  "string",
+  "int32",
+  "int64",
+  "bool",
+  "date-time",
+  "guid",
+  "double",
+  "binary",
+] as const;
 export type ScalarType = (typeof SCALAR_TYPES)[number];
 
 export const THRESHOLD_NAMES = [
@@ -66,7 +75,9 @@ const navigationProperty = z.strictObject({
     .min(-1)
     .max(137)
     .optional()
-    .describe("128–137: mono-valued, stored in UR_Resources; empty, -1 or 0–127: multi-valued, in UR_ResourceLinks."),
+    .describe(
+      "128–137: mono-valued, stored in UR_Resources; empty, -1 or 0–127: multi-valued, in UR_ResourceLinks.",
+    ),
 });
 
 const property = z.union([scalarProperty, navigationProperty]);
@@ -91,9 +102,7 @@ const csvFormat = {
 };
 
 const csvTable = z.strictObject({
-  file: z
-    .string()
-    .describe("Regular expression matched against file names; the newest matching file wins."),
+  file: z.string().describe("Regular expression matched against file names; the newest matching file wins."),
   ...csvFormat,
 });
 
@@ -110,7 +119,9 @@ const commandConnection = z.strictObject({
   command: z
     .array(z.string())
     .min(1)
-    .describe("Program and arguments (no shell). It writes `<connection>_<table>.csv` into $SYNCUP_OUTPUT_DIR."),
+    .describe(
+      "Program and arguments (no shell). It writes `<connection>_<table>.csv` into $SYNCUP_OUTPUT_DIR.",
+    ),
   cwd: z.string().optional(),
   env: z.record(z.string(), z.string()).optional(),
   timeoutSeconds: z.number().int().positive().optional(),
@@ -130,7 +141,10 @@ const propertyMapping = z.union([
       .describe(
         "How the column is written: for date-time a pattern such as `yyyyMMddHHmmss` or `iso`; for binary `base64` or `hex`; for bool `true/false` pairs such as `1/0`.",
       ),
-    separator: z.string().optional().describe("For multi-valued properties: the value separator (default `|`)."),
+    separator: z
+      .string()
+      .optional()
+      .describe("For multi-valued properties: the value separator (default `|`)."),
   }),
 ]);
 
@@ -148,7 +162,9 @@ const entityAssociationMapping = z.strictObject({
   key1: z
     .string()
     .optional()
-    .describe("Column of the first end's entity type mapping (its primary key or a unique key); default its primary key."),
+    .describe(
+      "Column of the first end's entity type mapping (its primary key or a unique key); default its primary key.",
+    ),
   column2: z.string(),
   key2: z.string().optional(),
   thresholds: thresholds.optional(),

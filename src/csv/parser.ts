@@ -1,0 +1,493 @@
+import { SyncupError, formatPosition, type FilePosition } from "../errors.js";
+import { isCsvWhitespace, type CsvFormat } from "./format.js";
+
+/** A data record: its fields and the 1-based physical line where it starts. */
+export interface CsvRow {
+  fields: string[];
+  line: number;
+}
+
+/** Records larger than this (in characters) are refused; it bounds memory on a missing closing quote. */
+export const DEFAULT_MAX_RECORD_LENGTH = 64 * 1024 * 1024;
+
+const LF = 10;
+const CR = 13;
+/** A pending incomplete record longer than this is re-parsed only when the buffered text has doubled. */
+const LARGE_RECORD = 1 << 16;
+/** Separators that, found in a line with too few fields, suggest that the separator is wrong. */
+const COMMON_SEPARATORS = [",", ";", "\t", "|"];
+
+interface SlowRecord {
+  fields: string[];
+  /** Index after the record's line end. */
+  next: number;
+  /** Physical line of the record's last line. */
+  endLine: number;
+  /** Column of the first field beyond the header's count, when it is on the record's first line. */
+  surplusColumn: number | undefined;
+}
+
+/**
+ * The CSV record parser: fed decoded text in chunks of any size, it returns the complete records
+ * and keeps the incomplete rest. Pure (no I/O); `openCsv` drives it.
+ *
+ * Hot path: a physical line without a quote is cut with one `split`. Lines with a quote go through
+ * a quote-aware scanner that may span lines. Everything before `rest` has been parsed; `rest`
+ * always starts at the start of a physical line (numbered `line`).
+ */
+export class CsvParser {
+  header: string[] | undefined;
+  headerLine = 0;
+
+  private readonly sep: string;
+  private readonly sepCode: number;
+  private readonly quote: string;
+  private readonly quoteCode: number;
+  private readonly trimSet: Set<number> | undefined;
+  private readonly maxRecordLength: number;
+  private expected = -1;
+  private toSkip: number;
+  private line = 1;
+  private rest = "";
+  private parts: string[] = [];
+  private pendingLength = 0;
+  private nextAttempt = 0;
+  /** Set by a parse that stopped inside a quoted field lacking its closing quote. */
+  private openQuote: { line: number; column: number } | undefined;
+  /** Whether the last parse stopped at an incomplete record (rather than after the header). */
+  private incomplete = false;
+
+  constructor(
+    readonly file: string,
+    format: CsvFormat,
+    options: { maxRecordLength?: number | undefined } = {},
+  ) {
+    this.sep = format.separator;
+    this.sepCode = format.separator.charCodeAt(0);
+    this.quote = format.quote;
+    this.quoteCode = format.quote.charCodeAt(0);
+    this.trimSet = format.trim === "" ? undefined : new Set([...format.trim].map((c) => c.charCodeAt(0)));
+    this.toSkip = format.skipLines;
+    this.maxRecordLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
+  }
+
+  /**
+   * Feeds the next piece of text and returns the data records completed by it. With `untilHeader`,
+   * parsing stops after the header record (the rest is parsed by the next call).
+   */
+  push(text: string, untilHeader = false): CsvRow[] {
+    if (text.length > 0) {
+      this.parts.push(text);
+      this.pendingLength += text.length;
+    }
+    if (this.pendingLength < this.nextAttempt && this.pendingLength <= this.maxRecordLength) return [];
+    const rows = this.parse(this.take(), false, untilHeader);
+    this.nextAttempt = 0;
+    if (this.incomplete && this.rest.length > LARGE_RECORD) {
+      if (this.rest.length > this.maxRecordLength) throw this.tooLarge();
+      this.nextAttempt = 2 * this.rest.length;
+    }
+    return rows;
+  }
+
+  /** Parses what is left at the end of the input. Throws CSV_FILE_EMPTY when there was no header. */
+  end(untilHeader = false): CsvRow[] {
+    const rows = this.parse(this.take(), true, untilHeader);
+    if (this.header === undefined) {
+      const skipped = this.toSkipInitial > 0 ? ` (after skipping ${this.toSkipInitial} lines)` : "";
+      throw new SyncupError("CSV_FILE_EMPTY", `"${this.file}" is empty: expected a header line${skipped}`, {
+        position: { file: this.file },
+      });
+    }
+    return rows;
+  }
+
+  /** The line and (character) column just after all the text fed so far. */
+  positionAtEnd(): { line: number; column: number } {
+    const text = this.take();
+    this.rest = text;
+    let line = this.line;
+    let lineStart = 0;
+    for (let k = 0; k < text.length; k++) {
+      const c = text.charCodeAt(k);
+      if (c === LF || (c === CR && text.charCodeAt(k + 1) !== LF)) {
+        line++;
+        lineStart = k + 1;
+      }
+    }
+    return { line, column: codePointColumn(text, lineStart, text.length) };
+  }
+
+  private get toSkipInitial(): number {
+    return this.skipLinesInitial;
+  }
+  private skipLinesInitial = 0;
+
+  /** Joins the buffered rest and the pushed parts into one string. */
+  private take(): string {
+    let text = this.rest;
+    for (const part of this.parts) text += part;
+    this.parts = [];
+    this.rest = "";
+    this.pendingLength = 0;
+    return text;
+  }
+
+  private parse(text: string, final: boolean, untilHeader: boolean): CsvRow[] {
+    const rows: CsvRow[] = [];
+    const n = text.length;
+    let pos = 0;
+    let line = this.line;
+    this.openQuote = undefined;
+    this.incomplete = false;
+
+    // Lines skipped before the header: physical lines, quotes are not looked at.
+    while (this.toSkip > 0 && pos < n) {
+      const lf = text.indexOf("\n", pos);
+      let cr = text.indexOf("\r", pos);
+      if (cr === -1) cr = n;
+      let next: number;
+      if (lf !== -1 && lf < cr) next = lf + 1;
+      else if (cr < n) {
+        if (cr + 1 >= n && !final) break;
+        next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+      } else if (final) next = n;
+      else break;
+      pos = next;
+      line++;
+      this.toSkip--;
+      this.skipLinesInitial++;
+    }
+    if (this.toSkip > 0 && !final) {
+      this.incomplete = true;
+      return this.keep(text, pos, line, rows);
+    }
+
+    const sep = this.sep;
+    const sepCode = this.sepCode;
+    const quote = this.quote;
+    const trimSet = this.trimSet;
+    let expected = this.expected;
+    let q = -1; // next quote at or after pos (n = none)
+    let cr = -1; // next CR at or after pos (n = none)
+    while (pos < n) {
+      let lf = text.indexOf("\n", pos);
+      if (lf === -1) lf = n;
+      if (cr < pos) {
+        cr = text.indexOf("\r", pos);
+        if (cr === -1) cr = n;
+      }
+      let end: number;
+      let next: number;
+      if (cr < lf) {
+        if (cr + 1 < n) next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+        else if (final) next = n;
+        else break;
+        end = cr;
+      } else if (lf < n) {
+        end = lf;
+        next = lf + 1;
+      } else if (final) {
+        end = n;
+        next = n;
+      } else break;
+      if (q < pos) {
+        q = text.indexOf(quote, pos);
+        if (q === -1) q = n;
+      }
+      if (q >= end) {
+        // A line without quotes.
+        if (end === pos) {
+          pos = next;
+          line++;
+          continue;
+        }
+        const c0 = text.charCodeAt(pos);
+        if ((c0 <= 32 || c0 >= 0xa0) && isBlank(text, pos, end, sepCode)) {
+          pos = next;
+          line++;
+          continue;
+        }
+        const fields = text.slice(pos, end).split(sep);
+        if (trimSet !== undefined) trimFields(fields, trimSet);
+        if (fields.length === expected) {
+          rows.push({ fields, line });
+        } else if (expected < 0) {
+          expected = this.setHeader(fields, line);
+          if (untilHeader) {
+            pos = next;
+            line++;
+            break;
+          }
+        } else {
+          throw this.ragged(text, pos, next, line, fields.length, this.surplusColumnOfLine(text, pos, end));
+        }
+        pos = next;
+        line++;
+      } else {
+        const record = this.parseRecord(text, pos, line, final);
+        if (record === undefined) break;
+        if (record.fields.length === expected) {
+          rows.push({ fields: record.fields, line });
+        } else if (expected < 0) {
+          expected = this.setHeader(record.fields, line);
+          if (untilHeader) {
+            pos = record.next;
+            line = record.endLine + 1;
+            break;
+          }
+        } else {
+          throw this.ragged(text, pos, record.next, line, record.fields.length, record.surplusColumn);
+        }
+        pos = record.next;
+        line = record.endLine + 1;
+      }
+    }
+    this.incomplete = pos < n && !(untilHeader && expected >= 0 && this.expected < 0);
+    this.expected = expected;
+    return this.keep(text, pos, line, rows);
+  }
+
+  private keep(text: string, pos: number, line: number, rows: CsvRow[]): CsvRow[] {
+    this.rest = pos === 0 ? text : text.slice(pos);
+    this.line = line;
+    return rows;
+  }
+
+  private setHeader(fields: string[], line: number): number {
+    this.header = fields;
+    this.headerLine = line;
+    return fields.length;
+  }
+
+  /**
+   * Parses one record that contains a quote, starting at `start` (a line start). Returns undefined
+   * when the text ends before the record does (and more text may follow).
+   */
+  private parseRecord(text: string, start: number, line: number, final: boolean): SlowRecord | undefined {
+    const n = text.length;
+    const sepCode = this.sepCode;
+    const quote = this.quote;
+    const quoteCode = this.quoteCode;
+    const trimSet = this.trimSet;
+    const fields: string[] = [];
+    let p = start;
+    let curLine = line;
+    let lineStart = start;
+    let surplusColumn: number | undefined;
+    const done = (next: number): SlowRecord => ({ fields, next, endLine: curLine, surplusColumn });
+    for (;;) {
+      if (fields.length === this.expected && curLine === line) surplusColumn = p - lineStart + 1;
+      let s = p;
+      if (trimSet !== undefined) while (s < n && trimSet.has(text.charCodeAt(s))) s++;
+      if (s < n && text.charCodeAt(s) === quoteCode) {
+        const openLine = curLine;
+        const openColumn = s - lineStart + 1;
+        let value = "";
+        let c = s + 1;
+        for (;;) {
+          const qi = text.indexOf(quote, c);
+          if (qi === -1) {
+            if (final) throw this.unterminated(openLine, codePointColumn(text, lineStart, s));
+            this.openQuote = { line: openLine, column: openColumn };
+            return undefined;
+          }
+          for (let k = c; k < qi; k++) {
+            const ch = text.charCodeAt(k);
+            if (ch === LF || (ch === CR && text.charCodeAt(k + 1) !== LF)) {
+              curLine++;
+              lineStart = k + 1;
+            }
+          }
+          if (qi + 1 >= n) {
+            if (!final) return undefined;
+            value += text.slice(c, qi);
+            p = qi + 1;
+            break;
+          }
+          if (text.charCodeAt(qi + 1) === quoteCode) {
+            value += text.slice(c, qi + 1);
+            c = qi + 2;
+            continue;
+          }
+          value += text.slice(c, qi);
+          p = qi + 1;
+          break;
+        }
+        const closing = p - 1;
+        if (trimSet !== undefined) while (p < n && trimSet.has(text.charCodeAt(p))) p++;
+        if (p >= n) {
+          if (!final) return undefined;
+          fields.push(value);
+          return done(n);
+        }
+        const ch = text.charCodeAt(p);
+        if (ch === sepCode) {
+          fields.push(value);
+          p++;
+          continue;
+        }
+        if (ch === LF) {
+          fields.push(value);
+          return done(p + 1);
+        }
+        if (ch === CR) {
+          if (p + 1 >= n && !final) return undefined;
+          fields.push(value);
+          return done(text.charCodeAt(p + 1) === LF ? p + 2 : p + 1);
+        }
+        throw this.badQuote(curLine, codePointColumn(text, lineStart, closing), text, p);
+      } else {
+        let e = p;
+        for (; e < n; e++) {
+          const ch = text.charCodeAt(e);
+          if (ch === sepCode || ch === LF || ch === CR) break;
+        }
+        const value = trimSet === undefined ? text.slice(p, e) : trimField(text.slice(p, e), trimSet);
+        if (e >= n) {
+          if (!final) return undefined;
+          fields.push(value);
+          return done(n);
+        }
+        fields.push(value);
+        const ch = text.charCodeAt(e);
+        if (ch === sepCode) {
+          p = e + 1;
+          continue;
+        }
+        if (ch === LF) return done(e + 1);
+        if (e + 1 >= n && !final) return undefined;
+        return done(text.charCodeAt(e + 1) === LF ? e + 2 : e + 1);
+      }
+    }
+  }
+
+  /** Column of the first field beyond the expected count in an unquoted line. */
+  private surplusColumnOfLine(text: string, pos: number, end: number): number | undefined {
+    let k = pos - 1;
+    for (let i = 0; i < this.expected; i++) {
+      k = text.indexOf(this.sep, k + 1);
+      if (k === -1 || k >= end) return undefined;
+    }
+    return codePointColumn(text, pos, k + 1);
+  }
+
+  private ragged(
+    text: string,
+    start: number,
+    next: number,
+    line: number,
+    found: number,
+    surplusColumn: number | undefined,
+  ): SyncupError {
+    const expected = this.expected;
+    let hint = "";
+    const recordText = text.slice(start, next);
+    if (found < expected) {
+      let best = "";
+      let bestCount = 0;
+      for (const other of COMMON_SEPARATORS) {
+        if (other === this.sep) continue;
+        const count = recordText.split(other).length - 1;
+        if (count > bestCount) {
+          best = other;
+          bestCount = count;
+        }
+      }
+      if (bestCount > 0) {
+        hint = ` (the line contains ${showChar(best)}; is the separator ${showChar(this.sep)} right?)`;
+      }
+    } else {
+      hint = ` (a value that contains ${showChar(this.sep)} must be enclosed in ${showChar(this.quote)})`;
+    }
+    const position: FilePosition = { file: this.file, line };
+    if (found > expected && surplusColumn !== undefined) position.column = surplusColumn;
+    return new SyncupError(
+      "CSV_RAGGED_ROW",
+      `Cannot parse "${this.file}" line ${line}: expected ${expected} fields, found ${found}${hint}`,
+      { position },
+    );
+  }
+
+  private unterminated(line: number, column: number): SyncupError {
+    const position = { file: this.file, line, column };
+    return new SyncupError(
+      "CSV_UNTERMINATED_QUOTE",
+      `Cannot parse ${formatPosition(position)}: the quoted field that opens here has no closing quote ` +
+        `before the end of the file. Add the closing ${showChar(this.quote)}; a quote inside a quoted ` +
+        `field must be doubled (${this.quote}${this.quote}).`,
+      { position },
+    );
+  }
+
+  private badQuote(line: number, column: number, text: string, p: number): SyncupError {
+    const position = { file: this.file, line, column };
+    const after = String.fromCodePoint(text.codePointAt(p) ?? 0);
+    return new SyncupError(
+      "CSV_BAD_QUOTE",
+      `Cannot parse ${formatPosition(position)}: this quote ends a quoted field but is followed by ` +
+        `${showChar(after)} instead of the separator or a line end. Inside a quoted field, write a ` +
+        `quote as two quotes (${this.quote}${this.quote}).`,
+      { position },
+    );
+  }
+
+  private tooLarge(): SyncupError {
+    const limit = `${Math.round(this.maxRecordLength / (1024 * 1024))} MiB`;
+    if (this.openQuote !== undefined) {
+      const position = { file: this.file, ...this.openQuote };
+      return new SyncupError(
+        "CSV_UNTERMINATED_QUOTE",
+        `Cannot parse ${formatPosition(position)}: the quoted field that opens here is still open after ` +
+          `${limit}; its closing quote is probably missing (records larger than ${limit} are not supported).`,
+        { position },
+      );
+    }
+    const position = { file: this.file, line: this.line };
+    return new SyncupError(
+      "CSV_RECORD_TOO_LARGE",
+      `Cannot parse ${formatPosition(position)}: the record is longer than ${limit} without a line end. ` +
+        `Is this a CSV file, and is the encoding right?`,
+      { position },
+    );
+  }
+}
+
+function isBlank(text: string, start: number, end: number, sepCode: number): boolean {
+  for (let k = start; k < end; k++) {
+    const c = text.charCodeAt(k);
+    if (c === sepCode || !isCsvWhitespace(c)) return false;
+  }
+  return true;
+}
+
+function trimFields(fields: string[], trimSet: Set<number>): void {
+  for (let i = 0; i < fields.length; i++) fields[i] = trimField(fields[i] as string, trimSet);
+}
+
+function trimField(value: string, trimSet: Set<number>): string {
+  let a = 0;
+  let b = value.length;
+  while (a < b && trimSet.has(value.charCodeAt(a))) a++;
+  while (b > a && trimSet.has(value.charCodeAt(b - 1))) b--;
+  return a === 0 && b === value.length ? value : value.slice(a, b);
+}
+
+/** 1-based column of `index`, counting code points from `lineStart`. */
+function codePointColumn(text: string, lineStart: number, index: number): number {
+  let column = 1;
+  for (let k = lineStart; k < index; k++) {
+    const c = text.charCodeAt(k);
+    if (c >= 0xd800 && c <= 0xdbff && k + 1 < index) {
+      const d = text.charCodeAt(k + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) k++;
+    }
+    column++;
+  }
+  return column;
+}
+
+function showChar(c: string): string {
+  if (c === "\t") return "a tab";
+  return JSON.stringify(c);
+}

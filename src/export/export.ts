@@ -1,0 +1,147 @@
+/**
+ * Export: reads what each connection of a connector produces and writes the CSV source
+ * files `<exportDir>/<connection>_<table>.csv` (UTF-8, ";", a header line), checking the
+ * input on the way (encoding, quoting, ragged rows). All files of a connector are written to
+ * temporary names first and renamed only when every one of them was read without error, so
+ * a bad input leaves the previous export in place.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Config, ConnectorDef, CsvTableDef, Mode } from "../config/config.js";
+import { openCsv } from "../csv/reader.js";
+import { CsvFileWriter } from "../csv/writer.js";
+import { SyncupError } from "../errors.js";
+import { findNewestFile } from "./find-file.js";
+import { runCommand } from "./run-command.js";
+
+export interface ExportedFile {
+  readonly table: string;
+  readonly source: string;
+  readonly output: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface ExportReport {
+  readonly connector: string;
+  readonly mode: Mode;
+  readonly files: readonly ExportedFile[];
+  readonly commands: readonly { connection: string; seconds: number; stderrTail: string }[];
+}
+
+export interface ExportOptions {
+  /** Called as bytes of a source file are read, for progress bars. */
+  readonly onProgress?: (table: string, bytesRead: number, size: number) => void;
+}
+
+/** Exports every connection table of `connectorName` into `config.exportDir`. */
+export async function exportConnector(
+  config: Config,
+  connectorName: string,
+  mode: Mode,
+  options: ExportOptions = {},
+): Promise<ExportReport> {
+  const connector = requireConnector(config, connectorName);
+  await mkdir(config.exportDir, { recursive: true });
+  const pending: { writer: CsvFileWriter; table: string; source: string }[] = [];
+  const commands: ExportReport["commands"][number][] = [];
+  const scratch: string[] = [];
+  try {
+    for (const connection of Object.values(connector.connections)) {
+      const tables = Object.values(connector.tables).filter((t) => t.connection === connection.name);
+      let sourceOf: (table: CsvTableDef) => Promise<string>;
+      if (connection.type === "csv") {
+        const dir = mode === "incremental" ? connection.incrementalPath : connection.path;
+        sourceOf = (table) =>
+          findNewestFile(
+            dir,
+            table.filePattern ?? /^$/,
+            `table "${table.name}" of connector "${connector.name}"`,
+          );
+      } else {
+        await mkdir(config.prepare.tempDir, { recursive: true });
+        const outputDir = await mkdtemp(join(config.prepare.tempDir, `export-${connection.name}-`));
+        scratch.push(outputDir);
+        const result = await runCommand({
+          command: connection.command,
+          cwd: connection.cwd,
+          env: {
+            ...connection.env,
+            SYNCUP_OUTPUT_DIR: outputDir,
+            SYNCUP_MODE: mode,
+            SYNCUP_CONNECTOR: connector.name,
+            SYNCUP_CONNECTION: connection.name,
+          },
+          timeoutSeconds: connection.timeoutSeconds,
+          label: `Export command of connection "${connection.name}" (connector "${connector.name}")`,
+        });
+        commands.push({
+          connection: connection.name,
+          seconds: result.seconds,
+          stderrTail: result.stderrTail,
+        });
+        sourceOf = (table) =>
+          findNewestFile(
+            outputDir,
+            new RegExp(`^${escapeRegExp(table.name)}\\.csv$`),
+            `table "${table.name}" (the command must write ${table.name}.csv into $SYNCUP_OUTPUT_DIR)`,
+          );
+      }
+      for (const table of tables) {
+        const source = await sourceOf(table);
+        pending.push({
+          writer: await copyTable(table, source, config.exportDir, options),
+          table: table.name,
+          source,
+        });
+      }
+    }
+    const files: ExportedFile[] = [];
+    for (const { writer, table, source } of pending) {
+      const done = await writer.commit();
+      files.push({ table, source, output: done.path, rows: done.rows, bytes: done.bytes });
+    }
+    return { connector: connector.name, mode, files, commands };
+  } catch (error) {
+    await Promise.all(pending.map((p) => p.writer.abort()));
+    throw error;
+  } finally {
+    await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+}
+
+/** Reads one source file with its table's format and writes its canonical copy (uncommitted). */
+async function copyTable(
+  table: CsvTableDef,
+  source: string,
+  exportDir: string,
+  options: ExportOptions,
+): Promise<CsvFileWriter> {
+  const reader = await openCsv(source, table.format);
+  const writer = await CsvFileWriter.open(join(exportDir, `${table.name}.csv`), reader.header);
+  try {
+    for await (const batch of reader.rows) {
+      for (const row of batch) await writer.write(row.fields);
+      options.onProgress?.(table.name, reader.bytesRead(), reader.size);
+    }
+    return writer;
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+export function requireConnector(config: Config, name: string): ConnectorDef {
+  const connector = config.connectors[name];
+  if (connector === undefined) {
+    throw new SyncupError(
+      "CONFIG_INVALID",
+      `Unknown connector "${name}" (the configuration has: ${Object.keys(config.connectors).join(", ") || "none"}).`,
+    );
+  }
+  return connector;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,392 @@
+/**
+ * Prepare-synchronization: for every mapping of a connector, from its CSV source file, keep
+ * the mapped columns, set aside rows without a key and later duplicates of a key, sort by key
+ * in ordinal order, and in incremental mode compute the changes. Every output is written
+ * under a temporary name and renamed only once all mappings succeeded; `prepare.json`, written
+ * last, lists what belongs to this prepare. A failure leaves the last good outputs and
+ * `previous/` untouched.
+ */
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { mappingsOf, type Config, type MappingDef, type Mode } from "../config/config.js";
+import { applyDelta } from "../core/apply-delta.js";
+import { collapseSorted, parseCommand } from "../core/change-collapse.js";
+import { findCommandColumn, resolveColumns } from "../core/columns.js";
+import { mergeDelta } from "../core/delta-merge.js";
+import type { Change } from "../core/rows.js";
+import { openCsv, type CsvReader } from "../csv/reader.js";
+import { CsvFileWriter } from "../csv/writer.js";
+import { SyncupError } from "../errors.js";
+import { requireConnector } from "../export/export.js";
+import { sortRows } from "../sort/external-sort.js";
+import { writeJsonAtomic } from "./files.js";
+import {
+  connectorDir,
+  preparedFileName,
+  PREPARED_SUFFIX,
+  type ManifestFile,
+  type MappingSummary,
+  type PreparedKind,
+  type PrepareManifest,
+  type PreviousManifest,
+} from "./layout.js";
+import { readPreviousManifest, verifiedPreviousFile } from "./previous.js";
+
+/** The canonical format of files syncup writes and reads back. */
+const CANONICAL = { separator: ";" } as const;
+
+export interface PrepareOptions {
+  /** Called as a source file is read, for progress bars. */
+  readonly onProgress?: (mapping: string, bytesRead: number, size: number) => void;
+}
+
+export interface PrepareReport {
+  readonly manifest: PrepareManifest;
+  readonly dir: string;
+}
+
+interface Outputs {
+  readonly writers: Map<PreparedKind, CsvFileWriter>;
+  readonly mapping: MappingDef;
+}
+
+/** Prepares every mapping of `connectorName` from the export directory into `<workDir>/<connector>/`. */
+export async function prepareConnector(
+  config: Config,
+  connectorName: string,
+  mode: Mode,
+  options: PrepareOptions = {},
+): Promise<PrepareReport> {
+  const connector = requireConnector(config, connectorName);
+  const dir = connectorDir(config, connector.name);
+  await mkdir(dir, { recursive: true });
+  await mkdir(config.prepare.tempDir, { recursive: true });
+  const previous = mode === "incremental" ? await readPreviousManifest(config, connector.name) : undefined;
+  const outputs: Outputs[] = [];
+  const summaries: MappingSummary[] = [];
+  let deltaSource: PrepareManifest["deltaSource"] = "none";
+  try {
+    for (const mapping of mappingsOf(connector)) {
+      const source = join(config.exportDir, `${mapping.table}.csv`);
+      const reader = await openCsv(source, CANONICAL);
+      const writers = new Map<PreparedKind, CsvFileWriter>();
+      outputs.push({ writers, mapping });
+      const commandIndex = findCommandColumn(reader.header);
+      if (commandIndex >= 0 && mode !== "incremental") {
+        throw new SyncupError(
+          "MODE_MISMATCH",
+          `"${source}" line ${reader.headerLine} has a "command" column: it is an incremental export of changes, which a ${mode} synchronization would take for the whole data. Run with --mode incremental, or export the complete data.`,
+          { position: { file: source, line: reader.headerLine, column: commandIndex + 1 } },
+        );
+      }
+      const columns = resolveColumns(reader.header, mapping.columns, {
+        file: source,
+        headerLine: reader.headerLine,
+        mapping: mapping.name,
+      });
+      const context: MappingContext = {
+        config,
+        connector: connector.name,
+        dir,
+        mapping,
+        reader,
+        columns,
+        writers,
+        options,
+      };
+      if (commandIndex >= 0) {
+        deltaSource = "command";
+        summaries.push(await prepareChanges(context, commandIndex, previous));
+      } else {
+        if (mode === "incremental") deltaSource = "previous";
+        summaries.push(
+          await prepareEntries(context, mode === "incremental" ? (previous ?? null) : undefined),
+        );
+      }
+    }
+    const files: ManifestFile[] = [];
+    for (const { writers, mapping } of outputs) {
+      for (const [kind, writer] of writers) {
+        const done = await writer.commit();
+        files.push({
+          mapping: mapping.name,
+          kind,
+          file: preparedFileName(mapping.name, kind),
+          rows: done.rows,
+          bytes: done.bytes,
+          sha256: done.sha256,
+        });
+      }
+    }
+    const manifest: PrepareManifest = {
+      connector: connector.name,
+      mode,
+      preparedAt: new Date().toISOString(),
+      deltaSource,
+      baseBatch: previous?.batch ?? null,
+      files,
+      summaries,
+    };
+    await writeJsonAtomic(join(dir, "prepare.json"), manifest);
+    await removeStaleOutputs(dir, files);
+    return { manifest, dir };
+  } catch (error) {
+    await Promise.all(outputs.flatMap((o) => [...o.writers.values()].map((w) => w.abort())));
+    throw error;
+  }
+}
+
+interface MappingContext {
+  readonly config: Config;
+  readonly connector: string;
+  readonly dir: string;
+  readonly mapping: MappingDef;
+  readonly reader: CsvReader;
+  /** Source positions of the mapping's columns, key columns first. */
+  readonly columns: readonly number[];
+  readonly writers: Map<PreparedKind, CsvFileWriter>;
+  readonly options: PrepareOptions;
+}
+
+function keyColumnsOf(mapping: MappingDef): 1 | 2 {
+  return mapping.kind === "association" ? 2 : 1;
+}
+
+async function openWriter(
+  ctx: MappingContext,
+  kind: PreparedKind,
+  header: readonly string[],
+): Promise<CsvFileWriter> {
+  const writer = await CsvFileWriter.open(
+    join(ctx.dir, preparedFileName(ctx.mapping.name, kind)),
+    header,
+    CANONICAL,
+  );
+  ctx.writers.set(kind, writer);
+  return writer;
+}
+
+/**
+ * Reads the source, projects the mapped columns and yields the rows that have a key,
+ * writing the others (with their source line) to `.nullpk.csv`.
+ */
+async function* projectRows(
+  ctx: MappingContext,
+  nullpk: CsvFileWriter,
+  counts: { read: number; nullKeys: number },
+  extra: (fields: readonly string[], line: number) => string | undefined = () => undefined,
+): AsyncGenerator<string[][]> {
+  const keyCount = keyColumnsOf(ctx.mapping);
+  const columns = ctx.columns;
+  const width = columns.length;
+  for await (const batch of ctx.reader.rows) {
+    const out: string[][] = [];
+    for (const row of batch) {
+      counts.read++;
+      const fields = row.fields;
+      const projected = new Array<string>(width);
+      for (let i = 0; i < width; i++) projected[i] = fields[columns[i] as number] as string;
+      let hasKey = true;
+      for (let i = 0; i < keyCount; i++) if (projected[i] === "") hasKey = false;
+      const tail = extra(fields, row.line);
+      if (!hasKey) {
+        counts.nullKeys++;
+        await write(nullpk, [String(row.line), ...projected, ...(tail === undefined ? [] : [tail])]);
+        continue;
+      }
+      if (tail !== undefined) projected.push(tail);
+      out.push(projected);
+    }
+    ctx.options.onProgress?.(ctx.mapping.name, ctx.reader.bytesRead(), ctx.reader.size);
+    if (out.length > 0) yield out;
+  }
+}
+
+/** Complete/initial, and incremental by diff against `previous/`. */
+async function prepareEntries(
+  ctx: MappingContext,
+  previous: PreviousManifest | null | undefined,
+): Promise<MappingSummary> {
+  const header = ctx.mapping.columns;
+  const nullpk = await openWriter(ctx, "nullpk", ["line", ...header]);
+  const duplicatesWriter = await openWriter(ctx, "duplicates", header);
+  const sorted = await openWriter(ctx, "sorted", header);
+  const counts = { read: 0, nullKeys: 0, duplicates: 0, kept: 0 };
+  const keyColumns = keyColumnsOf(ctx.mapping);
+  const sortedBatches = sortRows(projectRows(ctx, nullpk, counts), {
+    keyColumns,
+    unique: true,
+    memoryBudgetBytes: ctx.config.prepare.memoryBudgetBytes,
+    tempDir: ctx.config.prepare.tempDir,
+  });
+  async function* keep(): AsyncGenerator<string[][]> {
+    for await (const batch of sortedBatches) {
+      counts.kept += batch.rows.length;
+      counts.duplicates += batch.duplicates.length;
+      await writeAll(sorted, batch.rows);
+      await writeAll(duplicatesWriter, batch.duplicates);
+      yield batch.rows;
+    }
+  }
+  const delta = { inserts: 0, updates: 0, deletes: 0 };
+  if (previous === undefined) {
+    for await (const _ of keep()) {
+      // Written by keep().
+    }
+  } else {
+    const previousFile =
+      previous === null
+        ? undefined
+        : await verifiedPreviousFile(ctx.config, ctx.connector, previous, ctx.mapping.name);
+    if (previousFile === undefined) {
+      throw new SyncupError(
+        "PREVIOUS_MISSING",
+        `No accepted previous state for mapping "${ctx.mapping.name}" of connector "${ctx.connector}", so its changes cannot be computed. Run a complete (or initial) synchronization first.`,
+      );
+    }
+    const deltaWriter = await openWriter(ctx, "delta", ["command", ...header]);
+    const prev = await openCsv(previousFile, CANONICAL);
+    checkHeader(prev, header);
+    for await (const batch of mergeDelta(fieldsOf(prev), keep(), keyColumns)) {
+      for (const change of batch) {
+        if (change.command === "insert") delta.inserts++;
+        else if (change.command === "update") delta.updates++;
+        else delta.deletes++;
+        await write(deltaWriter, [change.command, ...change.fields]);
+      }
+    }
+  }
+  return {
+    mapping: ctx.mapping.name,
+    kind: ctx.mapping.kind,
+    source: ctx.reader.file,
+    rowsRead: counts.read,
+    kept: counts.kept,
+    nullKeys: counts.nullKeys,
+    duplicates: counts.duplicates,
+    ...delta,
+    merges: 0,
+  };
+}
+
+/**
+ * Incremental from an export that carries a `command` column: clean the changes, collapse
+ * each key's changes into their net effect, and, when `previous/` has this mapping, apply
+ * them to it so that the next `.sorted.csv` (the full state) is known.
+ */
+async function prepareChanges(
+  ctx: MappingContext,
+  commandIndex: number,
+  previous: PreviousManifest | undefined,
+): Promise<MappingSummary> {
+  const header = ctx.mapping.columns;
+  const file = ctx.reader.file;
+  const nullpk = await openWriter(ctx, "nullpk", ["line", ...header, "command"]);
+  await openWriter(ctx, "duplicates", header);
+  const deltaWriter = await openWriter(ctx, "delta", ["command", ...header]);
+  const counts = { read: 0, nullKeys: 0 };
+  const keyColumns = keyColumnsOf(ctx.mapping);
+  const width = header.length;
+  const commandOf = (fields: readonly string[], line: number): string => {
+    const text = fields[commandIndex] ?? "";
+    const command = parseCommand(text);
+    if (command === undefined) {
+      throw new SyncupError(
+        "DELTA_BAD_COMMAND",
+        `"${file}" line ${line}, column ${commandIndex + 1}: "${text}" is not a command; use insert, update, delete or merge (add means insert).`,
+        { position: { file, line, column: commandIndex + 1 } },
+      );
+    }
+    return command;
+  };
+  const sortedChanges = sortRows(projectRows(ctx, nullpk, counts, commandOf), {
+    keyColumns,
+    unique: false,
+    memoryBudgetBytes: ctx.config.prepare.memoryBudgetBytes,
+    tempDir: ctx.config.prepare.tempDir,
+  });
+  async function* asChanges(): AsyncGenerator<Change[]> {
+    for await (const batch of sortedChanges) {
+      yield batch.rows.map((row) => ({
+        command: parseCommand(row[width] ?? "") ?? "update",
+        fields: row.slice(0, width),
+      }));
+    }
+  }
+  const delta = { inserts: 0, updates: 0, deletes: 0, merges: 0, kept: 0 };
+  async function* written(): AsyncGenerator<Change[]> {
+    for await (const batch of collapseSorted(asChanges(), keyColumns)) {
+      for (const change of batch) {
+        delta.kept++;
+        if (change.command === "insert") delta.inserts++;
+        else if (change.command === "update") delta.updates++;
+        else if (change.command === "delete") delta.deletes++;
+        else delta.merges++;
+        await write(deltaWriter, [change.command, ...change.fields]);
+      }
+      yield batch;
+    }
+  }
+  const previousFile =
+    previous === undefined
+      ? undefined
+      : await verifiedPreviousFile(ctx.config, ctx.connector, previous, ctx.mapping.name);
+  if (previousFile === undefined) {
+    for await (const _ of written()) {
+      // Written by written().
+    }
+  } else {
+    const sorted = await openWriter(ctx, "sorted", header);
+    const prev = await openCsv(previousFile, CANONICAL);
+    checkHeader(prev, header);
+    for await (const batch of applyDelta(fieldsOf(prev), written(), keyColumns))
+      await writeAll(sorted, batch);
+  }
+  return {
+    mapping: ctx.mapping.name,
+    kind: ctx.mapping.kind,
+    source: file,
+    rowsRead: counts.read,
+    kept: delta.kept,
+    nullKeys: counts.nullKeys,
+    duplicates: 0,
+    inserts: delta.inserts,
+    updates: delta.updates,
+    deletes: delta.deletes,
+    merges: delta.merges,
+  };
+}
+
+function checkHeader(reader: CsvReader, header: readonly string[]): void {
+  if (reader.header.length !== header.length || reader.header.some((h, i) => h !== header[i])) {
+    throw new SyncupError(
+      "PREVIOUS_INVALID",
+      `"${reader.file}" has columns ${reader.header.join(", ")} but the mapping now has ${header.join(", ")}: the mapping changed since the last accepted run. Run a complete synchronization.`,
+    );
+  }
+}
+
+async function* fieldsOf(reader: CsvReader): AsyncGenerator<string[][]> {
+  for await (const batch of reader.rows) yield batch.map((row) => row.fields);
+}
+
+async function write(writer: CsvFileWriter, fields: readonly string[]): Promise<void> {
+  const pending = writer.write(fields);
+  if (pending !== undefined) await pending;
+}
+
+async function writeAll(writer: CsvFileWriter, rows: readonly (readonly string[])[]): Promise<void> {
+  for (const row of rows) {
+    const pending = writer.write(row);
+    if (pending !== undefined) await pending;
+  }
+}
+
+/** Removes prepared files of earlier runs that this prepare did not produce (an old `.sorted.delta`). */
+async function removeStaleOutputs(dir: string, files: readonly ManifestFile[]): Promise<void> {
+  const keep = new Set(files.map((f) => f.file));
+  const suffixes = Object.values(PREPARED_SUFFIX);
+  for (const name of await readdir(dir)) {
+    if (!keep.has(name) && suffixes.some((s) => name.endsWith(s))) await rm(join(dir, name), { force: true });
+  }
+}
