@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   CSV_UNTERMINATED_QUOTE: "bad-input",
   CSV_BAD_QUOTE: "bad-input",
   CSV_BAD_ENCODING: "bad-input",
+  CSV_RECORD_TOO_LARGE: "bad-input",
   // Export
   EXPORT_COMMAND_FAILED: "bad-input",
   EXPORT_NO_FILE: "bad-input",
@@ -33,6 +34,13 @@ export const ERROR_CODES = {
   DELTA_UNKNOWN_KEY: "bad-input",
   BASE_MISMATCH: "bad-input",
   DATABASE_URL_INVALID: "bad-input",
+  PREPARED_MANIFEST_INVALID: "bad-input",
+  PREPARED_FILE_MISSING: "bad-input",
+  PREPARED_FILE_CHECKSUM: "bad-input",
+  PREPARED_FILE_INVALID: "bad-input",
+  DATABASE_SCHEMA_NEWER: "bad-input",
+  /** A blocked batch waits for `batches validate` or `batches cancel` (exit code 3). */
+  CONNECTOR_BLOCKED: "blocked",
   // Anything else
   INTERNAL: "unexpected",
 } as const;

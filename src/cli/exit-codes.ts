@@ -11,7 +11,9 @@ export const EXIT = Object.freeze({
 /** Maps an error to its exit code: domain errors by their code's class, anything else is unexpected. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof SyncupError) {
-    return ERROR_CODES[error.code] === "bad-input" ? EXIT.BAD_INPUT : EXIT.UNEXPECTED;
+    const kind: string = ERROR_CODES[error.code];
+    if (kind === "blocked") return EXIT.BLOCKED;
+    return kind === "bad-input" ? EXIT.BAD_INPUT : EXIT.UNEXPECTED;
   }
   return EXIT.UNEXPECTED;
 }

@@ -68,7 +68,16 @@ export interface CommandConnectionDef {
   readonly timeoutSeconds: number;
 }
 
-export type ConnectionDef = CsvConnectionDef | CommandConnectionDef;
+/** A native connector's connection (LDAP, SCIM, SQL…): its settings as its own schema gives them. */
+export interface NativeConnectionDef {
+  readonly type: "native";
+  /** The connection's `type` in syncup.yaml, which selects the connector. */
+  readonly kind: string;
+  readonly name: string;
+  readonly settings: unknown;
+}
+
+export type ConnectionDef = CsvConnectionDef | CommandConnectionDef | NativeConnectionDef;
 
 export interface PropertyMappingDef {
   readonly property: string;

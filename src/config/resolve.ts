@@ -23,6 +23,7 @@ import {
   type Thresholds,
 } from "./schema.js";
 import { DEFAULT_CSV_FORMAT, type CsvFormat } from "../csv/format.js";
+import { nativeConnector } from "../connectors/index.js";
 
 export interface ConfigProblem {
   path: (string | number)[];
@@ -143,6 +144,31 @@ export function resolveConfig(
           path: abs(conn.path),
           incrementalPath: abs(conn.incrementalPath ?? conn.path),
         };
+      } else if (conn.type !== "command") {
+        const raw = conn as { type: string };
+        const native = nativeConnector(raw.type);
+        if (native === undefined) {
+          problem([...cpath, "connections", connName, "type"], `unknown connection type "${raw.type}"`);
+          continue;
+        }
+        const settings: unknown = native.resolvePaths ? native.resolvePaths(raw, abs) : raw;
+        connections[connName] = { type: "native", kind: raw.type, name: connName, settings };
+        for (const tableName of native.tables(raw)) {
+          const fullName = `${connName}_${tableName}`;
+          if (fullName in tables)
+            problem(
+              [...cpath, "connections", connName],
+              `table name "${fullName}" is used twice in this connector`,
+            );
+          tables[fullName] = {
+            name: fullName,
+            connection: connName,
+            table: tableName,
+            format: DEFAULT_CSV_FORMAT,
+            filePattern: null,
+          };
+        }
+        continue;
       } else {
         connections[connName] = {
           type: "command",

@@ -3,6 +3,7 @@
  * Cross-references (a mapping's columns, an association's ends) are checked in `validate.ts`.
  */
 import { z } from "zod";
+import { NATIVE_CONNECTION_SCHEMAS } from "../connectors/schemas.js";
 
 const name = z
   .string()
@@ -129,7 +130,11 @@ const commandConnection = z.strictObject({
   tables: z.record(name, z.strictObject({ ...csvFormat })),
 });
 
-const connection = z.discriminatedUnion("type", [csvConnection, commandConnection]);
+const connection = z.discriminatedUnion("type", [
+  csvConnection,
+  commandConnection,
+  ...NATIVE_CONNECTION_SCHEMAS,
+]);
 
 const propertyMapping = z.union([
   z.string(),

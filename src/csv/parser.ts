@@ -46,6 +46,7 @@ export class CsvParser {
   private readonly trimSet: Set<number> | undefined;
   private readonly maxRecordLength: number;
   private expected = -1;
+  private readonly skipLines: number;
   private toSkip: number;
   private line = 1;
   private rest = "";
@@ -67,6 +68,7 @@ export class CsvParser {
     this.quote = format.quote;
     this.quoteCode = format.quote.charCodeAt(0);
     this.trimSet = format.trim === "" ? undefined : new Set([...format.trim].map((c) => c.charCodeAt(0)));
+    this.skipLines = format.skipLines;
     this.toSkip = format.skipLines;
     this.maxRecordLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
   }
@@ -94,7 +96,7 @@ export class CsvParser {
   end(untilHeader = false): CsvRow[] {
     const rows = this.parse(this.take(), true, untilHeader);
     if (this.header === undefined) {
-      const skipped = this.toSkipInitial > 0 ? ` (after skipping ${this.toSkipInitial} lines)` : "";
+      const skipped = this.skipLines > 0 ? ` (after skipping ${this.skipLines} lines)` : "";
       throw new SyncupError("CSV_FILE_EMPTY", `"${this.file}" is empty: expected a header line${skipped}`, {
         position: { file: this.file },
       });
@@ -117,11 +119,6 @@ export class CsvParser {
     }
     return { line, column: codePointColumn(text, lineStart, text.length) };
   }
-
-  private get toSkipInitial(): number {
-    return this.skipLinesInitial;
-  }
-  private skipLinesInitial = 0;
 
   /** Joins the buffered rest and the pushed parts into one string. */
   private take(): string {
@@ -156,7 +153,6 @@ export class CsvParser {
       pos = next;
       line++;
       this.toSkip--;
-      this.skipLinesInitial++;
     }
     if (this.toSkip > 0 && !final) {
       this.incomplete = true;
@@ -168,6 +164,7 @@ export class CsvParser {
     const quote = this.quote;
     const trimSet = this.trimSet;
     let expected = this.expected;
+    let stoppedAtHeader = false;
     let q = -1; // next quote at or after pos (n = none)
     let cr = -1; // next CR at or after pos (n = none)
     while (pos < n) {
@@ -217,6 +214,7 @@ export class CsvParser {
           if (untilHeader) {
             pos = next;
             line++;
+            stoppedAtHeader = true;
             break;
           }
         } else {
@@ -234,6 +232,7 @@ export class CsvParser {
           if (untilHeader) {
             pos = record.next;
             line = record.endLine + 1;
+            stoppedAtHeader = true;
             break;
           }
         } else {
@@ -243,8 +242,7 @@ export class CsvParser {
         line = record.endLine + 1;
       }
     }
-    this.incomplete = pos < n && !(untilHeader && expected >= 0 && this.expected < 0);
-    this.expected = expected;
+    this.incomplete = pos < n && !stoppedAtHeader;
     return this.keep(text, pos, line, rows);
   }
 
@@ -257,6 +255,7 @@ export class CsvParser {
   private setHeader(fields: string[], line: number): number {
     this.header = fields;
     this.headerLine = line;
+    this.expected = fields.length;
     return fields.length;
   }
 
@@ -277,7 +276,9 @@ export class CsvParser {
     let surplusColumn: number | undefined;
     const done = (next: number): SlowRecord => ({ fields, next, endLine: curLine, surplusColumn });
     for (;;) {
-      if (fields.length === this.expected && curLine === line) surplusColumn = p - lineStart + 1;
+      if (fields.length === this.expected && curLine === line) {
+        surplusColumn = codePointColumn(text, lineStart, p);
+      }
       let s = p;
       if (trimSet !== undefined) while (s < n && trimSet.has(text.charCodeAt(s))) s++;
       if (s < n && text.charCodeAt(s) === quoteCode) {

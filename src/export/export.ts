@@ -5,12 +5,13 @@
  * temporary names first and renamed only when every one of them was read without error, so
  * a bad input leaves the previous export in place.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import type { Config, ConnectorDef, CsvTableDef, Mode } from "../config/config.js";
 import { openCsv } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
+import { nativeConnector } from "../connectors/index.js";
 import { findNewestFile } from "./find-file.js";
 import { runCommand } from "./run-command.js";
 
@@ -32,6 +33,10 @@ export interface ExportReport {
 export interface ExportOptions {
   /** Called as bytes of a source file are read, for progress bars. */
   readonly onProgress?: (table: string, bytesRead: number, size: number) => void;
+  /** Diagnostic lines of native connectors. */
+  readonly log?: (line: string) => void;
+  /** Environment for secrets referenced by native connectors; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Exports every connection table of `connectorName` into `config.exportDir`. */
@@ -45,11 +50,44 @@ export async function exportConnector(
   await mkdir(config.exportDir, { recursive: true });
   const pending: { writer: CsvFileWriter; table: string; source: string }[] = [];
   const commands: ExportReport["commands"][number][] = [];
+  const moves: { from: string; to: string; table: string; rows: number }[] = [];
+  const commits: (() => Promise<void>)[] = [];
   const scratch: string[] = [];
   try {
     for (const connection of Object.values(connector.connections)) {
       const tables = Object.values(connector.tables).filter((t) => t.connection === connection.name);
       let sourceOf: (table: CsvTableDef) => Promise<string>;
+      if (connection.type === "native") {
+        const native = nativeConnector(connection.kind);
+        if (native === undefined)
+          throw new SyncupError("CONFIG_INVALID", `unknown connection type "${connection.kind}"`);
+        await mkdir(config.prepare.tempDir, { recursive: true });
+        const outputDir = await mkdtemp(join(config.prepare.tempDir, `export-${connection.name}-`));
+        scratch.push(outputDir);
+        const stateDir = join(config.exportDir, ".state", connector.name, connection.name);
+        await mkdir(stateDir, { recursive: true });
+        const result = await native.export(connection.settings, {
+          connection: connection.name,
+          connector: connector.name,
+          mode,
+          outputDir,
+          stateDir,
+          env: options.env ?? process.env,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.log ? { log: options.log } : {}),
+        });
+        if (result.commit) commits.push(result.commit);
+        for (const table of tables) {
+          const file = `${table.name}.csv`;
+          moves.push({
+            from: join(outputDir, file),
+            to: join(config.exportDir, file),
+            table: table.name,
+            rows: result.tables[table.table] ?? 0,
+          });
+        }
+        continue;
+      }
       if (connection.type === "csv") {
         const dir = mode === "incremental" ? connection.incrementalPath : connection.path;
         sourceOf = (table) =>
@@ -97,10 +135,28 @@ export async function exportConnector(
       }
     }
     const files: ExportedFile[] = [];
+    for (const move of moves) {
+      const info = await stat(move.from).catch(() => undefined);
+      if (info === undefined) {
+        throw new SyncupError(
+          "EXPORT_NO_FILE",
+          `The ${move.table} export wrote no file "${basename(move.from)}".`,
+        );
+      }
+      files.push({
+        table: move.table,
+        source: "(native export)",
+        output: move.to,
+        rows: move.rows,
+        bytes: info.size,
+      });
+    }
     for (const { writer, table, source } of pending) {
       const done = await writer.commit();
       files.push({ table, source, output: done.path, rows: done.rows, bytes: done.bytes });
     }
+    for (const move of moves) await rename(move.from, move.to);
+    for (const commit of commits) await commit();
     return { connector: connector.name, mode, files, commands };
   } catch (error) {
     await Promise.all(pending.map((p) => p.writer.abort()));

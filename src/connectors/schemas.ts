@@ -1,0 +1,2 @@
+/** The connection schemas of the native connectors, one per folder (`./<type>/schema.ts`). */
+export const NATIVE_CONNECTION_SCHEMAS = [] as const;

@@ -1,0 +1,202 @@
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { isCsvWhitespace } from "./format.js";
+
+const QUOTE = '"';
+/** Text is encoded and handed to the file in pieces of about this many characters. */
+const CHUNK_CHARS = 64 * 1024;
+
+const needsQuoteCache = new Map<string, RegExp>();
+
+function needsQuotePattern(separator: string): RegExp {
+  let pattern = needsQuoteCache.get(separator);
+  if (pattern === undefined) {
+    checkSeparator(separator);
+    pattern = new RegExp(`[${separator.replace(/[\\\]^-]/g, "\\$&")}"\\r\\n]`);
+    needsQuoteCache.set(separator, pattern);
+  }
+  return pattern;
+}
+
+function checkSeparator(separator: string): void {
+  if (separator.length !== 1 || separator === QUOTE || separator === "\r" || separator === "\n") {
+    throw new RangeError(`CSV separator must be one character other than '"', CR and LF: ${JSON.stringify(separator)}`);
+  }
+}
+
+/**
+ * Formats one CSV line ending in "\n". A field is quoted (quotes doubled) only when it contains the
+ * separator, a quote, CR or LF, or starts or ends with whitespace (a space, tab, …); a single
+ * empty field is written as `""` so that the line is not blank.
+ */
+export function formatCsvLine(fields: readonly string[], separator = ";"): string {
+  const pattern = needsQuotePattern(separator);
+  let line = "";
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as string;
+    if (i > 0) line += separator;
+    const n = field.length;
+    if (
+      n > 0 &&
+      !pattern.test(field) &&
+      !isCsvWhitespace(field.charCodeAt(0)) &&
+      !isCsvWhitespace(field.charCodeAt(n - 1))
+    ) {
+      line += field;
+    } else if (n > 0 || fields.length === 1) {
+      line += QUOTE + field.replaceAll(QUOTE, QUOTE + QUOTE) + QUOTE;
+    }
+  }
+  return line + "\n";
+}
+
+export interface CsvCommitResult {
+  /** The final path. */
+  path: string;
+  /** Data rows written (without the header). */
+  rows: number;
+  /** Bytes of the file. */
+  bytes: number;
+  /** SHA-256 of the file's bytes, hex. */
+  sha256: string;
+}
+
+/**
+ * Writes a CSV file (UTF-8 without BOM, "\n" line ends, header first) atomically: to a temporary
+ * file beside the target, which `commit` flushes, fsyncs and renames into place. Nothing is at the
+ * final path before `commit`; `abort` removes the temporary file.
+ *
+ * `write` is cheap: it appends to a string and returns a promise only when the file must catch up
+ * (at most one write in flight and one queued); await it when it is returned.
+ */
+export class CsvFileWriter {
+  private text = "";
+  private rowCount = 0;
+  private byteCount = 0;
+  private readonly hash: Hash = createHash("sha256");
+  /** Completes when every queued write has; never rejects (failures are kept in `failure`). */
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private failure: { error: unknown } | undefined;
+  private state: "open" | "committing" | "committed" | "aborted" = "open";
+
+  private constructor(
+    readonly path: string,
+    /** The temporary file written until `commit`. */
+    readonly tempPath: string,
+    private readonly handle: FileHandle,
+    private readonly separator: string,
+  ) {}
+
+  static async open(
+    path: string,
+    header: readonly string[],
+    options: { separator?: string } = {},
+  ): Promise<CsvFileWriter> {
+    const separator = options.separator ?? ";";
+    checkSeparator(separator);
+    const tempPath = `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+    const handle = await open(tempPath, "wx");
+    const writer = new CsvFileWriter(path, tempPath, handle, separator);
+    writer.text = formatCsvLine(header, separator);
+    return writer;
+  }
+
+  /** Data rows written so far. */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** Appends a row. Returns a promise only when the caller must wait for the file to catch up. */
+  write(fields: readonly string[]): void | Promise<void> {
+    if (this.state !== "open") throw new Error(`CSV writer for "${this.path}" is ${this.state}`);
+    this.text += formatCsvLine(fields, this.separator);
+    this.rowCount++;
+    if (this.text.length >= CHUNK_CHARS) return this.flush();
+  }
+
+  /** Appends rows, waiting for the file when needed. */
+  async writeBatch(rows: readonly (readonly string[])[]): Promise<void> {
+    for (const fields of rows) {
+      const wait = this.write(fields);
+      if (wait !== undefined) await wait;
+    }
+  }
+
+  /** Flushes, fsyncs and renames the file into place. On failure the temporary file is removed. */
+  async commit(): Promise<CsvCommitResult> {
+    if (this.state !== "open") throw new Error(`CSV writer for "${this.path}" is ${this.state}`);
+    this.state = "committing";
+    try {
+      if (this.text.length > 0) void this.flush()?.catch(() => undefined);
+      await this.chain;
+      if (this.failure !== undefined) throw this.failure.error;
+      await this.handle.sync();
+      await this.handle.close();
+      await rename(this.tempPath, this.path);
+      this.state = "committed";
+    } catch (error) {
+      this.state = "open";
+      await this.abort();
+      throw error;
+    }
+    await syncDirectory(dirname(this.path));
+    return { path: this.path, rows: this.rowCount, bytes: this.byteCount, sha256: this.hash.digest("hex") };
+  }
+
+  /** Removes the temporary file. Idempotent; does nothing after a successful commit. */
+  async abort(): Promise<void> {
+    if (this.state !== "open") return;
+    this.state = "aborted";
+    this.text = "";
+    await this.chain;
+    await this.handle.close().catch(() => undefined);
+    await rm(this.tempPath, { force: true });
+  }
+
+  private flush(): Promise<void> | undefined {
+    if (this.failure !== undefined) throw this.failure.error;
+    const data = Buffer.from(this.text, "utf8");
+    this.text = "";
+    this.hash.update(data);
+    this.byteCount += data.length;
+    const previous = this.chain;
+    const idle = this.queued === 0;
+    this.queued++;
+    this.chain = previous
+      .then(() => (this.failure === undefined && this.state !== "aborted" ? this.writeAll(data) : undefined))
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .then(() => {
+        this.queued--;
+      });
+    if (idle) return undefined;
+    return previous.then(() => {
+      if (this.failure !== undefined) throw this.failure.error;
+    });
+  }
+
+  private async writeAll(data: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) {
+      const { bytesWritten } = await this.handle.write(data, offset, data.length - offset, null);
+      offset += bytesWritten;
+    }
+  }
+}
+
+/** Makes a rename durable; best effort (not every platform can fsync a directory). */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // ignore
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The one interface a database dialect implements (`sqlite/driver.ts`, `postgres/driver.ts`).
+ * Repositories write plain SQL with `?` placeholders; the PostgreSQL driver numbers them.
+ * Everything above this interface is dialect-free, apart from the few DDL types of the migrations.
+ */
+
+export type Dialect = "sqlite" | "postgres";
+
+/** A value bound to a placeholder, or read from a column. Booleans are stored as 0/1. */
+export type SqlValue = string | number | null;
+
+export interface Driver {
+  readonly dialect: Dialect;
+  /** The database URL without credentials, for messages. */
+  readonly label: string;
+  /** Every row of one query. */
+  all<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** The first row of one query, or undefined. */
+  get<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /** Runs one statement; returns the number of rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+  /**
+   * Streams the rows of one query in pages, from a connection and snapshot of its own, so
+   * that the caller can write meanwhile: a server-side cursor on PostgreSQL, a second
+   * (read-only) connection on SQLite. Memory stays at one page. Writes the caller made
+   * are visible only once committed.
+   */
+  stream<T extends object>(sql: string, params: readonly SqlValue[], pageSize?: number): AsyncIterable<T[]>;
+  /**
+   * Bulk insert path: `COPY … FROM STDIN` on PostgreSQL, one prepared INSERT per row on
+   * SQLite. Runs inside the current transaction when there is one.
+   */
+  copyRows(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]>): Promise<number>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Not nestable. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** `?, ?, ?` for an IN list of `count` values. */
+export function placeholders(count: number): string {
+  return count === 0 ? "NULL" : Array.from({ length: count }, () => "?").join(", ");
+}

@@ -1,0 +1,192 @@
+/**
+ * PostgreSQL dialect, on `pg`. URL: `postgres://` or `postgresql://`; the query parameter
+ * `schema=<name>` selects (and creates) a schema, which is how tests get a database of their own.
+ * Bulk paths use `COPY … FROM STDIN` (pg-copy-streams); `stream` reads through a server-side
+ * cursor on a second connection, so memory stays at one page whatever the table's size.
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { SyncupError } from "../../errors.js";
+import type { Driver, SqlValue } from "../driver.js";
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/** BIGINT (ids, counts) as numbers: ids and counts stay far below 2^53. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as "text");
+  }) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+interface Target {
+  connectionString: string;
+  schema: string | null;
+  label: string;
+}
+
+export class PostgresDriver implements Driver {
+  readonly dialect = "postgres";
+  private readonly texts = new Map<string, string>();
+  private inTransaction = false;
+
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly target: Target,
+  ) {}
+
+  get label(): string {
+    return this.target.label;
+  }
+
+  /** Connects to `postgres://…[?schema=name]`, creating the schema when it is missing. */
+  static async open(url: string): Promise<PostgresDriver> {
+    const target = parseUrl(url);
+    const client = await connect(target);
+    return new PostgresDriver(client, target);
+  }
+
+  async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const result = await this.client.query<T & pg.QueryResultRow>(this.text(sql), [...params]);
+    return result.rows;
+  }
+
+  async get<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    const result = await this.client.query(this.text(sql), [...params]);
+    return result.rowCount ?? 0;
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.client.query(script);
+  }
+
+  async *stream<T extends object>(sql: string, params: readonly SqlValue[], pageSize = 5000): AsyncIterable<T[]> {
+    const reader = await connect(this.target);
+    try {
+      await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      await reader.query(`DECLARE syncup_stream NO SCROLL CURSOR FOR ${this.text(sql)}`, [...params]);
+      for (;;) {
+        const page = await reader.query<T & pg.QueryResultRow>(`FETCH ${pageSize} FROM syncup_stream`);
+        if (page.rows.length > 0) yield page.rows;
+        if (page.rows.length < pageSize) break;
+      }
+      await reader.query("CLOSE syncup_stream");
+      await reader.query("COMMIT");
+    } finally {
+      await reader.end();
+    }
+  }
+
+  async copyRows(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]>): Promise<number> {
+    const copy = this.client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
+    await pipeline(Readable.from(copyText(rows), { objectMode: false }), copy);
+    return copy.rowCount;
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction) throw new Error("PostgresDriver.transaction cannot be nested");
+    this.inTransaction = true;
+    await this.client.query("BEGIN");
+    try {
+      const result = await fn();
+      await this.client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await this.client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.end();
+  }
+
+  /** `?` placeholders become `$1`, `$2`…; the repositories' SQL has no `?` elsewhere. */
+  private text(sql: string): string {
+    let text = this.texts.get(sql);
+    if (text === undefined) {
+      let n = 0;
+      text = sql.replace(/\?/g, () => `$${++n}`);
+      if (this.texts.size > 1024) this.texts.clear();
+      this.texts.set(sql, text);
+    }
+    return text;
+  }
+}
+
+function parseUrl(url: string): Target {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new SyncupError("DATABASE_URL_INVALID", `"${url}" is not a valid PostgreSQL URL.`, { cause: error });
+  }
+  const schema = parsed.searchParams.get("schema");
+  parsed.searchParams.delete("schema");
+  if (schema !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new SyncupError(
+      "DATABASE_URL_INVALID",
+      `schema "${schema}" in the database URL is not a plain identifier (letters, digits, "_").`,
+    );
+  }
+  const label = new URL(parsed.toString());
+  label.password = "";
+  return {
+    connectionString: parsed.toString(),
+    schema,
+    label: `${label.toString()}${schema === null ? "" : ` (schema ${schema})`}`,
+  };
+}
+
+async function connect(target: Target): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: target.connectionString, types });
+  try {
+    await client.connect();
+    if (target.schema !== null) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
+      await client.query(`SET search_path TO "${target.schema}"`);
+    }
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new SyncupError("INTERNAL", `Cannot connect to PostgreSQL at ${target.label}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  // An idle connection's error (server restart) must not crash the process; the next query fails instead.
+  client.on("error", () => undefined);
+  return client;
+}
+
+/** Rows in COPY's text format, in chunks of about 64 KiB. */
+function* copyText(rows: Iterable<readonly SqlValue[]>): Generator<string> {
+  let chunk = "";
+  for (const row of rows) {
+    let line = "";
+    for (let i = 0; i < row.length; i++) {
+      if (i > 0) line += "\t";
+      const value = row[i];
+      line += value === null || value === undefined ? "\\N" : escapeCopy(String(value));
+    }
+    chunk += `${line}\n`;
+    if (chunk.length >= 65536) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function escapeCopy(text: string): string {
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"))
+    : text;
+}
