@@ -39,6 +39,21 @@ export const ERROR_CODES = {
   PREPARED_FILE_CHECKSUM: "bad-input",
   PREPARED_FILE_INVALID: "bad-input",
   DATABASE_SCHEMA_NEWER: "bad-input",
+  // Native connectors (LDAP, SCIM, SQL)
+  /** The managed system refused the credentials (bind, token, password). */
+  CONNECTOR_AUTH_FAILED: "bad-input",
+  /** The managed system did not answer: connection refused, unknown host, timeout. */
+  CONNECTOR_UNREACHABLE: "bad-input",
+  /** The TLS handshake failed: certificate not trusted, expired or for another host. */
+  CONNECTOR_TLS_FAILED: "bad-input",
+  /** The managed system refused a request: a bad base DN, filter, query, endpoint. */
+  CONNECTOR_REQUEST_FAILED: "bad-input",
+  /** A secret's environment variable is not set or its file cannot be read. */
+  CONNECTOR_SECRET_MISSING: "bad-input",
+  /** An incremental export has no state of an earlier complete export to start from. */
+  CONNECTOR_STATE_MISSING: "bad-input",
+  /** The incremental state is unreadable or was made with other settings. */
+  CONNECTOR_STATE_INVALID: "bad-input",
   /** A blocked batch waits for `batches validate` or `batches cancel` (exit code 3). */
   CONNECTOR_BLOCKED: "blocked",
   // Anything else

@@ -347,7 +347,8 @@ export function resolveConfig(
   if (problems.length > 0) return { problems };
 
   const workDir = abs(raw.workDir ?? "./work");
-  const databaseUrl = options.env["SYNCUP_DATABASE_URL"] ?? raw.database?.url ?? DEFAULT_DATABASE_URL;
+  const fromEnv = options.env["SYNCUP_DATABASE_URL"];
+  const databaseUrl = fromEnv !== undefined && fromEnv !== "" ? fromEnv : (raw.database?.url ?? DEFAULT_DATABASE_URL);
   const config: Config = {
     file: options.file,
     workDir,

@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { TextDecoder } from "node:util";
 import type { CsvEncoding } from "./format.js";
 
@@ -52,8 +53,14 @@ export class CsvDecoder {
       return this.decode(head);
     }
     if (this.kind === "latin1") return chunk.toString("latin1");
+    if (this.kind === "windows-1252") return decodeWindows1252(chunk);
+    if (this.kind === "utf-8" && this.held === 0 && this.offset > 0 && isAscii(chunk)) {
+      // ASCII is the same in UTF-8, and Buffer's latin1 is the fastest way to a string. (After the
+      // first chunk only: the decoder strips a BOM at the start.)
+      this.advance(chunk);
+      return chunk.toString("latin1");
+    }
     const decoder = this.decoder as TextDecoder;
-    if (this.kind === "windows-1252") return decoder.decode(chunk, { stream: true });
     let text: string;
     try {
       text = decoder.decode(chunk, { stream: true });
@@ -73,8 +80,7 @@ export class CsvDecoder {
       const text = this.decode(head);
       return text + this.end();
     }
-    if (this.kind === "latin1" || this.decoder === undefined) return "";
-    if (this.kind === "windows-1252") return this.decoder.decode();
+    if (this.decoder === undefined) return "";
     try {
       return this.decoder.decode();
     } catch {
@@ -84,17 +90,23 @@ export class CsvDecoder {
 
   private init(encoding: Exclude<CsvEncoding, "utf-16">): void {
     this.kind = encoding;
-    if (encoding === "latin1") return;
-    // WHATWG's "latin1" label means windows-1252, so latin1 is Buffer's ISO-8859-1 above.
-    this.decoder = new TextDecoder(encoding, { fatal: encoding !== "windows-1252" });
+    // Single-byte encodings never fail and need no decoder state. (WHATWG's "latin1" label means
+    // windows-1252, so latin1 is Buffer's ISO-8859-1.)
+    if (encoding === "latin1" || encoding === "windows-1252") return;
+    this.decoder = new TextDecoder(encoding, { fatal: true });
   }
 
   /** Tracks the last bytes and how many of them the decoder holds back. */
   private advance(chunk: Buffer): void {
     this.offset += chunk.length;
     this.last =
-      chunk.length >= 4 ? Buffer.from(chunk.subarray(chunk.length - 4)) : tail4(Buffer.concat([this.last, chunk]));
-    this.held = this.kind === "utf-8" ? heldUtf8(this.last) : heldUtf16(this.last, this.offset, this.kind === "utf-16be");
+      chunk.length >= 4
+        ? Buffer.from(chunk.subarray(chunk.length - 4))
+        : tail4(Buffer.concat([this.last, chunk]));
+    this.held =
+      this.kind === "utf-8"
+        ? heldUtf8(this.last)
+        : heldUtf16(this.last, this.offset, this.kind === "utf-16be");
   }
 
   /** Builds the error for the first bad byte in the held-back bytes plus `chunk`. */
@@ -102,13 +114,27 @@ export class CsvDecoder {
     const data = Buffer.concat([this.last.subarray(this.last.length - this.held), chunk]);
     const start = this.offset - this.held;
     const kind = this.kind as Kind;
-    const found = kind === "utf-8" ? findBadUtf8(data, final) : findBadUtf16(data, final, kind === "utf-16be");
+    const found =
+      kind === "utf-8" ? findBadUtf8(data, final) : findBadUtf16(data, final, kind === "utf-16be");
     // Should the scan disagree with the decoder, blame the end of the data.
     const index = found?.index ?? data.length;
     const reason = found?.reason ?? `invalid ${kind.toUpperCase()} data`;
     const prefix = new TextDecoder(kind, { ignoreBOM: start !== 0 }).decode(data.subarray(0, index));
     return new CsvDecodeError(prefix, start + index, reason);
   }
+}
+
+/** windows-1252 differs from ISO-8859-1 only in 0x80–0x9F (five of which it leaves undefined: kept). */
+const WINDOWS_1252_HIGH =
+  "\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f" +
+  "\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178";
+const C1 = /[\x80-\x9f]/g;
+
+function decodeWindows1252(chunk: Buffer): string {
+  const text = chunk.toString("latin1");
+  C1.lastIndex = 0;
+  if (!C1.test(text)) return text;
+  return text.replace(C1, (c) => WINDOWS_1252_HIGH.charAt(c.charCodeAt(0) - 0x80));
 }
 
 function tail4(bytes: Buffer): Buffer {
@@ -192,7 +218,9 @@ export function findBadUtf8(b: Uint8Array, final: boolean): Bad | undefined {
 export function findBadUtf16(b: Uint8Array, final: boolean, bigEndian: boolean): Bad | undefined {
   const n = b.length;
   const unit = (i: number): number =>
-    bigEndian ? ((b[i] as number) << 8) | (b[i + 1] as number) : (b[i] as number) | ((b[i + 1] as number) << 8);
+    bigEndian
+      ? ((b[i] as number) << 8) | (b[i + 1] as number)
+      : (b[i] as number) | ((b[i + 1] as number) << 8);
   const name = bigEndian ? "UTF-16BE" : "UTF-16LE";
   let i = 0;
   for (; i + 1 < n; i += 2) {
@@ -200,7 +228,10 @@ export function findBadUtf16(b: Uint8Array, final: boolean, bigEndian: boolean):
     if (u >= 0xd800 && u <= 0xdbff) {
       if (i + 3 >= n) {
         if (!final) return undefined;
-        return { index: i, reason: `unpaired ${name} surrogate 0x${u.toString(16).toUpperCase()} at the end` };
+        return {
+          index: i,
+          reason: `unpaired ${name} surrogate 0x${u.toString(16).toUpperCase()} at the end`,
+        };
       }
       const v = unit(i + 2);
       if (v < 0xdc00 || v > 0xdfff) {
@@ -211,6 +242,7 @@ export function findBadUtf16(b: Uint8Array, final: boolean, bigEndian: boolean):
       return { index: i, reason: `unpaired ${name} surrogate 0x${u.toString(16).toUpperCase()}` };
     }
   }
-  if (i < n && final) return { index: i, reason: `odd number of bytes: the last byte is half a ${name} character` };
+  if (i < n && final)
+    return { index: i, reason: `odd number of bytes: the last byte is half a ${name} character` };
   return undefined;
 }

@@ -47,14 +47,18 @@ export function resolveCsvFormat(format: Partial<CsvFormat> = {}): CsvFormat {
   const problems: string[] = [];
   const oneChar = (name: string, value: string): void => {
     if (value.length !== 1 || isLineBreak(value.charCodeAt(0)) || isSurrogate(value.charCodeAt(0))) {
-      problems.push(`${name} must be exactly one character other than CR or LF, got ${JSON.stringify(value)}`);
+      problems.push(
+        `${name} must be exactly one character other than CR or LF, got ${JSON.stringify(value)}`,
+      );
     }
   };
   oneChar("separator", resolved.separator);
   oneChar("quote", resolved.quote);
   if (resolved.separator === resolved.quote) problems.push("separator and quote must differ");
   if (!CSV_ENCODINGS.includes(resolved.encoding)) {
-    problems.push(`encoding must be one of ${CSV_ENCODINGS.join(", ")}, got ${JSON.stringify(resolved.encoding)}`);
+    problems.push(
+      `encoding must be one of ${CSV_ENCODINGS.join(", ")}, got ${JSON.stringify(resolved.encoding)}`,
+    );
   }
   if (!Number.isInteger(resolved.skipLines) || resolved.skipLines < 0) {
     problems.push(`skipLines must be a whole number >= 0, got ${String(resolved.skipLines)}`);

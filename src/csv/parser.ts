@@ -12,6 +12,8 @@ export const DEFAULT_MAX_RECORD_LENGTH = 64 * 1024 * 1024;
 
 const LF = 10;
 const CR = 13;
+/** Records are handed out in batches of those starting in about this many characters of text. */
+export const DEFAULT_BATCH_CHARS = 64 * 1024;
 /** A pending incomplete record longer than this is re-parsed only when the buffered text has doubled. */
 const LARGE_RECORD = 1 << 16;
 /** Separators that, found in a line with too few fields, suggest that the separator is wrong. */
@@ -28,12 +30,16 @@ interface SlowRecord {
 }
 
 /**
- * The CSV record parser: fed decoded text in chunks of any size, it returns the complete records
- * and keeps the incomplete rest. Pure (no I/O); `openCsv` drives it.
+ * The CSV record parser: fed decoded text in pieces of any size, it hands out the complete records
+ * in batches and keeps the incomplete rest. Pure (no I/O); `openCsv` drives it:
  *
- * Hot path: a physical line without a quote is cut with one `split`. Lines with a quote go through
- * a quote-aware scanner that may span lines. Everything before `rest` has been parsed; `rest`
- * always starts at the start of a physical line (numbered `line`).
+ *     parser.push(text);
+ *     for (let rows; (rows = parser.next()) !== undefined; ) use(rows);
+ *     ... and at the end of the input: for (let rows; (rows = parser.next(true)) !== undefined; ) use(rows);
+ *
+ * Hot path: a physical line without a quote is cut with `indexOf` on the decoded text. Lines with
+ * a quote go through a quote-aware scanner that may span lines. Text before `pos` has been parsed;
+ * `pos` is always at the start of a physical line (numbered `line`).
  */
 export class CsvParser {
   header: string[] | undefined;
@@ -45,23 +51,32 @@ export class CsvParser {
   private readonly quoteCode: number;
   private readonly trimSet: Set<number> | undefined;
   private readonly maxRecordLength: number;
-  private expected = -1;
+  private readonly batchChars: number;
   private readonly skipLines: number;
   private toSkip: number;
+  private expected = -1;
+  /** The text being parsed, and how far. */
+  private text = "";
+  private pos = 0;
   private line = 1;
-  private rest = "";
+  /** Whether `text` has a CR at all (else line ends are found with LF alone). */
+  private hasCR = false;
+  /** Caches, for `text`: the next quote and CR at or after `pos` (-1: to be searched; length: none). */
+  private nextQuote = -1;
+  private nextCR = -1;
+  /** Pushed text not yet joined to `text`. */
   private parts: string[] = [];
-  private pendingLength = 0;
-  private nextAttempt = 0;
+  private partsLength = 0;
+  /** Whether parsing stopped at a record that needs more text. */
+  private incomplete = false;
+  private finished = false;
   /** Set by a parse that stopped inside a quoted field lacking its closing quote. */
   private openQuote: { line: number; column: number } | undefined;
-  /** Whether the last parse stopped at an incomplete record (rather than after the header). */
-  private incomplete = false;
 
   constructor(
     readonly file: string,
     format: CsvFormat,
-    options: { maxRecordLength?: number | undefined } = {},
+    options: { maxRecordLength?: number | undefined; batchChars?: number | undefined } = {},
   ) {
     this.sep = format.separator;
     this.sepCode = format.separator.charCodeAt(0);
@@ -71,43 +86,54 @@ export class CsvParser {
     this.skipLines = format.skipLines;
     this.toSkip = format.skipLines;
     this.maxRecordLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
+    this.batchChars = options.batchChars ?? DEFAULT_BATCH_CHARS;
+  }
+
+  /** Queues the next piece of text. */
+  push(text: string): void {
+    if (text.length === 0) return;
+    this.parts.push(text);
+    this.partsLength += text.length;
   }
 
   /**
-   * Feeds the next piece of text and returns the data records completed by it. With `untilHeader`,
-   * parsing stops after the header record (the rest is parsed by the next call).
+   * The records that start in the next `batchChars` of text (possibly none, e.g. for blank lines),
+   * or undefined when the queued text holds no further complete record. With `final` (no more text
+   * will be pushed) the last record may lack its line end, and undefined means the end; at the end,
+   * a missing header is CSV_FILE_EMPTY. With `untilHeader`, a batch ends after the header record.
    */
-  push(text: string, untilHeader = false): CsvRow[] {
-    if (text.length > 0) {
-      this.parts.push(text);
-      this.pendingLength += text.length;
+  next(final = false, untilHeader = false): CsvRow[] | undefined {
+    if (this.incomplete || this.pos >= this.text.length) {
+      const restLength = this.text.length - this.pos;
+      if (this.partsLength === 0) {
+        if (restLength === 0 || !final) {
+          if (final && !this.finished) {
+            this.finished = true;
+            if (this.header === undefined) throw this.empty();
+          }
+          return undefined;
+        }
+      } else if (restLength === 0) {
+        this.setText(this.takePart());
+      } else {
+        // A record continues in the queued text: parse it from a small bridge of its start and
+        // the queued text up to a line end, growing geometrically while the record stays incomplete.
+        const more = restLength > LARGE_RECORD ? restLength : 0;
+        if (!final && this.partsLength < more && restLength + this.partsLength <= this.maxRecordLength) {
+          return undefined;
+        }
+        this.bridge(more);
+      }
     }
-    if (this.pendingLength < this.nextAttempt && this.pendingLength <= this.maxRecordLength) return [];
-    const rows = this.parse(this.take(), false, untilHeader);
-    this.nextAttempt = 0;
-    if (this.incomplete && this.rest.length > LARGE_RECORD) {
-      if (this.rest.length > this.maxRecordLength) throw this.tooLarge();
-      this.nextAttempt = 2 * this.rest.length;
-    }
+    const rows = this.parse(final && this.partsLength === 0, untilHeader);
+    if (this.incomplete && this.text.length - this.pos > this.maxRecordLength) throw this.tooLarge();
     return rows;
   }
 
-  /** Parses what is left at the end of the input. Throws CSV_FILE_EMPTY when there was no header. */
-  end(untilHeader = false): CsvRow[] {
-    const rows = this.parse(this.take(), true, untilHeader);
-    if (this.header === undefined) {
-      const skipped = this.skipLines > 0 ? ` (after skipping ${this.skipLines} lines)` : "";
-      throw new SyncupError("CSV_FILE_EMPTY", `"${this.file}" is empty: expected a header line${skipped}`, {
-        position: { file: this.file },
-      });
-    }
-    return rows;
-  }
-
-  /** The line and (character) column just after all the text fed so far. */
+  /** The line and (character) column just after all the text pushed so far. */
   positionAtEnd(): { line: number; column: number } {
-    const text = this.take();
-    this.rest = text;
+    this.bridge(Infinity);
+    const text = this.text;
     let line = this.line;
     let lineStart = 0;
     for (let k = 0; k < text.length; k++) {
@@ -120,21 +146,53 @@ export class CsvParser {
     return { line, column: codePointColumn(text, lineStart, text.length) };
   }
 
-  /** Joins the buffered rest and the pushed parts into one string. */
-  private take(): string {
-    let text = this.rest;
-    for (const part of this.parts) text += part;
-    this.parts = [];
-    this.rest = "";
-    this.pendingLength = 0;
-    return text;
+  private takePart(): string {
+    const part = this.parts.shift() ?? "";
+    this.partsLength -= part.length;
+    return part;
   }
 
-  private parse(text: string, final: boolean, untilHeader: boolean): CsvRow[] {
+  /**
+   * Makes the unparsed rest plus at least `more` characters of the queued text (then up to and
+   * including the next LF) the text to parse. Copies only the rest and that much.
+   */
+  private bridge(more: number): void {
+    let text = this.pos === 0 ? this.text : this.text.slice(this.pos);
+    let taken = 0;
+    while (this.parts.length > 0) {
+      const part = this.parts[0] as string;
+      const from = more - taken;
+      const lf = from < part.length ? part.indexOf("\n", Math.max(0, from)) : -1;
+      if (lf === -1) {
+        text += this.takePart();
+        taken += part.length;
+        continue;
+      }
+      text += part.slice(0, lf + 1);
+      this.parts[0] = part.slice(lf + 1);
+      this.partsLength -= lf + 1;
+      if (lf + 1 === part.length) this.parts.shift();
+      break;
+    }
+    this.setText(text);
+  }
+
+  private setText(text: string): void {
+    this.text = text;
+    this.pos = 0;
+    this.hasCR = text.indexOf("\r") !== -1;
+    this.nextQuote = -1;
+    this.nextCR = this.hasCR ? -1 : text.length;
+    this.incomplete = false;
+  }
+
+  private parse(final: boolean, untilHeader: boolean): CsvRow[] {
     const rows: CsvRow[] = [];
+    const text = this.text;
     const n = text.length;
-    let pos = 0;
+    let pos = this.pos;
     let line = this.line;
+    const limit = pos + this.batchChars;
     this.openQuote = undefined;
     this.incomplete = false;
 
@@ -154,9 +212,11 @@ export class CsvParser {
       line++;
       this.toSkip--;
     }
-    if (this.toSkip > 0 && !final) {
+    if (this.toSkip > 0 && pos < n) {
       this.incomplete = true;
-      return this.keep(text, pos, line, rows);
+      this.pos = pos;
+      this.line = line;
+      return rows;
     }
 
     const sep = this.sep;
@@ -164,10 +224,10 @@ export class CsvParser {
     const quote = this.quote;
     const trimSet = this.trimSet;
     let expected = this.expected;
+    let q = this.nextQuote; // next quote at or after pos (n = none)
+    let cr = this.nextCR; // next CR at or after pos (n = none)
     let stoppedAtHeader = false;
-    let q = -1; // next quote at or after pos (n = none)
-    let cr = -1; // next CR at or after pos (n = none)
-    while (pos < n) {
+    while (pos < n && pos < limit) {
       let lf = text.indexOf("\n", pos);
       if (lf === -1) lf = n;
       if (cr < pos) {
@@ -205,9 +265,20 @@ export class CsvParser {
           line++;
           continue;
         }
-        const fields = text.slice(pos, end).split(sep);
+        const fields: string[] = expected > 0 ? new Array<string>(expected) : [];
+        let count = 0;
+        for (let p = pos; ;) {
+          const s = text.indexOf(sep, p);
+          if (s === -1 || s >= end) {
+            fields[count++] = text.slice(p, end);
+            break;
+          }
+          fields[count++] = text.slice(p, s);
+          p = s + 1;
+        }
+        if (count < fields.length) fields.length = count;
         if (trimSet !== undefined) trimFields(fields, trimSet);
-        if (fields.length === expected) {
+        if (count === expected) {
           rows.push({ fields, line });
         } else if (expected < 0) {
           expected = this.setHeader(fields, line);
@@ -218,7 +289,7 @@ export class CsvParser {
             break;
           }
         } else {
-          throw this.ragged(text, pos, next, line, fields.length, this.surplusColumnOfLine(text, pos, end));
+          throw this.ragged(text, pos, next, line, count, this.surplusColumnOfLine(text, pos, end));
         }
         pos = next;
         line++;
@@ -242,14 +313,19 @@ export class CsvParser {
         line = record.endLine + 1;
       }
     }
-    this.incomplete = pos < n && !stoppedAtHeader;
-    return this.keep(text, pos, line, rows);
+    this.incomplete = pos < n && pos < limit && !stoppedAtHeader;
+    this.pos = pos;
+    this.line = line;
+    this.nextQuote = q;
+    this.nextCR = cr;
+    return rows;
   }
 
-  private keep(text: string, pos: number, line: number, rows: CsvRow[]): CsvRow[] {
-    this.rest = pos === 0 ? text : text.slice(pos);
-    this.line = line;
-    return rows;
+  private empty(): SyncupError {
+    const skipped = this.skipLines > 0 ? ` (after skipping ${this.skipLines} lines)` : "";
+    return new SyncupError("CSV_FILE_EMPTY", `"${this.file}" is empty: expected a header line${skipped}`, {
+      position: { file: this.file },
+    });
   }
 
   private setHeader(fields: string[], line: number): number {
@@ -265,14 +341,17 @@ export class CsvParser {
    */
   private parseRecord(text: string, start: number, line: number, final: boolean): SlowRecord | undefined {
     const n = text.length;
+    const sep = this.sep;
     const sepCode = this.sepCode;
     const quote = this.quote;
     const quoteCode = this.quoteCode;
     const trimSet = this.trimSet;
+    const hasCR = this.hasCR;
     const fields: string[] = [];
     let p = start;
     let curLine = line;
     let lineStart = start;
+    let lineEnd = lineBreakFrom(text, start, hasCR); // first CR or LF of the current line (n: none)
     let surplusColumn: number | undefined;
     const done = (next: number): SlowRecord => ({ fields, next, endLine: curLine, surplusColumn });
     for (;;) {
@@ -293,12 +372,23 @@ export class CsvParser {
             this.openQuote = { line: openLine, column: openColumn };
             return undefined;
           }
-          for (let k = c; k < qi; k++) {
-            const ch = text.charCodeAt(k);
-            if (ch === LF || (ch === CR && text.charCodeAt(k + 1) !== LF)) {
-              curLine++;
-              lineStart = k + 1;
+          if (lineEnd < qi) {
+            // Line breaks inside the quoted field: count them.
+            if (hasCR) {
+              for (let k = lineEnd; k < qi; k++) {
+                const ch = text.charCodeAt(k);
+                if (ch === LF || (ch === CR && text.charCodeAt(k + 1) !== LF)) {
+                  curLine++;
+                  lineStart = k + 1;
+                }
+              }
+            } else {
+              for (let k = lineEnd; k !== -1 && k < qi; k = text.indexOf("\n", k + 1)) {
+                curLine++;
+                lineStart = k + 1;
+              }
             }
+            lineEnd = lineBreakFrom(text, qi, hasCR);
           }
           if (qi + 1 >= n) {
             if (!final) return undefined;
@@ -339,11 +429,8 @@ export class CsvParser {
         }
         throw this.badQuote(curLine, codePointColumn(text, lineStart, closing), text, p);
       } else {
-        let e = p;
-        for (; e < n; e++) {
-          const ch = text.charCodeAt(e);
-          if (ch === sepCode || ch === LF || ch === CR) break;
-        }
+        let e = text.indexOf(sep, p);
+        if (e === -1 || e > lineEnd) e = lineEnd;
         const value = trimSet === undefined ? text.slice(p, e) : trimField(text.slice(p, e), trimSet);
         if (e >= n) {
           if (!final) return undefined;
@@ -351,12 +438,11 @@ export class CsvParser {
           return done(n);
         }
         fields.push(value);
-        const ch = text.charCodeAt(e);
-        if (ch === sepCode) {
+        if (e < lineEnd) {
           p = e + 1;
           continue;
         }
-        if (ch === LF) return done(e + 1);
+        if (text.charCodeAt(e) === LF) return done(e + 1);
         if (e + 1 >= n && !final) return undefined;
         return done(text.charCodeAt(e + 1) === LF ? e + 2 : e + 1);
       }
@@ -434,9 +520,18 @@ export class CsvParser {
   }
 
   private tooLarge(): SyncupError {
-    const limit = `${Math.round(this.maxRecordLength / (1024 * 1024))} MiB`;
-    if (this.openQuote !== undefined) {
-      const position = { file: this.file, ...this.openQuote };
+    const limit =
+      this.maxRecordLength >= 1024 * 1024
+        ? `${Math.round(this.maxRecordLength / (1024 * 1024))} MiB`
+        : `${this.maxRecordLength} characters`;
+    // The fast path gives up on a line without a line end before looking at quotes: look now.
+    this.openQuote = undefined;
+    this.bridge(Infinity);
+    this.hasCR = true;
+    if (this.toSkip === 0) this.parseRecord(this.text, 0, this.line, false);
+    const openQuote = this.openQuote as { line: number; column: number } | undefined;
+    if (openQuote !== undefined) {
+      const position = { file: this.file, ...openQuote };
       return new SyncupError(
         "CSV_UNTERMINATED_QUOTE",
         `Cannot parse ${formatPosition(position)}: the quoted field that opens here is still open after ` +
@@ -452,6 +547,15 @@ export class CsvParser {
       { position },
     );
   }
+}
+
+/** Index of the first CR or LF at or after `from`; the text's length when there is none. */
+function lineBreakFrom(text: string, from: number, hasCR: boolean): number {
+  let lf = text.indexOf("\n", from);
+  if (lf === -1) lf = text.length;
+  if (!hasCR) return lf;
+  const cr = text.indexOf("\r", from);
+  return cr !== -1 && cr < lf ? cr : lf;
 }
 
 function isBlank(text: string, start: number, end: number, sepCode: number): boolean {

@@ -57,9 +57,10 @@ export async function openCsv(
     const input = new Input(file, new CsvDecoder(resolved.encoding), source);
     const parser = new CsvParser(file, resolved, { maxRecordLength: options.maxRecordLength });
     while (parser.header === undefined) {
+      if (parser.next(input.ended, true) !== undefined) continue;
+      if (input.ended) break; // unreachable: at the end, next() throws CSV_FILE_EMPTY
       const text = await input.next(parser);
-      if (text === undefined) parser.end(true);
-      else parser.push(text, true);
+      if (text !== undefined) parser.push(text);
     }
     return new Reader(file, parser, input, source, size);
   } catch (error) {
@@ -91,10 +92,14 @@ async function openFile(path: string, file: string): Promise<FileHandle> {
       );
     }
     if (code === "EISDIR") {
-      throw new SyncupError("CSV_FILE_MISSING", `"${file}" is a directory, not a CSV file (${resolve(path)}).`, {
-        cause: error,
-        position: { file },
-      });
+      throw new SyncupError(
+        "CSV_FILE_MISSING",
+        `"${file}" is a directory, not a CSV file (${resolve(path)}).`,
+        {
+          cause: error,
+          position: { file },
+        },
+      );
     }
     throw error;
   }
@@ -133,11 +138,15 @@ class Reader implements CsvReader {
     this.iterated = true;
     try {
       const parser = this.parser;
+      const input = this.input;
       for (;;) {
-        const text = await this.input.next(parser);
-        const batch = text === undefined ? parser.end() : parser.push(text);
-        if (batch.length > 0) yield batch;
-        if (text === undefined) break;
+        const final = input.ended;
+        for (let batch = parser.next(final); batch !== undefined; batch = parser.next(final)) {
+          if (batch.length > 0) yield batch;
+        }
+        if (final) break;
+        const text = await input.next(parser);
+        if (text !== undefined) parser.push(text);
       }
     } finally {
       await this.source.close();
@@ -147,7 +156,8 @@ class Reader implements CsvReader {
 
 /** Decoded text from the chunk source; turns decoding failures into CSV_BAD_ENCODING. */
 class Input {
-  private ended = false;
+  /** Whether the end of the file has been reached (and all its text returned). */
+  ended = false;
 
   constructor(
     private readonly file: string,
@@ -155,22 +165,22 @@ class Input {
     private readonly source: ChunkSource,
   ) {}
 
-  /** The next piece of text, or undefined at the end of the file (the parser is told about bad bytes). */
+  /** The next piece of text, or undefined at the end of the file. */
   async next(parser: CsvParser): Promise<string | undefined> {
     if (this.ended) return undefined;
     try {
       const chunk = await this.source.next();
-      if (chunk === undefined) {
-        this.ended = true;
-        const text = this.decoder.end();
-        if (text.length > 0) parser.push(text);
-        return undefined;
-      }
-      return this.decoder.decode(chunk);
+      if (chunk !== undefined) return this.decoder.decode(chunk);
+      const text = this.decoder.end();
+      this.ended = true;
+      return text;
     } catch (error) {
       if (!(error instanceof CsvDecodeError)) throw error;
-      // Rows before the bad byte may hold an earlier error; then the bad byte's line and column.
+      // Records before the bad byte may hold an earlier error; then the bad byte's line and column.
       parser.push(error.validText);
+      while (parser.next() !== undefined) {
+        // parse (and drop) them
+      }
       const { line, column } = parser.positionAtEnd();
       const position = { file: this.file, line, column };
       const encoding = this.decoder.encoding;

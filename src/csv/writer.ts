@@ -21,7 +21,9 @@ function needsQuotePattern(separator: string): RegExp {
 
 function checkSeparator(separator: string): void {
   if (separator.length !== 1 || separator === QUOTE || separator === "\r" || separator === "\n") {
-    throw new RangeError(`CSV separator must be one character other than '"', CR and LF: ${JSON.stringify(separator)}`);
+    throw new RangeError(
+      `CSV separator must be one character other than '"', CR and LF: ${JSON.stringify(separator)}`,
+    );
   }
 }
 

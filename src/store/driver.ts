@@ -32,10 +32,19 @@ export interface Driver {
    * Bulk insert path: `COPY … FROM STDIN` on PostgreSQL, one prepared INSERT per row on
    * SQLite. Runs inside the current transaction when there is one.
    */
-  copyRows(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]>): Promise<number>;
+  copyRows(table: string, columns: readonly string[], rows: RowSource): Promise<number>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Not nestable. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Rows for a bulk insert: a plain list, or a stream of batches (a file being read). */
+export type RowSource = Iterable<readonly SqlValue[]> | AsyncIterable<readonly (readonly SqlValue[])[]>;
+
+/** The batches of a row source, whichever its kind. */
+export async function* batchesOf(rows: RowSource): AsyncIterable<readonly (readonly SqlValue[])[]> {
+  if (Symbol.asyncIterator in rows) yield* rows;
+  else yield [...rows];
 }
 
 /** `?, ?, ?` for an IN list of `count` values. */

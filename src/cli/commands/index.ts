@@ -3,6 +3,7 @@ import type { CliContext } from "../context.js";
 import { defineConfigCommand } from "./config.js";
 import { defineExportCommand } from "./export.js";
 import { definePrepareCommand } from "./prepare.js";
+import { defineRunCommand } from "./run.js";
 
 /** Adds one subcommand to the program; `setExit` records the command's exit code. */
 export type DefineCommand = (program: Command, ctx: CliContext, setExit: (code: number) => void) => void;
@@ -18,4 +19,5 @@ export const COMMANDS: readonly DefineCommand[] = [
   defineConfigCommand,
   defineExportCommand,
   definePrepareCommand,
+  defineRunCommand,
 ];

@@ -9,7 +9,7 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { SyncupError } from "../../errors.js";
-import type { Driver, SqlValue } from "../driver.js";
+import { batchesOf, type Driver, type RowSource, type SqlValue } from "../driver.js";
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -84,7 +84,7 @@ export class PostgresDriver implements Driver {
     }
   }
 
-  async copyRows(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]>): Promise<number> {
+  async copyRows(table: string, columns: readonly string[], rows: RowSource): Promise<number> {
     const copy = this.client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
     await pipeline(Readable.from(copyText(rows), { objectMode: false }), copy);
     return copy.rowCount;
@@ -167,19 +167,21 @@ async function connect(target: Target): Promise<pg.Client> {
 }
 
 /** Rows in COPY's text format, in chunks of about 64 KiB. */
-function* copyText(rows: Iterable<readonly SqlValue[]>): Generator<string> {
+async function* copyText(rows: RowSource): AsyncGenerator<string> {
   let chunk = "";
-  for (const row of rows) {
-    let line = "";
-    for (let i = 0; i < row.length; i++) {
-      if (i > 0) line += "\t";
-      const value = row[i];
-      line += value === null || value === undefined ? "\\N" : escapeCopy(String(value));
-    }
-    chunk += `${line}\n`;
-    if (chunk.length >= 65536) {
-      yield chunk;
-      chunk = "";
+  for await (const batch of batchesOf(rows)) {
+    for (const row of batch) {
+      let line = "";
+      for (let i = 0; i < row.length; i++) {
+        if (i > 0) line += "\t";
+        const value = row[i];
+        line += value === null || value === undefined ? "\\N" : escapeCopy(String(value));
+      }
+      chunk += `${line}\n`;
+      if (chunk.length >= 65536) {
+        yield chunk;
+        chunk = "";
+      }
     }
   }
   if (chunk.length > 0) yield chunk;

@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { SyncupError } from "../../errors.js";
-import type { Driver, SqlValue } from "../driver.js";
+import { batchesOf, type Driver, type RowSource, type SqlValue } from "../driver.js";
 
 type Statement = Database.Statement<SqlValue[], unknown>;
 
@@ -83,20 +83,19 @@ export class SqliteDriver implements Driver {
     }
   }
 
-  async copyRows(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]>): Promise<number> {
+  async copyRows(table: string, columns: readonly string[], rows: RowSource): Promise<number> {
     const insert = this.statement(
       `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
     );
-    const load = (): number => {
+    const load = async (): Promise<number> => {
       let count = 0;
-      for (const row of rows) {
-        insert.run(...row);
-        count++;
+      for await (const batch of batchesOf(rows)) {
+        for (const row of batch) insert.run(...row);
+        count += batch.length;
       }
       return count;
     };
-    if (this.inTransaction) return load();
-    return this.transaction(() => Promise.resolve(load()));
+    return this.inTransaction ? load() : this.transaction(load);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

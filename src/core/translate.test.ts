@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import type { EntityTypeMappingDef } from "../config/config.js";
+import { formatConversionProblem, ResourceTranslator, type ConversionProblem } from "./translate.js";
+
+const mapping: EntityTypeMappingDef = {
+  kind: "entity",
+  name: "AD_Entry",
+  table: "ad_entries",
+  primaryKey: "dn",
+  uniqueKeys: ["objectGUID"],
+  properties: [
+    { property: "dn", column: "dn", type: "string", multiValued: false, format: null, separator: "|" },
+    { property: "objectGUID", column: "objectGUID", type: "guid", multiValued: false, format: null, separator: "|" },
+    { property: "uac", column: "userAccountControl", type: "int32", multiValued: false, format: null, separator: "|" },
+    { property: "created", column: "whenCreated", type: "date-time", multiValued: false, format: "yyyyMMddHHmmss.0Z", separator: "|" },
+    { property: "mails", column: "proxyAddresses", type: "string", multiValued: true, format: null, separator: "|" },
+  ],
+  columns: ["dn", "objectGUID", "userAccountControl", "whenCreated", "proxyAddresses"],
+  thresholds: {},
+};
+const header = mapping.columns;
+const guid = "f6266788-94be-4ccd-acaf-31e80fef5218";
+
+describe("ResourceTranslator", () => {
+  const translator = new ResourceTranslator(mapping, header, "AD_Entry.sorted.csv", "AD");
+
+  it("translates a row into keys, JSON values in mapping order and a hash", () => {
+    const problems: ConversionProblem[] = [];
+    const r = translator.translate(["CN=a", guid.toUpperCase(), "512", "20191111141400.0Z", "a@x|b@x"], 2, problems);
+    expect(problems).toEqual([]);
+    expect(r?.pk).toBe("CN=a");
+    expect(r?.uks).toEqual(["F6266788-94BE-4CCD-ACAF-31E80FEF5218", null, null]);
+    expect(r?.properties).toBe(
+      `{"dn":"CN=a","objectGUID":"${guid}","uac":512,"created":"2019-11-11T14:14:00.000Z","mails":["a@x","b@x"]}`,
+    );
+    expect(r?.hash).toMatch(/^[A-Za-z0-9+/]{27}=$/);
+  });
+
+  it("leaves empty cells out (null) and hashes equal content equally", () => {
+    const a = translator.translate(["CN=a", "", "", "", ""], 2, []);
+    const b = translator.translate(["CN=a", "", "", "", ""], 9, []);
+    expect(a?.properties).toBe('{"dn":"CN=a"}');
+    expect(a?.uks).toEqual([null, null, null]);
+    expect(a?.hash).toBe(b?.hash);
+    expect(translator.translate(["CN=a", "", "1", "", ""], 2, [])?.hash).not.toBe(a?.hash);
+  });
+
+  it("reports every value that does not convert, with file, line, column and expected type", () => {
+    const problems: ConversionProblem[] = [];
+    expect(translator.translate(["CN=a", "not-a-guid", "5x", "2019", ""], 12, problems)).toBeUndefined();
+    expect(problems).toEqual([
+      {
+        file: "AD_Entry.sorted.csv",
+        line: 12,
+        column: "objectGUID",
+        columnIndex: 2,
+        value: "not-a-guid",
+        expected: "guid (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+      },
+      expect.objectContaining({ column: "userAccountControl", columnIndex: 3, value: "5x" }),
+      expect.objectContaining({ column: "whenCreated", columnIndex: 4, expected: 'date-time (format "yyyyMMddHHmmss.0Z")' }),
+    ]);
+    expect(formatConversionProblem(problems[1] as ConversionProblem)).toBe(
+      '"AD_Entry.sorted.csv" line 12, column 3 (userAccountControl): "5x" is not int32 (a whole number from -2147483648 to 2147483647)',
+    );
+  });
+
+  it("merges the non-empty cells over the current values", () => {
+    const base = translator.translate(["CN=a", guid, "512", "20191111141400.0Z", "a@x"], 2, []);
+    if (base === undefined) throw new Error("base");
+    const merged = translator.merge(["CN=a", "", "514", "", ""], 3, [], base);
+    expect(merged?.uks).toEqual([guid, null, null]);
+    expect(JSON.parse(merged?.properties ?? "")).toEqual({
+      dn: "CN=a",
+      objectGUID: guid,
+      uac: 514,
+      created: "2019-11-11T14:14:00.000Z",
+      mails: ["a@x"],
+    });
+    expect(translator.merge(["CN=a", "", "", "", ""], 3, [], base)?.hash).toBe(base.hash);
+  });
+
+  it("refuses a format that does not fit the property's type, naming the configuration path", () => {
+    const bad: EntityTypeMappingDef = {
+      ...mapping,
+      properties: [{ property: "uac", column: "userAccountControl", type: "bool", multiValued: false, format: "on", separator: "|" }],
+    };
+    expect(() => new ResourceTranslator(bad, header, "f", "AD")).toThrow(
+      /connectors\.AD\.entityTypeMappings\.AD_Entry\.properties\.uac\.format/,
+    );
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Translation of a prepared file's row into a resource: its keys, its typed scalar values
+ * (as the JSON text stored in UR_Resources.properties) and the content hash that complete
+ * synchronization compares. Pure: conversion problems are collected, never thrown per row.
+ */
+import { createHash } from "node:crypto";
+import type { EntityTypeMappingDef } from "../config/config.js";
+import { SyncupError } from "../errors.js";
+import { compileConverter, INVALID, type Converter, type PropertyValue } from "./convert.js";
+
+export type UniqueKeys = readonly [string | null, string | null, string | null];
+
+export interface TranslatedResource {
+  readonly pk: string;
+  readonly uks: UniqueKeys;
+  /** JSON object of the non-null values, in mapping order. */
+  readonly properties: string;
+  readonly hash: string;
+}
+
+/** A value that could not be converted, where it is and what was expected. */
+export interface ConversionProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: string;
+  /** 1-based position of the column in the file. */
+  readonly columnIndex: number;
+  readonly value: string;
+  readonly expected: string;
+}
+
+/** `"AD_Entry.sorted.csv" line 12, column 8 (whenCreated): "2024-13-01" is not a date-time (…)`. */
+export function formatConversionProblem(p: ConversionProblem): string {
+  const value = p.value.length > 80 ? `${p.value.slice(0, 77)}…` : p.value;
+  return `"${p.file}" line ${p.line}, column ${p.columnIndex} (${p.column}): ${JSON.stringify(value)} is not ${p.expected}`;
+}
+
+/** The hash of a resource's content: its unique keys and property values. */
+export function contentHash(uks: UniqueKeys, properties: string): string {
+  return createHash("sha1")
+    .update(`${uks[0] ?? "\u0000"}\u0001${uks[1] ?? "\u0000"}\u0001${uks[2] ?? "\u0000"}\u0001${properties}`)
+    .digest("base64");
+}
+
+interface PropertySlot {
+  readonly property: string;
+  readonly column: string;
+  readonly index: number;
+  readonly converter: Converter;
+}
+
+/** Translates the rows of one entity type mapping's prepared file, given the file's header. */
+export class ResourceTranslator {
+  private readonly pkIndex: number;
+  private readonly ukIndexes: readonly number[];
+  private readonly slots: readonly PropertySlot[];
+
+  constructor(
+    mapping: EntityTypeMappingDef,
+    header: readonly string[],
+    private readonly file: string,
+    connector = "?",
+  ) {
+    const indexOf = (column: string): number => {
+      const index = header.indexOf(column);
+      if (index < 0) throw new Error(`column "${column}" is not in the header of "${file}"`);
+      return index;
+    };
+    this.pkIndex = indexOf(mapping.primaryKey);
+    this.ukIndexes = mapping.uniqueKeys.map(indexOf);
+    this.slots = mapping.properties.map((p) => {
+      let converter: Converter;
+      try {
+        converter = compileConverter(p);
+      } catch (error) {
+        throw new SyncupError(
+          "CONFIG_INVALID",
+          `connectors.${connector}.entityTypeMappings.${mapping.name}.properties.${p.property}.format: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      return { property: p.property, column: p.column, index: indexOf(p.column), converter };
+    });
+  }
+
+  /** The primary key of a row. */
+  pkOf(fields: readonly string[]): string {
+    return fields[this.pkIndex] ?? "";
+  }
+
+  /** The whole row: an empty cell is null. Undefined when a value does not convert (added to `problems`). */
+  translate(fields: readonly string[], line: number, problems: ConversionProblem[]): TranslatedResource | undefined {
+    return this.build(fields, line, problems, undefined);
+  }
+
+  /** `merge`: the row's non-empty cells over the resource's current keys and values. */
+  merge(
+    fields: readonly string[],
+    line: number,
+    problems: ConversionProblem[],
+    base: { uks: UniqueKeys; properties: string },
+  ): TranslatedResource | undefined {
+    return this.build(fields, line, problems, base);
+  }
+
+  private build(
+    fields: readonly string[],
+    line: number,
+    problems: ConversionProblem[],
+    base: { uks: UniqueKeys; properties: string } | undefined,
+  ): TranslatedResource | undefined {
+    const pk = fields[this.pkIndex] ?? "";
+    let ok = true;
+    if (pk === "") {
+      problems.push(this.problem(line, this.pkIndex, "(the primary key)", "", "a non-empty primary key"));
+      ok = false;
+    }
+    const uks: [string | null, string | null, string | null] = [null, null, null];
+    this.ukIndexes.forEach((index, i) => {
+      const text = fields[index] ?? "";
+      uks[i] = text !== "" ? text : base === undefined ? null : (base.uks[i] ?? null);
+    });
+    const previous = base === undefined ? undefined : (JSON.parse(base.properties) as Record<string, PropertyValue>);
+    const values: Record<string, PropertyValue> = {};
+    for (const slot of this.slots) {
+      const text = fields[slot.index] ?? "";
+      if (text === "") {
+        const kept = previous?.[slot.property];
+        if (kept !== undefined) values[slot.property] = kept;
+        continue;
+      }
+      const value = slot.converter.convert(text);
+      if (value === INVALID) {
+        problems.push(this.problem(line, slot.index, slot.column, text, slot.converter.expected));
+        ok = false;
+      } else if (!(Array.isArray(value) && value.length === 0)) {
+        values[slot.property] = value;
+      }
+    }
+    if (!ok) return undefined;
+    const properties = JSON.stringify(values);
+    return { pk, uks, properties, hash: contentHash(uks, properties) };
+  }
+
+  private problem(line: number, index: number, column: string, value: string, expected: string): ConversionProblem {
+    const name = this.slots.find((s) => s.index === index)?.column ?? column;
+    return { file: this.file, line, column: name, columnIndex: index + 1, value, expected };
+  }
+}

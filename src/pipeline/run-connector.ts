@@ -1,0 +1,56 @@
+/**
+ * The whole Sync Up of one connector in one process: export → prepare → synchronize → accept.
+ * `previous/` is advanced only when the synchronization applied the batch, so a blocked or
+ * failed run leaves the next incremental diff against what the repository really holds.
+ */
+import type { Config, Mode } from "../config/config.js";
+import { exportConnector, type ExportReport } from "../export/export.js";
+import type { MappingSummary } from "../prepare/layout.js";
+import { prepareConnector } from "../prepare/prepare.js";
+import { acceptPrepared } from "../prepare/previous.js";
+import { synchronize, type Store, type SyncReport } from "../sync/index.js";
+
+export type RunMode = Mode | "auto";
+
+export interface ConnectorRun {
+  readonly connector: string;
+  readonly mode: Mode;
+  readonly export: ExportReport;
+  readonly prepare: readonly MappingSummary[];
+  readonly sync: SyncReport;
+}
+
+export interface RunConnectorOptions {
+  readonly force?: boolean;
+  readonly dryRun?: boolean;
+  readonly onProgress?: (label: string, done: number, total: number) => void;
+}
+
+/** `auto` is initial for a connector the repository holds nothing of yet, else complete. */
+export async function resolveMode(store: Store, connector: string, mode: RunMode): Promise<Mode> {
+  if (mode !== "auto") return mode;
+  return (await store.resources.hasAny(connector)) ? "complete" : "initial";
+}
+
+export async function runConnector(
+  config: Config,
+  store: Store,
+  connector: string,
+  requested: RunMode,
+  options: RunConnectorOptions = {},
+): Promise<ConnectorRun> {
+  const mode = await resolveMode(store, connector, requested);
+  const progress = options.onProgress;
+  const exported = await exportConnector(config, connector, mode, progress ? { onProgress: progress } : {});
+  const prepared = await prepareConnector(config, connector, mode, progress ? { onProgress: progress } : {});
+  const sync = await synchronize({
+    store,
+    config,
+    connector,
+    mode,
+    ...(options.force === undefined ? {} : { force: options.force }),
+    ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+  });
+  if (sync.state === "applied") await acceptPrepared(config, connector, sync.batchId);
+  return { connector, mode, export: exported, prepare: prepared.manifest.summaries, sync };
+}

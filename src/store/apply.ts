@@ -1,0 +1,104 @@
+import type { Driver } from "./driver.js";
+import { MONO_COLUMNS } from "./types.js";
+
+/** The steps of an apply, in order; a test hook can fail between them. */
+export type ApplyStep = "resources" | "links" | "deletes";
+
+/**
+ * Applies exactly what `batchId` staged, in the caller's transaction: inserted and updated
+ * resources; then links (removed pairs first, so that a mono-valued column can take its new
+ * value); then deleted resources, which take along their links and the mono-valued
+ * references pointing to them. Ends that the batch itself inserted are found by primary key.
+ */
+export class ApplyRepository {
+  constructor(private readonly db: Driver) {}
+
+  async apply(batchId: string, connector: string, beforeStep?: (step: ApplyStep) => Promise<void> | void): Promise<void> {
+    await beforeStep?.("resources");
+    await this.resources(batchId, connector);
+    await beforeStep?.("links");
+    await this.links(batchId, connector);
+    await beforeStep?.("deletes");
+    await this.deletes(batchId);
+  }
+
+  private async resources(batchId: string, connector: string): Promise<void> {
+    await this.db.run(
+      `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties, batch_id, created_batch_id)
+       SELECT ?, entity_type, pk, uk1, uk2, uk3, hash, properties, batch_id, batch_id
+       FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'insert' ORDER BY id`,
+      [connector, batchId],
+    );
+    await this.db.run(
+      `UPDATE UR_Resources SET uk1 = c.uk1, uk2 = c.uk2, uk3 = c.uk3, hash = c.hash, properties = c.properties,
+              batch_id = c.batch_id
+       FROM UR_ResourcesChanges c
+       WHERE c.batch_id = ? AND c.operation = 'update' AND UR_Resources.id = c.resource_id`,
+      [batchId],
+    );
+  }
+
+  private async links(batchId: string, connector: string): Promise<void> {
+    const monoKinds = await this.db.all<{ operation: string; mono_column: number; mono_end: number }>(
+      `SELECT DISTINCT operation, mono_column, mono_end FROM UR_ResourceLinkChanges
+       WHERE batch_id = ? AND mono_column IS NOT NULL`,
+      [batchId],
+    );
+    for (const kind of monoKinds.filter((k) => k.operation === "delete")) {
+      const column = monoColumn(kind.mono_column);
+      const holder = kind.mono_end === 2 ? "resource2_id" : "resource1_id";
+      await this.db.run(
+        `UPDATE UR_Resources SET ${column} = NULL, batch_id = ?
+         WHERE id IN (SELECT ${holder} FROM UR_ResourceLinkChanges
+                      WHERE batch_id = ? AND operation = 'delete' AND mono_column = ? AND mono_end = ?)`,
+        [batchId, batchId, kind.mono_column, kind.mono_end],
+      );
+    }
+    await this.db.run(
+      `DELETE FROM UR_ResourceLinks WHERE connector = ? AND (association, key1, key2) IN (
+         SELECT association, key1, key2 FROM UR_ResourceLinkChanges
+         WHERE batch_id = ? AND operation = 'delete' AND mono_column IS NULL)`,
+      [connector, batchId],
+    );
+    await this.db.run(
+      `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
+       SELECT ?, c.association, c.key1, c.key2, COALESCE(c.resource1_id, r1.id), COALESCE(c.resource2_id, r2.id), c.batch_id
+       FROM UR_ResourceLinkChanges c
+       LEFT JOIN UR_Resources r1 ON c.resource1_id IS NULL AND r1.connector = ? AND r1.entity_type = c.end1_type AND r1.pk = c.resource1_pk
+       LEFT JOIN UR_Resources r2 ON c.resource2_id IS NULL AND r2.connector = ? AND r2.entity_type = c.end2_type AND r2.pk = c.resource2_pk
+       WHERE c.batch_id = ? AND c.operation = 'insert' AND c.mono_column IS NULL`,
+      [connector, connector, connector, batchId],
+    );
+    for (const kind of monoKinds.filter((k) => k.operation === "insert")) {
+      const [h, t] = kind.mono_end === 2 ? [2, 1] : [1, 2];
+      await this.db.run(
+        `UPDATE UR_Resources SET ${monoColumn(kind.mono_column)} = s.target, batch_id = ?
+         FROM (SELECT h.id AS holder, COALESCE(c.resource${t}_id, t.id) AS target
+               FROM UR_ResourceLinkChanges c
+               JOIN UR_Resources h ON h.connector = ? AND h.entity_type = c.end${h}_type AND h.pk = c.resource${h}_pk
+               LEFT JOIN UR_Resources t ON c.resource${t}_id IS NULL AND t.connector = ? AND t.entity_type = c.end${t}_type
+                                          AND t.pk = c.resource${t}_pk
+               WHERE c.batch_id = ? AND c.operation = 'insert' AND c.mono_column = ? AND c.mono_end = ?) s
+         WHERE UR_Resources.id = s.holder`,
+        [batchId, connector, connector, batchId, kind.mono_column, kind.mono_end],
+      );
+    }
+  }
+
+  private async deletes(batchId: string): Promise<void> {
+    const deleted = "SELECT resource_id FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'delete'";
+    const any = await this.db.get(`${deleted} LIMIT 1`, [batchId]);
+    if (any === undefined) return;
+    await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource1 IN (${deleted})`, [batchId]);
+    await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource2 IN (${deleted})`, [batchId]);
+    for (const n of MONO_COLUMNS) {
+      await this.db.run(`UPDATE UR_Resources SET i${n} = NULL, batch_id = ? WHERE i${n} IN (${deleted})`, [batchId, batchId]);
+    }
+    await this.db.run(`DELETE FROM UR_Resources WHERE id IN (${deleted})`, [batchId]);
+  }
+}
+
+function monoColumn(index: number): string {
+  if (!Number.isInteger(index) || index < 128 || index > 137) throw new Error(`not a mono-valued column index: ${index}`);
+  return `i${index}`;
+}

@@ -1,0 +1,191 @@
+import { placeholders, type Driver, type SqlValue } from "./driver.js";
+import type { MonoScope } from "./links.js";
+import type {
+  ChangeFilter,
+  ChangeRow,
+  MonoConflict,
+  StagedCount,
+  StagedLink,
+  StagedResource,
+} from "./types.js";
+
+const RESOURCE_COLUMNS = [
+  "batch_id",
+  "operation",
+  "entity_type",
+  "pk",
+  "uk1",
+  "uk2",
+  "uk3",
+  "hash",
+  "properties",
+  "resource_id",
+  "relinks",
+  "line",
+];
+
+const LINK_COLUMNS = [
+  "batch_id",
+  "operation",
+  "association",
+  "key1",
+  "key2",
+  "end1_type",
+  "end2_type",
+  "resource1_pk",
+  "resource2_pk",
+  "resource1_id",
+  "resource2_id",
+  "mono_column",
+  "mono_end",
+  "line",
+];
+
+/** `UR_ResourcesChanges` and `UR_ResourceLinkChanges`: what a batch staged, and later its journal. */
+export class ChangeRepository {
+  constructor(private readonly db: Driver) {}
+
+  /** Bulk insert of staged resource changes (COPY on PostgreSQL). */
+  async stageResources(batchId: string, changes: readonly StagedResource[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.db.copyRows(
+      "UR_ResourcesChanges",
+      RESOURCE_COLUMNS,
+      changes.map((c): SqlValue[] => [
+        batchId,
+        c.operation,
+        c.entityType,
+        c.pk,
+        c.uks[0],
+        c.uks[1],
+        c.uks[2],
+        c.hash,
+        c.properties,
+        c.resourceId,
+        c.relinks ? 1 : 0,
+        c.line,
+      ]),
+    );
+  }
+
+  /** Bulk insert of staged link changes (COPY on PostgreSQL). */
+  async stageLinks(batchId: string, changes: readonly StagedLink[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.db.copyRows(
+      "UR_ResourceLinkChanges",
+      LINK_COLUMNS,
+      changes.map((c): SqlValue[] => [
+        batchId,
+        c.operation,
+        c.scope.association,
+        c.key1,
+        c.key2,
+        c.scope.end1Type,
+        c.scope.end2Type,
+        c.resource1Pk,
+        c.resource2Pk,
+        c.resource1Id,
+        c.resource2Id,
+        c.scope.mono?.column ?? null,
+        c.scope.mono?.end ?? null,
+        c.line,
+      ]),
+    );
+  }
+
+  /**
+   * Staged inserts of a mono-valued association that cannot all hold: a second link for the
+   * same holder (the first in file order wins), or a link for a holder that keeps its stored one.
+   */
+  monoConflicts(
+    batchId: string,
+    connector: string,
+    scope: MonoScope,
+  ): Promise<MonoConflict[]> {
+    const e = scope.mono.end;
+    const holderType = e === 1 ? scope.end1Type : scope.end2Type;
+    return this.db.all<MonoConflict>(
+      `SELECT id, line, key1, key2 FROM (
+         SELECT id, line, key1, key2, ROW_NUMBER() OVER (PARTITION BY resource${e}_pk ORDER BY id) AS n
+         FROM UR_ResourceLinkChanges WHERE batch_id = ? AND association = ? AND operation = 'insert') x
+       WHERE n > 1
+       UNION
+       SELECT c.id, c.line, c.key1, c.key2 FROM UR_ResourceLinkChanges c
+       JOIN UR_Resources h ON h.connector = ? AND h.entity_type = ? AND h.pk = c.resource${e}_pk
+       WHERE c.batch_id = ? AND c.association = ? AND c.operation = 'insert' AND h.i${scope.mono.column} IS NOT NULL
+         AND h.id NOT IN (SELECT d.resource${e}_id FROM UR_ResourceLinkChanges d
+                          WHERE d.batch_id = ? AND d.association = ? AND d.operation = 'delete' AND d.resource${e}_id IS NOT NULL)
+       ORDER BY line`,
+      [batchId, scope.association, connector, holderType, batchId, scope.association, batchId, scope.association],
+    );
+  }
+
+  async removeLinkChanges(ids: readonly number[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      await this.db.run(`DELETE FROM UR_ResourceLinkChanges WHERE id IN (${placeholders(chunk.length)})`, chunk);
+    }
+  }
+
+  /** Staged changes per entity type / association and operation. */
+  async counts(batchId: string): Promise<{ resources: StagedCount[]; links: StagedCount[] }> {
+    const resources = await this.db.all<StagedCount>(
+      `SELECT entity_type AS scope, operation, COUNT(*) AS n FROM UR_ResourcesChanges
+       WHERE batch_id = ? GROUP BY entity_type, operation`,
+      [batchId],
+    );
+    const links = await this.db.all<StagedCount>(
+      `SELECT association AS scope, operation, COUNT(*) AS n FROM UR_ResourceLinkChanges
+       WHERE batch_id = ? GROUP BY association, operation`,
+      [batchId],
+    );
+    return { resources, links };
+  }
+
+  /** A page of a batch's staged changes: resources first, in staging order, then links. */
+  async page(batchId: string, filter: ChangeFilter): Promise<{ rows: ChangeRow[]; total: number }> {
+    const where = (scopeColumn: string): { sql: string; params: SqlValue[] } => {
+      let sql = "batch_id = ?";
+      const params: SqlValue[] = [batchId];
+      if (filter.operation !== undefined) {
+        sql += " AND operation = ?";
+        params.push(filter.operation);
+      }
+      if (filter.scope !== undefined) {
+        sql += ` AND ${scopeColumn} = ?`;
+        params.push(filter.scope);
+      }
+      return { sql, params };
+    };
+    const r = where("entity_type");
+    const l = where("association");
+    const union = `SELECT 1 AS part, id, 'resource' AS kind, operation, entity_type AS scope, pk AS "key", NULL AS key2,
+                          properties, line FROM UR_ResourcesChanges WHERE ${r.sql}
+                   UNION ALL
+                   SELECT 2 AS part, id, 'link' AS kind, operation, association AS scope, key1 AS "key", key2,
+                          NULL AS properties, line FROM UR_ResourceLinkChanges WHERE ${l.sql}`;
+    const rows = await this.db.all<ChangeRow & { part: number; id: number }>(
+      `SELECT * FROM (${union}) x ORDER BY part, id LIMIT ? OFFSET ?`,
+      [...r.params, ...l.params, filter.limit, filter.offset],
+    );
+    const total = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM (${union}) x`, [...r.params, ...l.params]);
+    return {
+      rows: rows.map((row) => ({
+        kind: row.kind,
+        operation: row.operation,
+        scope: row.scope,
+        key: row.key,
+        key2: row.key2,
+        properties: row.properties,
+        line: row.line,
+      })),
+      total: total?.n ?? 0,
+    };
+  }
+
+  /** Deletes what a batch staged (cancelled, superseded, failed, previewed). */
+  async discard(batchId: string): Promise<void> {
+    await this.db.run("DELETE FROM UR_ResourcesChanges WHERE batch_id = ?", [batchId]);
+    await this.db.run("DELETE FROM UR_ResourceLinkChanges WHERE batch_id = ?", [batchId]);
+  }
+}

@@ -1,0 +1,146 @@
+import { placeholders, type Driver, type SqlValue } from "./driver.js";
+import type { LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
+
+/** An association whose links are stored in a mono-valued column. */
+export type MonoScope = LinkScope & { readonly mono: NonNullable<LinkScope["mono"]> };
+
+/** A link as an initial load writes it: ends resolved. */
+export interface NewLink {
+  key1: string;
+  key2: string;
+  resource1: number;
+  resource2: number;
+  line: number;
+}
+
+/**
+ * `UR_ResourceLinks` and the mono-valued columns of `UR_Resources`, seen alike as pairs of
+ * key values. A mono-valued link has no row of its own: its pair is derived from the keys of
+ * the resource holding the column and of the resource it points to.
+ */
+export class LinkRepository {
+  constructor(private readonly db: Driver) {}
+
+  /** Links held by one association of a connector. */
+  async count(connector: string, scope: LinkScope): Promise<number> {
+    const row =
+      scope.mono === null
+        ? await this.db.get<{ n: number }>(
+            "SELECT COUNT(*) AS n FROM UR_ResourceLinks WHERE connector = ? AND association = ?",
+            [connector, scope.association],
+          )
+        : await this.db.get<{ n: number }>(
+            `SELECT COUNT(*) AS n FROM UR_Resources WHERE connector = ? AND entity_type = ? AND i${scope.mono.column} IS NOT NULL`,
+            [connector, scope.mono.end === 1 ? scope.end1Type : scope.end2Type],
+          );
+    return row?.n ?? 0;
+  }
+
+  /**
+   * The association's stored pairs in (key1, key2) order, for the complete merge-join. `stale`
+   * flags pairs whose ends the staged resource changes of `batchId` delete or re-key.
+   */
+  streamPairs(batchId: string, connector: string, scope: LinkScope): AsyncIterable<StoredLink[]> {
+    const { sql, params } = this.pairsQuery(batchId, connector, scope);
+    return this.db.stream<StoredLink>(`${sql} ORDER BY key1, key2`, params);
+  }
+
+  /** The stored pairs among `pairs` (incremental). */
+  async findPairs(
+    batchId: string,
+    connector: string,
+    scope: LinkScope,
+    pairs: readonly (readonly [string, string])[],
+  ): Promise<StoredLink[]> {
+    if (pairs.length === 0) return [];
+    // Look up by the key that an index serves: key1 of UR_ResourceLinks, the holder's key of a mono column.
+    const byKey2 = scope.mono?.end === 2;
+    const values = [...new Set(pairs.map((p) => (byKey2 ? p[1] : p[0])))];
+    const { sql, params } = this.pairsQuery(batchId, connector, scope, byKey2 ? "key2" : "key1", values.length);
+    const wanted = new Set(pairs.map((p) => `${p[0]}\u0000${p[1]}`));
+    const rows = await this.db.all<StoredLink>(sql, [...params, ...values]);
+    return rows.filter((r) => wanted.has(`${r.key1}\u0000${r.key2}`));
+  }
+
+  /** Bulk insert of an initial load's multi-valued links. */
+  async insertMany(connector: string, batchId: string, association: string, links: readonly NewLink[]): Promise<void> {
+    await this.db.copyRows(
+      "UR_ResourceLinks",
+      ["connector", "association", "key1", "key2", "resource1", "resource2", "batch_id"],
+      links.map((l): SqlValue[] => [connector, association, l.key1, l.key2, l.resource1, l.resource2, batchId]),
+    );
+  }
+
+  /** Initial load of a mono-valued association, step 1: the resolved pairs go to the scratch table. */
+  async addMonoInputs(batchId: string, scope: MonoScope, links: readonly NewLink[]): Promise<void> {
+    const holder = (l: NewLink) => (scope.mono.end === 1 ? l.resource1 : l.resource2);
+    const target = (l: NewLink) => (scope.mono.end === 1 ? l.resource2 : l.resource1);
+    await this.db.copyRows(
+      "UR_LinkInputs",
+      ["batch_id", "association", "line", "key1", "key2", "holder", "target"],
+      links.map((l): SqlValue[] => [batchId, scope.association, l.line, l.key1, l.key2, holder(l), target(l)]),
+    );
+  }
+
+  /**
+   * Initial load of a mono-valued association, step 2: each holder takes the first of its
+   * pairs in file order. Returns the pairs left out; empties the scratch table.
+   */
+  async applyMonoInputs(batchId: string, connector: string, scope: MonoScope): Promise<MonoConflict[]> {
+    const ranked = `SELECT line, key1, key2, holder, target, ROW_NUMBER() OVER (PARTITION BY holder ORDER BY line) AS n
+                    FROM UR_LinkInputs WHERE batch_id = ? AND association = ?`;
+    await this.db.run(
+      `UPDATE UR_Resources SET i${scope.mono.column} = s.target
+       FROM (SELECT holder, target FROM (${ranked}) x WHERE n = 1) s
+       WHERE UR_Resources.id = s.holder AND UR_Resources.connector = ?`,
+      [batchId, scope.association, connector],
+    );
+    const conflicts = await this.db.all<MonoConflict>(
+      `SELECT line AS id, line, key1, key2 FROM (${ranked}) x WHERE n > 1 ORDER BY line`,
+      [batchId, scope.association],
+    );
+    await this.db.run("DELETE FROM UR_LinkInputs WHERE batch_id = ? AND association = ?", [batchId, scope.association]);
+    return conflicts;
+  }
+
+  /** The multi-valued links of one resource, either end. */
+  linksOf(resourceId: number): Promise<LinkRow[]> {
+    return this.db.all<LinkRow>(
+      `SELECT association, key1, key2, resource1, resource2 FROM UR_ResourceLinks WHERE resource1 = ?
+       UNION
+       SELECT association, key1, key2, resource1, resource2 FROM UR_ResourceLinks WHERE resource2 = ?
+       ORDER BY association, key1, key2`,
+      [resourceId, resourceId],
+    );
+  }
+
+  private pairsQuery(
+    batchId: string,
+    connector: string,
+    scope: LinkScope,
+    filter?: "key1" | "key2",
+    count = 0,
+  ): { sql: string; params: SqlValue[] } {
+    const relinked = "(SELECT c.resource_id FROM UR_ResourcesChanges c WHERE c.batch_id = ? AND c.relinks = 1)";
+    if (scope.mono === null) {
+      const sql = `SELECT l.key1 AS key1, l.key2 AS key2, l.resource1 AS resource1, l.resource2 AS resource2,
+               CASE WHEN l.resource1 IN ${relinked} OR l.resource2 IN ${relinked} THEN 1 ELSE 0 END AS stale
+        FROM UR_ResourceLinks l WHERE l.connector = ? AND l.association = ?${
+          filter === undefined ? "" : ` AND l.${filter} IN (${placeholders(count)})`
+        }`;
+      return { sql, params: [batchId, batchId, connector, scope.association] };
+    }
+    // h holds the column, t is the resource it points to; r1/r2 are the association's ends.
+    const [r1, r2] = scope.mono.end === 1 ? ["h", "t"] : ["t", "h"];
+    const holderKey = scope.mono.end === 1 ? `${r1}.${scope.key1Column}` : `${r2}.${scope.key2Column}`;
+    const sql = `SELECT COALESCE(${r1}.${scope.key1Column}, '') AS key1, COALESCE(${r2}.${scope.key2Column}, '') AS key2,
+             ${r1}.id AS resource1, ${r2}.id AS resource2,
+             CASE WHEN h.id IN ${relinked} OR t.id IN ${relinked} THEN 1 ELSE 0 END AS stale
+      FROM UR_Resources h JOIN UR_Resources t ON t.id = h.i${scope.mono.column}
+      WHERE h.connector = ? AND h.entity_type = ?${filter === undefined ? "" : ` AND ${holderKey} IN (${placeholders(count)})`}`;
+    return {
+      sql,
+      params: [batchId, batchId, connector, scope.mono.end === 1 ? scope.end1Type : scope.end2Type],
+    };
+  }
+}

@@ -1,0 +1,190 @@
+import { placeholders, type Driver, type SqlValue } from "./driver.js";
+import {
+  MONO_COLUMNS,
+  type HistoryRow,
+  type KeyColumn,
+  type ResolvedEnd,
+  type ResourceRow,
+  type StoredResource,
+  type StoredResourceHead,
+} from "./types.js";
+
+/** A resource row as an initial load writes it. */
+export interface NewResource {
+  entityType: string;
+  pk: string;
+  uks: readonly [string | null, string | null, string | null];
+  hash: string;
+  properties: string;
+}
+
+/** `UR_Resources`: reads for synchronization and the CLI, and the initial bulk load. */
+export class ResourceRepository {
+  constructor(private readonly db: Driver) {}
+
+  /** Resources held per entity type of a connector. */
+  async countByEntityType(connector: string): Promise<Map<string, number>> {
+    const rows = await this.db.all<{ entity_type: string; n: number }>(
+      "SELECT entity_type, COUNT(*) AS n FROM UR_Resources WHERE connector = ? GROUP BY entity_type",
+      [connector],
+    );
+    return new Map(rows.map((r) => [r.entity_type, r.n]));
+  }
+
+  async hasAny(connector: string): Promise<boolean> {
+    return (await this.db.get("SELECT 1 AS one FROM UR_Resources WHERE connector = ? LIMIT 1", [connector])) !== undefined;
+  }
+
+  /** A connector's resources of one entity type in primary key order, for the complete merge-join. */
+  streamHeads(connector: string, entityType: string): AsyncIterable<StoredResourceHead[]> {
+    return this.db.stream<StoredResourceHead>(
+      "SELECT id, pk, uk1, uk2, uk3, hash FROM UR_Resources WHERE connector = ? AND entity_type = ? ORDER BY pk",
+      [connector, entityType],
+    );
+  }
+
+  /** The resources of some primary keys (incremental). */
+  findByPks(connector: string, entityType: string, pks: readonly string[]): Promise<StoredResource[]> {
+    return this.db.all<StoredResource>(
+      `SELECT id, pk, uk1, uk2, uk3, hash, properties FROM UR_Resources
+       WHERE connector = ? AND entity_type = ? AND pk IN (${placeholders(pks.length)})`,
+      [connector, entityType, ...pks],
+    );
+  }
+
+  /**
+   * Finds resources by key in the repository as it will be once `batchId` is applied: stored
+   * resources that the batch leaves alone, and the new values of those it inserts or updates.
+   * A value may match several resources when a unique key is not unique in the data.
+   */
+  resolve(
+    batchId: string,
+    connector: string,
+    entityType: string,
+    column: KeyColumn,
+    values: readonly string[],
+  ): Promise<ResolvedEnd[]> {
+    const list = placeholders(values.length);
+    return this.db.all<ResolvedEnd>(
+      `SELECT r.${column} AS k, r.id AS id, r.pk AS pk FROM UR_Resources r
+       WHERE r.connector = ? AND r.entity_type = ? AND r.${column} IN (${list})
+         AND NOT EXISTS (SELECT 1 FROM UR_ResourcesChanges c WHERE c.batch_id = ? AND c.resource_id = r.id)
+       UNION ALL
+       SELECT c.${column} AS k, c.resource_id AS id, c.pk AS pk FROM UR_ResourcesChanges c
+       WHERE c.batch_id = ? AND c.entity_type = ? AND c.operation <> 'delete' AND c.${column} IN (${list})`,
+      [connector, entityType, ...values, batchId, batchId, entityType, ...values],
+    );
+  }
+
+  /** Deletes every resource and link of a connector (initial --force). */
+  async deleteConnector(connector: string): Promise<void> {
+    await this.db.run("DELETE FROM UR_ResourceLinks WHERE connector = ?", [connector]);
+    await this.db.run("DELETE FROM UR_Resources WHERE connector = ?", [connector]);
+  }
+
+  /** Bulk insert of an initial load (COPY on PostgreSQL, prepared inserts on SQLite). */
+  insertMany(connector: string, batchId: string, rows: AsyncIterable<NewResource[]>): Promise<number> {
+    return this.db.copyRows(
+      "UR_Resources",
+      ["connector", "entity_type", "pk", "uk1", "uk2", "uk3", "hash", "properties", "batch_id", "created_batch_id"],
+      mapBatches(rows, (r): SqlValue[] => [
+        connector,
+        r.entityType,
+        r.pk,
+        r.uks[0],
+        r.uks[1],
+        r.uks[2],
+        r.hash,
+        r.properties,
+        batchId,
+        batchId,
+      ]),
+    );
+  }
+
+  async list(options: { connector: string; entityType?: string; limit: number; offset: number }): Promise<ResourceRow[]> {
+    const params: SqlValue[] = [options.connector];
+    let where = "connector = ?";
+    if (options.entityType !== undefined) {
+      where += " AND entity_type = ?";
+      params.push(options.entityType);
+    }
+    const rows = await this.db.all<ResourceRecord>(
+      `SELECT * FROM UR_Resources WHERE ${where} ORDER BY entity_type, pk LIMIT ? OFFSET ?`,
+      [...params, options.limit, options.offset],
+    );
+    return rows.map(toResource);
+  }
+
+  /** The resources of a connector with this primary key (one per entity type at most). */
+  async get(connector: string, pk: string, entityType?: string): Promise<ResourceRow[]> {
+    const params: SqlValue[] = [connector, pk];
+    let sql = "SELECT * FROM UR_Resources WHERE connector = ? AND pk = ?";
+    if (entityType !== undefined) {
+      sql += " AND entity_type = ?";
+      params.push(entityType);
+    }
+    return (await this.db.all<ResourceRecord>(`${sql} ORDER BY entity_type`, params)).map(toResource);
+  }
+
+  async byIds(ids: readonly number[]): Promise<{ id: number; entity_type: string; pk: string }[]> {
+    if (ids.length === 0) return [];
+    return this.db.all(`SELECT id, entity_type, pk FROM UR_Resources WHERE id IN (${placeholders(ids.length)})`, [...ids]);
+  }
+
+  /** Resources whose mono-valued columns point to `id`. */
+  async referencing(id: number): Promise<ResourceRow[]> {
+    const rows = await this.db.all<ResourceRecord>(
+      `SELECT * FROM UR_Resources WHERE ${MONO_COLUMNS.map((n) => `i${n} = ?`).join(" OR ")} ORDER BY entity_type, pk`,
+      MONO_COLUMNS.map(() => id),
+    );
+    return rows.map(toResource);
+  }
+
+  /** The journal of a primary key: the applied changes of the connector's batches, oldest first. */
+  history(connector: string, pk: string): Promise<HistoryRow[]> {
+    return this.db.all<HistoryRow>(
+      `SELECT b.id AS "batchId", b.mode AS mode, b.finished_at AS "finishedAt", c.operation AS operation,
+              c.entity_type AS "entityType", c.properties AS properties
+       FROM UR_ResourcesChanges c JOIN UR_Batches b ON b.id = c.batch_id
+       WHERE c.pk = ? AND b.connector = ? AND b.state = 'applied'
+       ORDER BY b.seq, c.id`,
+      [pk, connector],
+    );
+  }
+}
+
+interface ResourceRecord extends StoredResource {
+  connector: string;
+  entity_type: string;
+  batch_id: string;
+  created_batch_id: string;
+  [column: `i${number}`]: number | null;
+}
+
+function toResource(row: ResourceRecord): ResourceRow {
+  const mono: Record<number, number> = {};
+  for (const n of MONO_COLUMNS) {
+    const value = row[`i${n}`];
+    if (value !== null && value !== undefined) mono[n] = value;
+  }
+  return {
+    id: row.id,
+    connector: row.connector,
+    entityType: row.entity_type,
+    pk: row.pk,
+    uk1: row.uk1,
+    uk2: row.uk2,
+    uk3: row.uk3,
+    hash: row.hash,
+    properties: row.properties,
+    batchId: row.batch_id,
+    createdBatchId: row.created_batch_id,
+    mono,
+  };
+}
+
+/** Maps every row of a stream of batches. */
+export async function* mapBatches<T, U>(batches: AsyncIterable<T[]>, map: (row: T) => U): AsyncIterable<U[]> {
+  for await (const batch of batches) yield batch.map(map);
+}

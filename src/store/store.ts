@@ -1,0 +1,67 @@
+/**
+ * The repository store: one object per open database, grouping the repositories that own
+ * every query. `openStore` picks the dialect from the URL and runs the migrations.
+ */
+import { SyncupError } from "../errors.js";
+import { ApplyRepository } from "./apply.js";
+import { BatchRepository } from "./batches.js";
+import { ChangeRepository } from "./changes.js";
+import type { Dialect, Driver } from "./driver.js";
+import { LinkRepository } from "./links.js";
+import { migrate } from "./migrate.js";
+import { POSTGRES_DDL } from "./postgres/ddl.js";
+import { PostgresDriver } from "./postgres/driver.js";
+import { ResourceRepository } from "./resources.js";
+import { SQLITE_DDL } from "./sqlite/ddl.js";
+import { SqliteDriver } from "./sqlite/driver.js";
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** The database URL without credentials. */
+  readonly label: string;
+  readonly batches: BatchRepository;
+  readonly resources: ResourceRepository;
+  readonly links: LinkRepository;
+  readonly changes: ChangeRepository;
+  readonly applier: ApplyRepository;
+  /** Runs `fn` in one transaction (not nestable). */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Opens `sqlite:<path>`, `sqlite::memory:`, `postgres://…` or `postgresql://…[?schema=name]`, migrated. */
+export async function openStore(url: string): Promise<Store> {
+  let driver: Driver;
+  if (url.startsWith("sqlite:")) {
+    driver = SqliteDriver.open(url);
+  } else if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    driver = await PostgresDriver.open(url);
+  } else {
+    throw new SyncupError(
+      "DATABASE_URL_INVALID",
+      `Unsupported database URL "${url.replace(/\/\/[^@/]*@/, "//…@")}": use sqlite:<path>, sqlite::memory: or postgres://user@host/database.`,
+    );
+  }
+  try {
+    await migrate(driver, driver.dialect === "sqlite" ? SQLITE_DDL : POSTGRES_DDL);
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+  return storeOn(driver);
+}
+
+/** A store over an open driver (already migrated). */
+export function storeOn(driver: Driver): Store {
+  return {
+    dialect: driver.dialect,
+    label: driver.label,
+    batches: new BatchRepository(driver),
+    resources: new ResourceRepository(driver),
+    links: new LinkRepository(driver),
+    changes: new ChangeRepository(driver),
+    applier: new ApplyRepository(driver),
+    transaction: (fn) => driver.transaction(fn),
+    close: () => driver.close(),
+  };
+}

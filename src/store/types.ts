@@ -1,0 +1,181 @@
+/** Plain data that crosses the store's interface. Column names are snake_case in SQL, camelCase here. */
+import type { Mode } from "../config/config.js";
+
+export type BatchState =
+  /** Changes being staged (or a run that died while staging: see `failStale`). */
+  | "staging"
+  /** A threshold was crossed: staged changes wait for `validate` or `cancel`. */
+  | "blocked"
+  /** Applied; its staged changes stay as the journal. */
+  | "applied"
+  | "cancelled"
+  /** A later complete synchronization replaced it. */
+  | "superseded"
+  | "failed"
+  /** A dry run: staged, reported, discarded. */
+  | "previewed";
+
+export interface ChangeCounts {
+  resourcesInserted: number;
+  resourcesUpdated: number;
+  resourcesDeleted: number;
+  linksInserted: number;
+  linksDeleted: number;
+  orphans: number;
+}
+
+export interface BatchRow extends ChangeCounts {
+  id: string;
+  seq: number;
+  connector: string;
+  mode: Mode;
+  state: BatchState;
+  dryRun: boolean;
+  forced: boolean;
+  source: string | null;
+  preparedAt: string | null;
+  baseBatch: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  /** The synchronization report, JSON. */
+  report: unknown;
+  error: string | null;
+}
+
+/** The column of UR_Resources through which an association end resolves. */
+export type KeyColumn = "pk" | "uk1" | "uk2" | "uk3";
+
+export const MONO_COLUMNS = [128, 129, 130, 131, 132, 133, 134, 135, 136, 137] as const;
+
+/** What the store needs to know of an association mapping. */
+export interface LinkScope {
+  readonly association: string;
+  readonly end1Type: string;
+  readonly end2Type: string;
+  readonly key1Column: KeyColumn;
+  readonly key2Column: KeyColumn;
+  /** For a mono-valued association: the UR_Resources column (128–137) and the end whose resource holds it. */
+  readonly mono: { readonly column: number; readonly end: 1 | 2 } | null;
+}
+
+/** A resource as complete synchronization compares it. */
+export interface StoredResourceHead {
+  id: number;
+  pk: string;
+  uk1: string | null;
+  uk2: string | null;
+  uk3: string | null;
+  hash: string;
+}
+
+export interface StoredResource extends StoredResourceHead {
+  /** JSON text of the scalar values. */
+  properties: string;
+}
+
+/** A stored link (or mono-valued reference) as complete synchronization compares it. */
+export interface StoredLink {
+  key1: string;
+  key2: string;
+  resource1: number;
+  resource2: number;
+  /** 1 when an end is deleted or re-keyed by the batch being staged: the link must be resolved again. */
+  stale: number;
+}
+
+/** A resource found through one of its keys, in the repository as it will be once the batch is applied. */
+export interface ResolvedEnd {
+  /** The key value looked up. */
+  k: string;
+  /** Null when the resource is inserted by the batch. */
+  id: number | null;
+  pk: string;
+}
+
+export type ResourceOperation = "insert" | "update" | "delete";
+export type LinkOperation = "insert" | "delete";
+
+export interface StagedResource {
+  operation: ResourceOperation;
+  entityType: string;
+  pk: string;
+  uks: readonly [string | null, string | null, string | null];
+  hash: string | null;
+  properties: string | null;
+  resourceId: number | null;
+  /** A delete, or an update that changes a unique key: links through this resource are resolved again. */
+  relinks: boolean;
+  line: number | null;
+}
+
+export interface StagedLink {
+  operation: LinkOperation;
+  scope: LinkScope;
+  key1: string;
+  key2: string;
+  resource1Pk: string | null;
+  resource2Pk: string | null;
+  resource1Id: number | null;
+  resource2Id: number | null;
+  line: number | null;
+}
+
+/** A staged mono-valued link that another one of the same holder shadows. */
+export interface MonoConflict {
+  id: number;
+  line: number | null;
+  key1: string;
+  key2: string;
+}
+
+export interface StagedCount {
+  /** Entity type or association. */
+  scope: string;
+  operation: string;
+  n: number;
+}
+
+export interface ChangeRow {
+  kind: "resource" | "link";
+  operation: string;
+  /** Entity type or association. */
+  scope: string;
+  key: string;
+  key2: string | null;
+  properties: string | null;
+  line: number | null;
+}
+
+export interface ChangeFilter {
+  operation?: string;
+  /** Entity type or association. */
+  scope?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface ResourceRow extends StoredResource {
+  connector: string;
+  entityType: string;
+  batchId: string;
+  createdBatchId: string;
+  /** Mono-valued references, by column index. */
+  mono: Record<number, number>;
+}
+
+export interface HistoryRow {
+  batchId: string;
+  mode: string;
+  finishedAt: string | null;
+  operation: string;
+  entityType: string;
+  properties: string | null;
+}
+
+export interface LinkRow {
+  association: string;
+  key1: string;
+  key2: string;
+  resource1: number;
+  resource2: number;
+}

@@ -1,0 +1,12 @@
+/**
+ * The synchronization engine's API, for the CLI (`syncup sync`, `syncup batches`,
+ * `syncup resources`) and for `syncup run`.
+ */
+export { synchronize } from "./synchronize.js";
+export { validateBatch, cancelBatch, requireBatch } from "./batches.js";
+export type { SynchronizeOptions, SyncReport, MappingReport } from "./types.js";
+export { openStore, type Store } from "../store/store.js";
+export type { ApplyStep } from "../store/apply.js";
+export type { BatchRow, BatchState } from "../store/types.js";
+export type { ThresholdCheck } from "../core/thresholds.js";
+export { describeCheck } from "../core/thresholds.js";

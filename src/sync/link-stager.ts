@@ -1,0 +1,140 @@
+/**
+ * Stages the link changes of one association mapping, for complete and incremental modes
+ * alike: removals of stored pairs as they come, and candidate pairs (new, or stored but with
+ * an end that the batch deletes or re-keys) resolved in chunks against the repository as it
+ * will be after the batch. A candidate whose end is not found is an orphan.
+ */
+import type { AssociationMappingDef } from "../config/config.js";
+import type { LinkScope, StagedLink, StoredLink } from "../store/types.js";
+import { CHUNK, resolveKeys, type StageContext } from "./context.js";
+import { missingReason, OrphanFile } from "./orphans.js";
+import type { MappingReport } from "./types.js";
+
+interface Candidate {
+  readonly line: number;
+  readonly key1: string;
+  readonly key2: string;
+  /** The stored pair with these keys, when it must be checked again. */
+  readonly stored?: StoredLink;
+}
+
+export class LinkStager {
+  private readonly staged: StagedLink[] = [];
+  private candidates: Candidate[] = [];
+  private readonly orphans: OrphanFile;
+
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly mapping: AssociationMappingDef,
+    readonly scope: LinkScope,
+    private readonly report: MappingReport,
+  ) {
+    this.orphans = new OrphanFile(ctx.dir, mapping.name);
+  }
+
+  /** Stages the removal of a stored pair. */
+  async remove(stored: StoredLink, line: number | null): Promise<void> {
+    this.staged.push({
+      operation: "delete",
+      scope: this.scope,
+      key1: stored.key1,
+      key2: stored.key2,
+      resource1Pk: null,
+      resource2Pk: null,
+      resource1Id: stored.resource1,
+      resource2Id: stored.resource2,
+      line,
+    });
+    this.report.deleted++;
+    if (this.staged.length >= CHUNK) await this.flushStaged();
+  }
+
+  /** A pair to resolve: new, or `stored` whose ends may have changed. */
+  async candidate(line: number, key1: string, key2: string, stored?: StoredLink): Promise<void> {
+    this.candidates.push(stored === undefined ? { line, key1, key2 } : { line, key1, key2, stored });
+    if (this.candidates.length >= CHUNK) await this.resolveCandidates();
+  }
+
+  /** Resolves and stages what is left, then sets aside mono-valued conflicts. Returns the orphans file, if any. */
+  async finish(): Promise<string | null> {
+    try {
+      await this.resolveCandidates();
+      await this.flushStaged();
+      await this.setAsideConflicts();
+    } catch (error) {
+      await this.orphans.abort();
+      throw error;
+    }
+    return this.orphans.close();
+  }
+
+  private async resolveCandidates(): Promise<void> {
+    const chunk = this.candidates;
+    if (chunk.length === 0) return;
+    this.candidates = [];
+    const { scope } = this;
+    const ends1 = await resolveKeys(this.ctx, scope.end1Type, scope.key1Column, chunk.map((c) => c.key1));
+    const ends2 = await resolveKeys(this.ctx, scope.end2Type, scope.key2Column, chunk.map((c) => c.key2));
+    for (const c of chunk) {
+      const end1 = ends1.get(c.key1);
+      const end2 = ends2.get(c.key2);
+      if (c.stored !== undefined) {
+        const same = end1 !== undefined && end2 !== undefined && end1.id === c.stored.resource1 && end2.id === c.stored.resource2;
+        if (same) {
+          this.report.unchanged++;
+          continue;
+        }
+        await this.remove(c.stored, c.line);
+      }
+      if (end1 === undefined || end2 === undefined) {
+        const missing = end1 === undefined && end2 === undefined ? "both" : end1 === undefined ? "end1" : "end2";
+        await this.orphans.add(c.line, c.key1, c.key2, missing, missingReason(missing, scope.end1Type, scope.end2Type));
+        this.report.orphans++;
+        continue;
+      }
+      this.staged.push({
+        operation: "insert",
+        scope,
+        key1: c.key1,
+        key2: c.key2,
+        resource1Pk: end1.pk,
+        resource2Pk: end2.pk,
+        resource1Id: end1.id,
+        resource2Id: end2.id,
+        line: c.line,
+      });
+      this.report.inserted++;
+    }
+    await this.flushStaged();
+  }
+
+  private async flushStaged(): Promise<void> {
+    if (this.staged.length === 0) return;
+    await this.ctx.store.changes.stageLinks(this.ctx.batchId, this.staged);
+    this.staged.length = 0;
+  }
+
+  /** A mono-valued property holds one link: the others of the same resource are reported, not staged. */
+  private async setAsideConflicts(): Promise<void> {
+    const mono = this.scope.mono;
+    if (mono === null) return;
+    const conflicts = await this.ctx.store.changes.monoConflicts(this.ctx.batchId, this.ctx.connector.name, {
+      ...this.scope,
+      mono,
+    });
+    if (conflicts.length === 0) return;
+    await this.ctx.store.changes.removeLinkChanges(conflicts.map((c) => c.id));
+    const holder = mono.end === 1 ? "end1" : "end2";
+    for (const c of conflicts) {
+      await this.orphans.add(
+        c.line,
+        c.key1,
+        c.key2,
+        "",
+        `the ${holder} resource already has a link of this association, which is mono-valued (column ${mono.column})`,
+      );
+    }
+    this.report.inserted -= conflicts.length;
+    this.report.conflicts += conflicts.length;
+  }
+}

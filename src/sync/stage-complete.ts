@@ -1,0 +1,159 @@
+/**
+ * Complete mode: each `.sorted.csv` is merge-joined with the repository's rows of the same
+ * scope, streamed in the same key order, and only the differences are staged. Memory holds
+ * one batch of file rows, one page of repository rows and one chunk of staged changes.
+ */
+import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
+import { Cursor } from "../core/cursor.js";
+import { compareOrdinal } from "../core/ordinal.js";
+import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
+import { SyncupError } from "../errors.js";
+import type { StagedResource, StoredLink, StoredResourceHead } from "../store/types.js";
+import { CHUNK, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
+import { LinkStager } from "./link-stager.js";
+import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
+
+export async function stageCompleteResources(ctx: StageContext, file: PreparedFile): Promise<void> {
+  const mapping = file.mapping as EntityTypeMappingDef;
+  const report = newMappingReport(file);
+  ctx.reports.set(mapping.name, report);
+  const reader = await openPrepared(file, false);
+  const translator = new ResourceTranslator(mapping, reader.header, file.label, ctx.connector.name);
+  const stored = await Cursor.open(ctx.store.resources.streamHeads(ctx.connector.name, mapping.name));
+  const staged: StagedResource[] = [];
+  const problems: ConversionProblem[] = [];
+  const flush = async () => {
+    if (ctx.conversion.count === 0) await ctx.store.changes.stageResources(ctx.batchId, staged);
+    staged.length = 0;
+  };
+  const remove = async (head: StoredResourceHead) => {
+    staged.push(deletion(mapping.name, head));
+    report.deleted++;
+    await advanceInOrder(stored);
+  };
+  try {
+    let previous: string | undefined;
+    for await (const rows of reader.rows) {
+      for (const row of rows) {
+        report.rows++;
+        const pk = translator.pkOf(row.fields);
+        if (previous !== undefined && compareOrdinal(previous, pk) >= 0) {
+          throw unsortedError(file, row.line, showKey(pk), showKey(previous));
+        }
+        previous = pk;
+        while (stored.current !== undefined && compareOrdinal(stored.current.pk, pk) < 0) await remove(stored.current);
+        const resource = translator.translate(row.fields, row.line, problems);
+        const head = stored.current?.pk === pk ? stored.current : undefined;
+        if (resource === undefined) {
+          for (const problem of problems.splice(0)) ctx.conversion.add(problem);
+        } else if (head === undefined) {
+          staged.push({ operation: "insert", entityType: mapping.name, ...resource, resourceId: null, relinks: false, line: row.line });
+          report.inserted++;
+        } else if (head.hash !== resource.hash) {
+          const rekeyed = head.uk1 !== resource.uks[0] || head.uk2 !== resource.uks[1] || head.uk3 !== resource.uks[2];
+          staged.push({ operation: "update", entityType: mapping.name, ...resource, resourceId: head.id, relinks: rekeyed, line: row.line });
+          report.updated++;
+        } else {
+          report.unchanged++;
+        }
+        if (head !== undefined) await advanceInOrder(stored);
+        if (staged.length >= CHUNK) await flush();
+      }
+    }
+    while (stored.current !== undefined) await remove(stored.current);
+    await flush();
+  } finally {
+    await stored.close();
+    await reader.close();
+  }
+}
+
+export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile): Promise<void> {
+  const mapping = file.mapping as AssociationMappingDef;
+  const report = newMappingReport(file);
+  ctx.reports.set(mapping.name, report);
+  const scope = linkScopeOf(ctx.config, ctx.connector, mapping);
+  const stager = new LinkStager(ctx, mapping, scope, report);
+  const reader = await openPrepared(file, false);
+  const stored = await Cursor.open(ctx.store.links.streamPairs(ctx.batchId, ctx.connector.name, scope));
+  try {
+    let previous: readonly [string, string] | undefined;
+    for await (const rows of reader.rows) {
+      for (const row of rows) {
+        report.rows++;
+        const key1 = row.fields[0] ?? "";
+        const key2 = row.fields[1] ?? "";
+        if (previous !== undefined && comparePair(previous[0], previous[1], key1, key2) >= 0) {
+          throw unsortedError(file, row.line, showKey(key1, key2), showKey(...previous));
+        }
+        previous = [key1, key2];
+        while (stored.current !== undefined && comparePair(stored.current.key1, stored.current.key2, key1, key2) < 0) {
+          await stager.remove(stored.current, null);
+          await advancePairsInOrder(stored);
+        }
+        const same = stored.current !== undefined && stored.current.key1 === key1 && stored.current.key2 === key2;
+        if (!same) {
+          await stager.candidate(row.line, key1, key2);
+        } else if (stored.current?.stale === 1) {
+          await stager.candidate(row.line, key1, key2, stored.current);
+          await advancePairsInOrder(stored);
+        } else {
+          report.unchanged++;
+          await advancePairsInOrder(stored);
+        }
+      }
+    }
+    while (stored.current !== undefined) {
+      await stager.remove(stored.current, null);
+      await advancePairsInOrder(stored);
+    }
+  } finally {
+    await stored.close();
+    await reader.close();
+  }
+  const orphans = await stager.finish();
+  if (orphans !== null) ctx.orphanFiles.push(orphans);
+}
+
+function deletion(entityType: string, head: StoredResourceHead): StagedResource {
+  return {
+    operation: "delete",
+    entityType,
+    pk: head.pk,
+    uks: [head.uk1, head.uk2, head.uk3],
+    hash: null,
+    properties: null,
+    resourceId: head.id,
+    relinks: true,
+    line: null,
+  };
+}
+
+function comparePair(a1: string, a2: string, b1: string, b2: string): number {
+  return compareOrdinal(a1, b1) || compareOrdinal(a2, b2);
+}
+
+/** The repository must stream in ordinal order, or the merge-join would go wrong silently. */
+async function advanceInOrder(cursor: Cursor<StoredResourceHead>): Promise<void> {
+  const before = cursor.current?.pk;
+  await cursor.advance();
+  if (before !== undefined && cursor.current !== undefined && compareOrdinal(before, cursor.current.pk) >= 0) {
+    throw orderError(showKey(before), showKey(cursor.current.pk));
+  }
+}
+
+async function advancePairsInOrder(cursor: Cursor<StoredLink>): Promise<void> {
+  const before = cursor.current;
+  await cursor.advance();
+  const after = cursor.current;
+  if (before !== undefined && after !== undefined && comparePair(before.key1, before.key2, after.key1, after.key2) > 0) {
+    throw orderError(showKey(before.key1, before.key2), showKey(after.key1, after.key2));
+  }
+}
+
+function orderError(before: string, after: string): SyncupError {
+  return new SyncupError(
+    "INTERNAL",
+    `The repository returned ${after} after ${before}: its key columns do not sort in ordinal order (on PostgreSQL they must use COLLATE "C").`,
+  );
+}

@@ -1,0 +1,279 @@
+/**
+ * The synchronization service: one batch of one connector, from its prepared files to the
+ * repository. Stage (complete, incremental) → check thresholds → apply in one transaction;
+ * or load directly (initial). Expected outcomes — applied, blocked, previewed — are the
+ * report's state; refusals and bad input are SyncupErrors, after which nothing was applied.
+ */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import type { Config, ConnectorDef } from "../config/config.js";
+import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
+import { SyncupError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import type { BatchRow, StagedCount } from "../store/types.js";
+import { linkScopeOf, ProblemList, throwProblems, type StageContext } from "./context.js";
+import { loadInitialLinks, loadInitialResources } from "./initial.js";
+import { loadPrepared, type Prepared } from "./prepared.js";
+import { stageCompleteLinks, stageCompleteResources } from "./stage-complete.js";
+import { stageIncrementalLinks, stageIncrementalResources } from "./stage-incremental.js";
+import type { MappingReport, SyncReport, SynchronizeOptions } from "./types.js";
+
+/** Synchronizes one connector from its prepared files (`<workDir>/<connector>/` by default). */
+export async function synchronize(options: SynchronizeOptions): Promise<SyncReport> {
+  const started = new Date();
+  const { store, config, mode } = options;
+  const connector = connectorOf(config, options.connector);
+  const dir = options.dir ?? join(config.workDir, connector.name);
+  await failInterrupted(store, connector.name);
+  if (mode === "incremental") {
+    const blocked = (await store.batches.inState(connector.name, "blocked"))[0];
+    if (blocked !== undefined) throw blockedError(blocked);
+  }
+  const prepared = await loadPrepared(dir, connector, mode);
+  if (mode === "incremental" && prepared.baseBatch !== null) {
+    const last = await store.batches.lastApplied(connector.name);
+    if (last?.id !== prepared.baseBatch) {
+      throw new SyncupError(
+        "BASE_MISMATCH",
+        `The incremental changes in "${dir}" were computed from batch ${prepared.baseBatch}, but the last batch applied to connector "${connector.name}" is ${last?.id ?? "none"}: previous/ and the repository have drifted apart. Run a complete synchronization (--mode complete).`,
+      );
+    }
+  }
+  if (mode === "initial" && options.force !== true && (await store.resources.hasAny(connector.name))) {
+    throw new SyncupError(
+      "INITIAL_NOT_EMPTY",
+      `The repository already holds resources of connector "${connector.name}": an initial load would duplicate them. Use --mode complete to synchronize them, or --force to replace them.`,
+    );
+  }
+  const batchId = randomUUID();
+  await store.batches.create({
+    id: batchId,
+    connector: connector.name,
+    mode,
+    dryRun: options.dryRun === true,
+    forced: options.force === true,
+    source: dir,
+    preparedAt: prepared.preparedAt,
+    baseBatch: prepared.baseBatch,
+  });
+  const ctx: StageContext = {
+    store,
+    config,
+    connector,
+    batchId,
+    dir,
+    conversion: new ProblemList(),
+    unknownKeys: new ProblemList(),
+    reports: new Map(),
+    orphanFiles: [],
+  };
+  try {
+    return mode === "initial" ? await runInitial(ctx, prepared, options, started) : await runStaged(ctx, prepared, options, started);
+  } catch (error) {
+    const batch = await store.batches.get(batchId);
+    if (batch?.state === "staging") {
+      await store.changes.discard(batchId);
+      await store.batches.setState(batchId, "failed", { error: error instanceof Error ? error.message : String(error) });
+    }
+    throw error;
+  }
+}
+
+async function runStaged(ctx: StageContext, prepared: Prepared, options: SynchronizeOptions, started: Date): Promise<SyncReport> {
+  const { store, connector, batchId } = ctx;
+  const incremental = options.mode === "incremental";
+  const held = await heldCounts(ctx);
+  for (const mapping of connector.entityTypeMappings) {
+    const file = prepared.files.get(mapping.name);
+    if (file !== undefined) await (incremental ? stageIncrementalResources : stageCompleteResources)(ctx, file);
+  }
+  throwProblems(ctx);
+  for (const mapping of connector.associationMappings) {
+    const file = prepared.files.get(mapping.name);
+    if (file !== undefined) await (incremental ? stageIncrementalLinks : stageCompleteLinks)(ctx, file);
+  }
+  throwProblems(ctx);
+
+  const counts = await store.changes.counts(batchId);
+  const checks = evaluateThresholds(thresholdScopes(connector, counts, held));
+  const crossed = checks.filter((c) => c.crossed);
+  const build = (state: SyncReport["state"]) => buildReport(ctx, options, state, checks, started);
+
+  if (options.dryRun === true) {
+    await store.changes.discard(batchId);
+    const report = build("previewed");
+    await store.batches.setState(batchId, "previewed", { counts: countsOf(report), report });
+    return report;
+  }
+  if (options.mode === "complete") {
+    for (const blocked of await store.batches.inState(connector.name, "blocked")) {
+      if (await store.batches.setState(blocked.id, "superseded", { error: `superseded by complete batch ${batchId}` }, "blocked")) {
+        await store.changes.discard(blocked.id);
+      }
+    }
+  }
+  if (crossed.length > 0 && options.force !== true) {
+    const report = build("blocked");
+    await store.batches.setState(batchId, "blocked", { counts: countsOf(report), report });
+    return report;
+  }
+  const report = build("applied");
+  await store.transaction(async () => {
+    await store.applier.apply(batchId, connector.name, options.beforeApplyStep);
+    await store.batches.setState(batchId, "applied", { counts: countsOf(report), report });
+  });
+  return report;
+}
+
+async function runInitial(ctx: StageContext, prepared: Prepared, options: SynchronizeOptions, started: Date): Promise<SyncReport> {
+  const { store, connector, batchId } = ctx;
+  const dryRun = options.dryRun === true;
+  const state = dryRun ? "previewed" : "applied";
+  let report: SyncReport | undefined;
+  const rollback = new Error("dry run: roll back");
+  try {
+    await store.transaction(async () => {
+      if (options.force === true) await store.resources.deleteConnector(connector.name);
+      for (const mapping of connector.entityTypeMappings) {
+        const file = prepared.files.get(mapping.name);
+        if (file !== undefined) await loadInitialResources(ctx, file);
+      }
+      for (const mapping of connector.associationMappings) {
+        const file = prepared.files.get(mapping.name);
+        if (file !== undefined) await loadInitialLinks(ctx, file);
+      }
+      throwProblems(ctx);
+      report = buildReport(ctx, options, state, [], started);
+      if (dryRun) throw rollback;
+      await store.batches.setState(batchId, "applied", { counts: countsOf(report), report });
+    });
+  } catch (error) {
+    if (error !== rollback) throw error;
+  }
+  if (report === undefined) throw new Error("unreachable: initial load without a report");
+  if (dryRun) await store.batches.setState(batchId, "previewed", { counts: countsOf(report), report });
+  return report;
+}
+
+/** What the repository holds per entity type and per association before the batch. */
+async function heldCounts(ctx: StageContext): Promise<{ resources: Map<string, number>; links: Map<string, number> }> {
+  const resources = await ctx.store.resources.countByEntityType(ctx.connector.name);
+  const links = new Map<string, number>();
+  for (const mapping of ctx.connector.associationMappings) {
+    links.set(mapping.name, await ctx.store.links.count(ctx.connector.name, linkScopeOf(ctx.config, ctx.connector, mapping)));
+  }
+  return { resources, links };
+}
+
+function thresholdScopes(
+  connector: ConnectorDef,
+  staged: { resources: StagedCount[]; links: StagedCount[] },
+  held: { resources: Map<string, number>; links: Map<string, number> },
+): ThresholdScope[] {
+  const tally = (rows: StagedCount[], scope: string | undefined, heldCount: number): ScopeCounts => {
+    const n = (op: string) => rows.filter((r) => (scope === undefined || r.scope === scope) && r.operation === op).reduce((s, r) => s + r.n, 0);
+    return { inserted: n("insert"), updated: n("update"), deleted: n("delete"), held: heldCount };
+  };
+  const sum = (map: Map<string, number>) => [...map.values()].reduce((s, n) => s + n, 0);
+  return [
+    {
+      level: "connector",
+      name: connector.name,
+      limits: connector.thresholds,
+      resources: tally(staged.resources, undefined, sum(held.resources)),
+      links: tally(staged.links, undefined, sum(held.links)),
+    },
+    ...connector.entityTypeMappings.map(
+      (m): ThresholdScope => ({
+        level: "entity-type",
+        name: m.name,
+        limits: m.thresholds,
+        resources: tally(staged.resources, m.name, held.resources.get(m.name) ?? 0),
+      }),
+    ),
+    ...connector.associationMappings.map(
+      (m): ThresholdScope => ({
+        level: "association",
+        name: m.name,
+        limits: m.thresholds,
+        links: tally(staged.links, m.name, held.links.get(m.name) ?? 0),
+      }),
+    ),
+  ];
+}
+
+function buildReport(
+  ctx: StageContext,
+  options: SynchronizeOptions,
+  state: SyncReport["state"],
+  checks: SyncReport["thresholds"],
+  started: Date,
+): SyncReport {
+  const mappings = [...ctx.reports.values()];
+  const entities = mappings.filter((m) => m.kind === "entity");
+  const associations = mappings.filter((m) => m.kind === "association");
+  const total = (list: MappingReport[], key: "inserted" | "updated" | "deleted" | "unchanged" | "orphans" | "conflicts") =>
+    list.reduce((s, m) => s + m[key], 0);
+  const finished = new Date();
+  return {
+    batchId: ctx.batchId,
+    connector: ctx.connector.name,
+    mode: options.mode,
+    state,
+    dryRun: options.dryRun === true,
+    forced: options.force === true,
+    resources: {
+      inserted: total(entities, "inserted"),
+      updated: total(entities, "updated"),
+      deleted: total(entities, "deleted"),
+      unchanged: total(entities, "unchanged"),
+    },
+    links: { inserted: total(associations, "inserted"), deleted: total(associations, "deleted") },
+    orphans: total(associations, "orphans"),
+    monoConflicts: total(associations, "conflicts"),
+    orphanFiles: [...ctx.orphanFiles],
+    mappings: mappings.map((m) => ({ ...m })),
+    thresholds: checks,
+    crossed: checks.filter((c) => c.crossed),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+  };
+}
+
+export function countsOf(report: SyncReport) {
+  return {
+    resourcesInserted: report.resources.inserted,
+    resourcesUpdated: report.resources.updated,
+    resourcesDeleted: report.resources.deleted,
+    linksInserted: report.links.inserted,
+    linksDeleted: report.links.deleted,
+    orphans: report.orphans,
+  };
+}
+
+/** A batch left in `staging` was interrupted (killed, crashed): it can never be applied. */
+async function failInterrupted(store: Store, connector: string): Promise<void> {
+  for (const batch of await store.batches.inState(connector, "staging")) {
+    await store.changes.discard(batch.id);
+    await store.batches.setState(batch.id, "failed", { error: "interrupted while staging" }, "staging");
+  }
+}
+
+export function blockedError(batch: BatchRow): SyncupError {
+  return new SyncupError(
+    "CONNECTOR_BLOCKED",
+    `Connector "${batch.connector}" has a blocked batch ${batch.id} (${batch.mode}, ${batch.createdAt}): its changes crossed a threshold and wait. Validate it (syncup batches validate ${batch.id}), cancel it (syncup batches cancel ${batch.id}), or run a complete synchronization (--mode complete), which supersedes it.`,
+  );
+}
+
+export function connectorOf(config: Config, name: string): ConnectorDef {
+  const connector = config.connectors[name];
+  if (connector === undefined) {
+    throw new SyncupError(
+      "CONFIG_INVALID",
+      `Unknown connector "${name}" (the configuration has: ${Object.keys(config.connectors).join(", ") || "none"}).`,
+    );
+  }
+  return connector;
+}

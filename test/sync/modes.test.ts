@@ -1,0 +1,178 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { SyncupError } from "../../src/errors.js";
+import { openStore, synchronize, type Store } from "../../src/sync/index.js";
+import { testDatabases } from "../store/dialects.js";
+import { CONNECTOR, dataset, snapshot, tempDir, testConfig, user, writeComplete, writeIncremental, type Dataset } from "./helpers.js";
+
+const databases = testDatabases();
+afterAll(async () => {
+  for (const db of databases) await db.cleanup();
+});
+
+describe.each(databases)("synchronization modes on $dialect", (db) => {
+  let store: Store;
+  let workDir: string;
+  beforeEach(async () => {
+    store = await openStore(db.url());
+    workDir = tempDir();
+    return async () => store.close();
+  });
+  const sync = (mode: "initial" | "complete" | "incremental", extra: { force?: boolean; dryRun?: boolean } = {}) =>
+    synchronize({ store, config: testConfig(workDir), connector: CONNECTOR, mode, ...extra });
+
+  it("loads an initial batch, then a complete of the same data changes nothing", async () => {
+    const data = dataset(30);
+    await writeComplete(workDir, data, "initial");
+    const initial = await sync("initial");
+    expect(initial).toMatchObject({ state: "applied", resources: { inserted: 33 }, links: { inserted: 30 + 29 }, orphans: 0 });
+    const before = await snapshot(store);
+    expect(before.resources).toHaveLength(33);
+    expect(before.links).toHaveLength(30);
+    expect(before.mono).toHaveLength(29);
+
+    await writeComplete(workDir, data);
+    const complete = await sync("complete");
+    expect(complete).toMatchObject({
+      state: "applied",
+      resources: { inserted: 0, updated: 0, deleted: 0, unchanged: 33 },
+      links: { inserted: 0, deleted: 0 },
+    });
+    expect(await snapshot(store)).toEqual(before);
+  });
+
+  it("translates values by type and format", async () => {
+    const data: Dataset = { users: [{ ...user(1), age: "042", active: "n", hired: "31/12/2020" }], groups: [], members: [], managers: [] };
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const [resource] = await store.resources.get(CONNECTOR, "u0001", "User");
+    expect(JSON.parse(resource?.properties ?? "{}")).toEqual({
+      id: "u0001",
+      mail: "user1@example.com",
+      name: "User 1",
+      age: 42,
+      active: false,
+      hired: "2020-12-31T00:00:00.000Z",
+    });
+    expect(resource?.uk1).toBe("user1@example.com");
+  });
+
+  it("complete stages inserts, updates and deletes of resources and links", async () => {
+    const data = dataset(20);
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const next: Dataset = {
+      ...data,
+      users: [...data.users.filter((u) => u.id !== "u0020").map((u) => (u.id === "u0003" ? user(3, 1) : u)), user(21)],
+      members: [...data.members.filter(([, mail]) => mail !== "user20@example.com"), ["g1", "user21@example.com"]],
+      managers: data.managers.filter(([id]) => id !== "u0020"),
+    };
+    await writeComplete(workDir, next);
+    const report = await sync("complete");
+    expect(report).toMatchObject({
+      state: "applied",
+      resources: { inserted: 1, updated: 1, deleted: 1 },
+      links: { inserted: 1, deleted: 2 },
+      orphans: 0,
+    });
+    const fresh = tempDir();
+    const other = await openStore(db.url());
+    try {
+      await writeComplete(fresh, next, "initial");
+      await synchronize({ store: other, config: testConfig(fresh), connector: CONNECTOR, mode: "initial" });
+      expect(await snapshot(store)).toEqual(await snapshot(other));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("reports orphans in <association>.orphans.csv without failing the batch", async () => {
+    const data = dataset(5);
+    data.members.push(["g1", "nobody@example.com"], ["g9", "user1@example.com"]);
+    data.managers.push(["u0001", "u9999"]);
+    const dir = await writeComplete(workDir, data, "initial");
+    const report = await sync("initial");
+    expect(report.orphans).toBe(3);
+    expect(report.orphanFiles.sort()).toEqual([join(dir, "Manager.orphans.csv"), join(dir, "Membership.orphans.csv")]);
+    expect(readFileSync(join(dir, "Membership.orphans.csv"), "utf8")).toBe(
+      "line;key1;key2;missing;reason\n" +
+        "2;g1;nobody@example.com;end2;no User has key2\n" +
+        "8;g9;user1@example.com;end1;no Group has key1\n",
+    );
+    await writeComplete(workDir, data);
+    const again = await sync("complete");
+    expect(again).toMatchObject({ orphans: 3, links: { inserted: 0, deleted: 0 } });
+  });
+
+  it("refuses an initial load into a populated connector, unless forced", async () => {
+    await writeComplete(workDir, dataset(3), "initial");
+    await sync("initial");
+    await expect(sync("initial")).rejects.toMatchObject({ code: "INITIAL_NOT_EMPTY", message: expect.stringContaining("--mode complete") });
+    await writeComplete(workDir, dataset(2), "initial");
+    const forced = await sync("initial", { force: true });
+    expect(forced.resources.inserted).toBe(5);
+    expect((await snapshot(store)).resources).toHaveLength(5);
+  });
+
+  it("applies an incremental batch", async () => {
+    const data = dataset(10);
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const next: Dataset = { ...data, users: [...data.users.map((u) => (u.id === "u0002" ? user(2, 3) : u)), user(11)] };
+    await writeIncremental(workDir, data, next);
+    const report = await sync("incremental");
+    expect(report).toMatchObject({ state: "applied", resources: { inserted: 1, updated: 1, deleted: 0 } });
+  });
+
+  it("fails a whole incremental batch on an unknown key, applying nothing", async () => {
+    const data = dataset(10);
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const before = await snapshot(store);
+    const ghost: Dataset = { ...data, users: [...data.users, user(50)] };
+    // The agent thinks u0050 exists and updates it; it also inserts u0011 (valid).
+    const next: Dataset = { ...data, users: [...data.users, user(11), user(50, 1)] };
+    await writeIncremental(workDir, ghost, next);
+    const error = await sync("incremental").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SyncupError);
+    expect(error).toMatchObject({ code: "DELTA_UNKNOWN_KEY" });
+    expect((error as Error).message).toMatch(/"User\.sorted\.delta" line \d+: update of User "u0050", which the repository does not hold/);
+    expect((error as Error).message).toContain("--mode complete");
+    expect(await snapshot(store)).toEqual(before);
+    const [failed] = await store.batches.list({ connector: CONNECTOR, limit: 1 });
+    expect(failed?.state).toBe("failed");
+  });
+
+  it("fails a whole batch on a conversion error, naming file, line and column", async () => {
+    const data = dataset(4);
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const before = await snapshot(store);
+    const bad: Dataset = {
+      ...data,
+      users: data.users.map((u) => (u.id === "u0003" ? { ...u, age: "old", hired: "31/02/2020" } : u)).concat(user(5)),
+    };
+    await writeComplete(workDir, bad);
+    const error = await sync("complete").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "CONVERSION_FAILED" });
+    const message = (error as Error).message;
+    expect(message).toContain('"User.sorted.csv" line 4, column 4 (age): "old" is not int32');
+    expect(message).toContain('"User.sorted.csv" line 4, column 6 (hired): "31/02/2020" is not date-time (format "dd/MM/yyyy")');
+    expect(await snapshot(store)).toEqual(before);
+  });
+
+  it("previews with --dry-run: staged, reported, discarded", async () => {
+    const data = dataset(6);
+    await writeComplete(workDir, data, "initial");
+    const preview = await sync("initial", { dryRun: true });
+    expect(preview).toMatchObject({ state: "previewed", resources: { inserted: 9 } });
+    expect((await snapshot(store)).resources).toHaveLength(0);
+    await sync("initial");
+    await writeComplete(workDir, { ...data, users: data.users.slice(1) });
+    const before = await snapshot(store);
+    const completePreview = await sync("complete", { dryRun: true });
+    expect(completePreview).toMatchObject({ state: "previewed", resources: { deleted: 1 } });
+    expect(await snapshot(store)).toEqual(before);
+  });
+});
