@@ -63,12 +63,18 @@ export async function prepareConnector(
   await mkdir(config.prepare.tempDir, { recursive: true });
   const previous = mode === "incremental" ? await readPreviousManifest(config, connector.name) : undefined;
   const outputs: Outputs[] = [];
+  const readers: CsvReader[] = [];
+  const open = async (path: string) => {
+    const reader = await openCsv(path, CANONICAL);
+    readers.push(reader);
+    return reader;
+  };
   const summaries: MappingSummary[] = [];
   let deltaSource: PrepareManifest["deltaSource"] = "none";
   try {
     for (const mapping of mappingsOf(connector)) {
       const source = join(config.exportDir, `${mapping.table}.csv`);
-      const reader = await openCsv(source, CANONICAL);
+      const reader = await open(source);
       const writers = new Map<PreparedKind, CsvFileWriter>();
       outputs.push({ writers, mapping });
       const commandIndex = findCommandColumn(reader.header);
@@ -93,6 +99,7 @@ export async function prepareConnector(
         columns,
         writers,
         options,
+        open,
       };
       if (commandIndex >= 0) {
         deltaSource = "command";
@@ -133,6 +140,8 @@ export async function prepareConnector(
   } catch (error) {
     await Promise.all(outputs.flatMap((o) => [...o.writers.values()].map((w) => w.abort())));
     throw error;
+  } finally {
+    await Promise.all(readers.map((r) => r.close()));
   }
 }
 
@@ -146,6 +155,8 @@ interface MappingContext {
   readonly columns: readonly number[];
   readonly writers: Map<PreparedKind, CsvFileWriter>;
   readonly options: PrepareOptions;
+  /** Opens a canonical CSV file, closed when the prepare ends. */
+  readonly open: (path: string) => Promise<CsvReader>;
 }
 
 function keyColumnsOf(mapping: MappingDef): 1 | 2 {
@@ -245,7 +256,7 @@ async function prepareEntries(
       );
     }
     const deltaWriter = await openWriter(ctx, "delta", ["command", ...header]);
-    const prev = await openCsv(previousFile, CANONICAL);
+    const prev = await ctx.open(previousFile);
     checkHeader(prev, header);
     for await (const batch of mergeDelta(fieldsOf(prev), keep(), keyColumns)) {
       for (const change of batch) {
@@ -337,7 +348,7 @@ async function prepareChanges(
     }
   } else {
     const sorted = await openWriter(ctx, "sorted", header);
-    const prev = await openCsv(previousFile, CANONICAL);
+    const prev = await ctx.open(previousFile);
     checkHeader(prev, header);
     for await (const batch of applyDelta(fieldsOf(prev), written(), keyColumns))
       await writeAll(sorted, batch);
