@@ -18,9 +18,17 @@ const departments = ["Finance", "Human Resources", "IT", "Sales", "Marketing", "
 const groups = ["SG_APP_Payroll", "SG_APP_CRM", "SG_APP_ERP", "SG_VPN", "SG_Wifi_Corp", "SG_Share_Finance", "SG_Share_HR", "SG_Share_IT", "SG_Admins", "SG_Printers", "SG_APP_Jira", "SG_APP_Confluence"];
 const q = (v) => (/[",;\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 const pad = (n, w) => String(n).padStart(w, "0");
+// Directory names are unique: a homonym gets its employee ID in its CN, as admins do.
+const uniqueCn = (l, f, id) => {
+  let cn = `CN=${l}\\, ${f},OU=Users,DC=corp,DC=example`;
+  if (usedCn.has(cn)) cn = `CN=${l}\\, ${f} (${id}),OU=Users,DC=corp,DC=example`;
+  usedCn.add(cn);
+  return cn;
+};
 const hex = (n) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join("");
 
 const staff = [];
+const usedCn = new Set();
 for (let i = 1; i <= people; i++) {
   const f = pick(first);
   const l = pick(last);
@@ -32,7 +40,7 @@ for (let i = 1; i <= people; i++) {
     department: pick(departments),
     hired: `${pad(1 + Math.floor(random() * 28), 2)}/${pad(1 + Math.floor(random() * 12), 2)}/${2005 + Math.floor(random() * 20)}`,
     active: random() < 0.95 ? "Y" : "N",
-    cn: `CN=${l}\\, ${f},OU=Users,DC=corp,DC=example`,
+    cn: uniqueCn(l, f, id),
   });
 }
 
