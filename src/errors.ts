@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   PREPARED_FILE_MISSING: "bad-input",
   PREPARED_FILE_CHECKSUM: "bad-input",
   PREPARED_FILE_INVALID: "bad-input",
+  RESOURCE_NOT_FOUND: "bad-input",
   DATABASE_SCHEMA_NEWER: "bad-input",
   // Native connectors (LDAP, SCIM, SQL)
   /** The managed system refused the credentials (bind, token, password). */

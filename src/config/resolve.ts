@@ -136,7 +136,8 @@ export function resolveConfig(
     const connections: Record<string, ConnectionDef> = {};
     const tables: Record<string, CsvTableDef> = {};
     for (const [connName, conn] of Object.entries(rawConnector.connections)) {
-      const connFormat: Partial<CsvFormat> = pickFormat(conn);
+      const connFormat: Partial<CsvFormat> =
+        conn.type === "csv" || conn.type === "command" ? pickFormat(conn) : {};
       if (conn.type === "csv") {
         connections[connName] = {
           type: "csv",

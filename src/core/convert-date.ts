@@ -27,7 +27,8 @@ export function compileDateParser(format: string | null): DateParser {
     };
   }
   if (format === "unix") {
-    return (text) => (/^-?\d{1,12}(\.\d{1,3})?$/.test(text) ? toIso(Math.round(Number(text) * 1000)) : undefined);
+    return (text) =>
+      /^-?\d{1,12}(\.\d{1,3})?$/.test(text) ? toIso(Math.round(Number(text) * 1000)) : undefined;
   }
   return compilePattern(format);
 }
@@ -71,10 +72,11 @@ const TOKENS: readonly { token: string; field: Field }[] = [
 function compilePattern(format: string): DateParser {
   let source = "^";
   const fields: Field[] = [];
-  for (let i = 0; i < format.length; ) {
+  for (let i = 0; i < format.length;) {
     const token = TOKENS.find((t) => format.startsWith(t.token, i));
     if (token !== undefined) {
-      if (fields.includes(token.field)) throw new Error(`"${token.token}" appears twice in date-time format "${format}"`);
+      if (fields.includes(token.field))
+        throw new Error(`"${token.token}" appears twice in date-time format "${format}"`);
       source += `(\\d{${token.token.length}})`;
       fields.push(token.field);
       i += token.token.length;
@@ -91,19 +93,38 @@ function compilePattern(format: string): DateParser {
   }
   for (const required of ["year", "month", "day"] as const) {
     if (!fields.includes(required)) {
-      throw new Error(`date-time format "${format}" lacks ${required === "year" ? "yyyy" : required === "month" ? "MM" : "dd"}`);
+      throw new Error(
+        `date-time format "${format}" lacks ${required === "year" ? "yyyy" : required === "month" ? "MM" : "dd"}`,
+      );
     }
   }
   const regex = new RegExp(`${source}$`);
   return (text) => {
     const m = regex.exec(text);
     if (m === null) return undefined;
-    const value: Record<Field, number> = { year: 0, month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: 0 };
+    const value: Record<Field, number> = {
+      year: 0,
+      month: 1,
+      day: 1,
+      hour: 0,
+      minute: 0,
+      second: 0,
+      fraction: 0,
+    };
     fields.forEach((field, index) => {
       const digits = m[index + 1] as string;
       value[field] = field === "fraction" ? fractionMs(digits) : Number(digits);
     });
-    return build(value.year, value.month, value.day, value.hour, value.minute, value.second, value.fraction, 0);
+    return build(
+      value.year,
+      value.month,
+      value.day,
+      value.hour,
+      value.minute,
+      value.second,
+      value.fraction,
+      0,
+    );
   };
 }
 

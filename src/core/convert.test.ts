@@ -68,14 +68,27 @@ describe("compileConverter", () => {
   });
 
   it("rejects formats that do not fit the type", () => {
-    expect(() => compileConverter({ type: "bool", format: "yes", multiValued: false, separator: "|" })).toThrow(/Y\/N/);
-    expect(() => compileConverter({ type: "binary", format: "b32", multiValued: false, separator: "|" })).toThrow(/hex/);
-    expect(() => compileConverter({ type: "date-time", format: "HH:mm", multiValued: false, separator: "|" })).toThrow(/yyyy/);
-    expect(() => compileConverter({ type: "int32", format: "x", multiValued: false, separator: "|" })).toThrow(/no format/);
+    expect(() =>
+      compileConverter({ type: "bool", format: "yes", multiValued: false, separator: "|" }),
+    ).toThrow(/Y\/N/);
+    expect(() =>
+      compileConverter({ type: "binary", format: "b32", multiValued: false, separator: "|" }),
+    ).toThrow(/hex/);
+    expect(() =>
+      compileConverter({ type: "date-time", format: "HH:mm", multiValued: false, separator: "|" }),
+    ).toThrow(/yyyy/);
+    expect(() =>
+      compileConverter({ type: "int32", format: "x", multiValued: false, separator: "|" }),
+    ).toThrow(/no format/);
   });
 
   it("describes what it expects", () => {
-    const c = compileConverter({ type: "date-time", format: "dd/MM/yyyy", multiValued: false, separator: "|" });
+    const c = compileConverter({
+      type: "date-time",
+      format: "dd/MM/yyyy",
+      multiValued: false,
+      separator: "|",
+    });
     expect(c.expected).toBe('date-time (format "dd/MM/yyyy")');
   });
 });

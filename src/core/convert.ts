@@ -98,7 +98,9 @@ function compileScalar(type: ScalarType, format: string | null): Converter {
           if (!INTEGER.test(t)) return INVALID;
           const n = BigInt(t);
           if (n < INT64_MIN || n > INT64_MAX) return INVALID;
-          return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+          return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+            ? Number(n)
+            : n.toString();
         },
       };
     case "double":
@@ -205,7 +207,8 @@ function compileBinary(format: string | null): Converter {
       },
     };
   }
-  if (format !== null && format !== "base64") throw new Error(`a binary format is "base64" or "hex" (got "${format}")`);
+  if (format !== null && format !== "base64")
+    throw new Error(`a binary format is "base64" or "hex" (got "${format}")`);
   return {
     expected: "binary (base64)",
     convert(text) {

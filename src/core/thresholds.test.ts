@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { THRESHOLD_NAMES, type ThresholdName } from "../config/schema.js";
-import { describeCheck, evaluateThresholds, type ScopeCounts, type ThresholdLevel, type ThresholdScope } from "./thresholds.js";
+import {
+  describeCheck,
+  evaluateThresholds,
+  type ScopeCounts,
+  type ThresholdLevel,
+  type ThresholdScope,
+} from "./thresholds.js";
 
 const OPERATION: Record<ThresholdName, "inserted" | "updated" | "deleted"> = {
   MaximumInsertedLines: "inserted",
@@ -18,9 +24,20 @@ const isLink = (name: ThresholdName) => name.includes("Link");
 const isRate = (name: ThresholdName) => name.includes("Percentage");
 
 /** A scope holding 200 resources (links), with `staged` changes of the threshold's operation. */
-function scope(level: ThresholdLevel, name: ThresholdName, limit: number, staged: number, held = 200): ThresholdScope {
+function scope(
+  level: ThresholdLevel,
+  name: ThresholdName,
+  limit: number,
+  staged: number,
+  held = 200,
+): ThresholdScope {
   const counts: ScopeCounts = { inserted: 0, updated: 0, deleted: 0, held, [OPERATION[name]]: staged };
-  return { level, name: "X", limits: { [name]: limit }, ...(isLink(name) ? { links: counts } : { resources: counts }) };
+  return {
+    level,
+    name: "X",
+    limits: { [name]: limit },
+    ...(isLink(name) ? { links: counts } : { resources: counts }),
+  };
 }
 
 const levels = (name: ThresholdName): ThresholdLevel[] =>
@@ -36,7 +53,13 @@ describe("evaluateThresholds", () => {
         expect(atLimit).toEqual([expect.objectContaining({ threshold: name, level, limit, crossed: false })]);
         const past = evaluateThresholds([scope(level, name, limit, 11)]);
         expect(past).toEqual([
-          expect.objectContaining({ threshold: name, level, limit, actual: isRate(name) ? 5.5 : 11, crossed: true }),
+          expect.objectContaining({
+            threshold: name,
+            level,
+            limit,
+            actual: isRate(name) ? 5.5 : 11,
+            crossed: true,
+          }),
         ]);
       });
     }
@@ -62,8 +85,15 @@ describe("evaluateThresholds", () => {
 
   it("describes a check for messages", () => {
     const [check] = evaluateThresholds([
-      { level: "entity-type", name: "AD_Entry", limits: { MaxPercentageDeletedLines: 10 }, resources: { inserted: 0, updated: 0, deleted: 25, held: 200 } },
+      {
+        level: "entity-type",
+        name: "AD_Entry",
+        limits: { MaxPercentageDeletedLines: 10 },
+        resources: { inserted: 0, updated: 0, deleted: 25, held: 200 },
+      },
     ]);
-    expect(check && describeCheck(check)).toBe('MaxPercentageDeletedLines at entity type "AD_Entry": 12.5 % > 10 %');
+    expect(check && describeCheck(check)).toBe(
+      'MaxPercentageDeletedLines at entity type "AD_Entry": 12.5 % > 10 %',
+    );
   });
 });

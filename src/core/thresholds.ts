@@ -72,7 +72,15 @@ export function evaluateThresholds(scopes: readonly ThresholdScope[]): Threshold
       if (counts === undefined) continue;
       const staged = counts[rule.operation];
       if (rule.unit === "lines") {
-        checks.push({ level: scope.level, scope: scope.name, threshold: name, limit, actual: staged, unit: "lines", crossed: staged > limit });
+        checks.push({
+          level: scope.level,
+          scope: scope.name,
+          threshold: name,
+          limit,
+          actual: staged,
+          unit: "lines",
+          crossed: staged > limit,
+        });
       } else if (counts.held > 0) {
         const percent = (staged / counts.held) * 100;
         checks.push({
@@ -92,7 +100,8 @@ export function evaluateThresholds(scopes: readonly ThresholdScope[]): Threshold
 
 /** `MaxPercentageDeletedLines at entity type "AD_Entry": 12.5 % > 10 %`. */
 export function describeCheck(check: ThresholdCheck): string {
-  const where = check.level === "connector" ? "connector" : check.level === "entity-type" ? "entity type" : "association";
+  const where =
+    check.level === "connector" ? "connector" : check.level === "entity-type" ? "entity type" : "association";
   const unit = check.unit === "percent" ? " %" : " lines";
   return `${check.threshold} at ${where} "${check.scope}": ${check.actual}${unit} ${check.crossed ? ">" : "≤"} ${check.limit}${unit}`;
 }

@@ -10,10 +10,38 @@ const mapping: EntityTypeMappingDef = {
   uniqueKeys: ["objectGUID"],
   properties: [
     { property: "dn", column: "dn", type: "string", multiValued: false, format: null, separator: "|" },
-    { property: "objectGUID", column: "objectGUID", type: "guid", multiValued: false, format: null, separator: "|" },
-    { property: "uac", column: "userAccountControl", type: "int32", multiValued: false, format: null, separator: "|" },
-    { property: "created", column: "whenCreated", type: "date-time", multiValued: false, format: "yyyyMMddHHmmss.0Z", separator: "|" },
-    { property: "mails", column: "proxyAddresses", type: "string", multiValued: true, format: null, separator: "|" },
+    {
+      property: "objectGUID",
+      column: "objectGUID",
+      type: "guid",
+      multiValued: false,
+      format: null,
+      separator: "|",
+    },
+    {
+      property: "uac",
+      column: "userAccountControl",
+      type: "int32",
+      multiValued: false,
+      format: null,
+      separator: "|",
+    },
+    {
+      property: "created",
+      column: "whenCreated",
+      type: "date-time",
+      multiValued: false,
+      format: "yyyyMMddHHmmss.0Z",
+      separator: "|",
+    },
+    {
+      property: "mails",
+      column: "proxyAddresses",
+      type: "string",
+      multiValued: true,
+      format: null,
+      separator: "|",
+    },
   ],
   columns: ["dn", "objectGUID", "userAccountControl", "whenCreated", "proxyAddresses"],
   thresholds: {},
@@ -26,7 +54,11 @@ describe("ResourceTranslator", () => {
 
   it("translates a row into keys, JSON values in mapping order and a hash", () => {
     const problems: ConversionProblem[] = [];
-    const r = translator.translate(["CN=a", guid.toUpperCase(), "512", "20191111141400.0Z", "a@x|b@x"], 2, problems);
+    const r = translator.translate(
+      ["CN=a", guid.toUpperCase(), "512", "20191111141400.0Z", "a@x|b@x"],
+      2,
+      problems,
+    );
     expect(problems).toEqual([]);
     expect(r?.pk).toBe("CN=a");
     expect(r?.uks).toEqual(["F6266788-94BE-4CCD-ACAF-31E80FEF5218", null, null]);
@@ -58,7 +90,11 @@ describe("ResourceTranslator", () => {
         expected: "guid (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
       },
       expect.objectContaining({ column: "userAccountControl", columnIndex: 3, value: "5x" }),
-      expect.objectContaining({ column: "whenCreated", columnIndex: 4, expected: 'date-time (format "yyyyMMddHHmmss.0Z")' }),
+      expect.objectContaining({
+        column: "whenCreated",
+        columnIndex: 4,
+        expected: 'date-time (format "yyyyMMddHHmmss.0Z")',
+      }),
     ]);
     expect(formatConversionProblem(problems[1] as ConversionProblem)).toBe(
       '"AD_Entry.sorted.csv" line 12, column 3 (userAccountControl): "5x" is not int32 (a whole number from -2147483648 to 2147483647)',
@@ -83,7 +119,16 @@ describe("ResourceTranslator", () => {
   it("refuses a format that does not fit the property's type, naming the configuration path", () => {
     const bad: EntityTypeMappingDef = {
       ...mapping,
-      properties: [{ property: "uac", column: "userAccountControl", type: "bool", multiValued: false, format: "on", separator: "|" }],
+      properties: [
+        {
+          property: "uac",
+          column: "userAccountControl",
+          type: "bool",
+          multiValued: false,
+          format: "on",
+          separator: "|",
+        },
+      ],
     };
     expect(() => new ResourceTranslator(bad, header, "f", "AD")).toThrow(
       /connectors\.AD\.entityTypeMappings\.AD_Entry\.properties\.uac\.format/,

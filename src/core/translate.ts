@@ -89,7 +89,11 @@ export class ResourceTranslator {
   }
 
   /** The whole row: an empty cell is null. Undefined when a value does not convert (added to `problems`). */
-  translate(fields: readonly string[], line: number, problems: ConversionProblem[]): TranslatedResource | undefined {
+  translate(
+    fields: readonly string[],
+    line: number,
+    problems: ConversionProblem[],
+  ): TranslatedResource | undefined {
     return this.build(fields, line, problems, undefined);
   }
 
@@ -120,7 +124,8 @@ export class ResourceTranslator {
       const text = fields[index] ?? "";
       uks[i] = text !== "" ? text : base === undefined ? null : (base.uks[i] ?? null);
     });
-    const previous = base === undefined ? undefined : (JSON.parse(base.properties) as Record<string, PropertyValue>);
+    const previous =
+      base === undefined ? undefined : (JSON.parse(base.properties) as Record<string, PropertyValue>);
     const values: Record<string, PropertyValue> = {};
     for (const slot of this.slots) {
       const text = fields[slot.index] ?? "";
@@ -142,7 +147,13 @@ export class ResourceTranslator {
     return { pk, uks, properties, hash: contentHash(uks, properties) };
   }
 
-  private problem(line: number, index: number, column: string, value: string, expected: string): ConversionProblem {
+  private problem(
+    line: number,
+    index: number,
+    column: string,
+    value: string,
+    expected: string,
+  ): ConversionProblem {
     const name = this.slots.find((s) => s.index === index)?.column ?? column;
     return { file: this.file, line, column: name, columnIndex: index + 1, value, expected };
   }

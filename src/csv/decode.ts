@@ -118,7 +118,12 @@ export class CsvDecoder {
       kind === "utf-8" ? findBadUtf8(data, final) : findBadUtf16(data, final, kind === "utf-16be");
     // Should the scan disagree with the decoder, blame the end of the data.
     const index = found?.index ?? data.length;
-    const reason = found?.reason ?? `invalid ${kind.toUpperCase()} data`;
+    let reason = found?.reason ?? `invalid ${kind.toUpperCase()} data`;
+    if (kind === "utf-8" && start + index === 0 && data.length >= 2) {
+      if ((data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff)) {
+        reason += ` (the file starts with a UTF-16 byte order mark: it is UTF-16, not UTF-8)`;
+      }
+    }
     const prefix = new TextDecoder(kind, { ignoreBOM: start !== 0 }).decode(data.subarray(0, index));
     return new CsvDecodeError(prefix, start + index, reason);
   }

@@ -14,7 +14,7 @@ const LF = 10;
 const CR = 13;
 /** Records are handed out in batches of those starting in about this many characters of text. */
 export const DEFAULT_BATCH_CHARS = 64 * 1024;
-/** A pending incomplete record longer than this is re-parsed only when the buffered text has doubled. */
+/** A record still incomplete after this many characters is retried only once as many more are queued. */
 const LARGE_RECORD = 1 << 16;
 /** Separators that, found in a line with too few fields, suggest that the separator is wrong. */
 const COMMON_SEPARATORS = [",", ";", "\t", "|"];
@@ -353,8 +353,8 @@ export class CsvParser {
     let lineStart = start;
     let lineEnd = lineBreakFrom(text, start, hasCR); // first CR or LF of the current line (n: none)
     let surplusColumn: number | undefined;
-    const done = (next: number): SlowRecord => ({ fields, next, endLine: curLine, surplusColumn });
-    for (;;) {
+    let next: number;
+    record: for (;;) {
       if (fields.length === this.expected && curLine === line) {
         surplusColumn = codePointColumn(text, lineStart, p);
       }
@@ -362,13 +362,13 @@ export class CsvParser {
       if (trimSet !== undefined) while (s < n && trimSet.has(text.charCodeAt(s))) s++;
       if (s < n && text.charCodeAt(s) === quoteCode) {
         const openLine = curLine;
-        const openColumn = s - lineStart + 1;
         let value = "";
         let c = s + 1;
         for (;;) {
           const qi = text.indexOf(quote, c);
           if (qi === -1) {
-            if (final) throw this.unterminated(openLine, codePointColumn(text, lineStart, s));
+            const openColumn = codePointColumn(text, lineStart, s);
+            if (final) throw this.unterminated(openLine, openColumn);
             this.openQuote = { line: openLine, column: openColumn };
             return undefined;
           }
@@ -410,7 +410,8 @@ export class CsvParser {
         if (p >= n) {
           if (!final) return undefined;
           fields.push(value);
-          return done(n);
+          next = n;
+          break record;
         }
         const ch = text.charCodeAt(p);
         if (ch === sepCode) {
@@ -420,12 +421,14 @@ export class CsvParser {
         }
         if (ch === LF) {
           fields.push(value);
-          return done(p + 1);
+          next = p + 1;
+          break record;
         }
         if (ch === CR) {
           if (p + 1 >= n && !final) return undefined;
           fields.push(value);
-          return done(text.charCodeAt(p + 1) === LF ? p + 2 : p + 1);
+          next = text.charCodeAt(p + 1) === LF ? p + 2 : p + 1;
+          break record;
         }
         throw this.badQuote(curLine, codePointColumn(text, lineStart, closing), text, p);
       } else {
@@ -435,18 +438,24 @@ export class CsvParser {
         if (e >= n) {
           if (!final) return undefined;
           fields.push(value);
-          return done(n);
+          next = n;
+          break record;
         }
         fields.push(value);
         if (e < lineEnd) {
           p = e + 1;
           continue;
         }
-        if (text.charCodeAt(e) === LF) return done(e + 1);
-        if (e + 1 >= n && !final) return undefined;
-        return done(text.charCodeAt(e + 1) === LF ? e + 2 : e + 1);
+        if (text.charCodeAt(e) === LF) {
+          next = e + 1;
+        } else {
+          if (e + 1 >= n && !final) return undefined;
+          next = text.charCodeAt(e + 1) === LF ? e + 2 : e + 1;
+        }
+        break record;
       }
     }
+    return { fields, next, endLine: curLine, surplusColumn };
   }
 
   /** Column of the first field beyond the expected count in an unquoted line. */
@@ -520,10 +529,8 @@ export class CsvParser {
   }
 
   private tooLarge(): SyncupError {
-    const limit =
-      this.maxRecordLength >= 1024 * 1024
-        ? `${Math.round(this.maxRecordLength / (1024 * 1024))} MiB`
-        : `${this.maxRecordLength} characters`;
+    const max = this.maxRecordLength;
+    const limit = max % (1024 * 1024) === 0 ? `${max / (1024 * 1024)} Mi characters` : `${max} characters`;
     // The fast path gives up on a line without a line end before looking at quotes: look now.
     this.openQuote = undefined;
     this.bridge(Infinity);

@@ -373,6 +373,16 @@ describe("reading", () => {
     }).rejects.toThrow(/only once/);
     await reader.close();
   });
+
+  it("close() during the iteration ends it quietly (no error for the cut-off rest)", async () => {
+    const path = await fileWith("a;b\n" + "2;y\n".repeat(10000) + '3;"never closed\n');
+    const reader = await openCsv(path, {}, { highWaterMark: 64 });
+    let batches = 0;
+    for await (const _batch of reader.rows) {
+      if (++batches === 2) await reader.close();
+    }
+    expect(batches).toBe(2);
+  });
 });
 
 describe("errors", () => {
@@ -528,6 +538,13 @@ describe("errors", () => {
       expect(error.message).toMatch(/encoding option/);
     });
   }
+
+  it("a UTF-16 file read as UTF-8 says so", async () => {
+    const error = await errorOf(Buffer.from("\ufeffa;b\n", "utf16le"));
+    expect(error.code).toBe("CSV_BAD_ENCODING");
+    expect(error.position).toEqual({ file: "x.csv", line: 1, column: 1 });
+    expect(error.message).toMatch(/UTF-16 byte order mark/);
+  });
 
   const badUtf16: [string, Buffer, Partial<CsvFormat>, number, number, RegExp][] = [
     [

@@ -14,7 +14,10 @@ export interface CsvReader {
   readonly header: string[];
   /** 1-based physical line of the header. */
   readonly headerLine: number;
-  /** The data rows in batches (one per chunk read); can be iterated once. Ending early closes the file. */
+  /**
+   * The data rows in batches (those starting in about 64 Ki characters of text); can be iterated
+   * once. Ending the iteration early (break, throw) closes the file.
+   */
   readonly rows: AsyncIterable<CsvRow[]>;
   /** Bytes of the file consumed so far (for progress bars). */
   bytesRead(): number;
@@ -51,9 +54,10 @@ export async function openCsv(
   const resolved = resolveCsvFormat(format);
   const file = options.label ?? path;
   const handle = await openFile(path, file);
+  let source: ChunkSource | undefined;
   try {
     const size = (await handle.stat()).size;
-    const source = new ChunkSource(handle, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+    source = new ChunkSource(handle, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     const input = new Input(file, new CsvDecoder(resolved.encoding), source);
     const parser = new CsvParser(file, resolved, { maxRecordLength: options.maxRecordLength });
     while (parser.header === undefined) {
@@ -64,7 +68,7 @@ export async function openCsv(
     }
     return new Reader(file, parser, input, source, size);
   } catch (error) {
-    await handle.close();
+    await (source === undefined ? handle.close() : source.close());
     throw error;
   }
 }
@@ -109,6 +113,7 @@ class Reader implements CsvReader {
   readonly header: string[];
   readonly headerLine: number;
   private iterated = false;
+  private closed = false;
 
   constructor(
     readonly file: string,
@@ -130,6 +135,7 @@ class Reader implements CsvReader {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return this.source.close();
   }
 
@@ -139,14 +145,15 @@ class Reader implements CsvReader {
     try {
       const parser = this.parser;
       const input = this.input;
-      for (;;) {
+      while (!this.closed) {
         const final = input.ended;
         for (let batch = parser.next(final); batch !== undefined; batch = parser.next(final)) {
           if (batch.length > 0) yield batch;
+          if (this.closed) return;
         }
         if (final) break;
         const text = await input.next(parser);
-        if (text !== undefined) parser.push(text);
+        if (text !== undefined && !this.closed) parser.push(text);
       }
     } finally {
       await this.source.close();

@@ -6,18 +6,8 @@ import { isCsvWhitespace } from "./format.js";
 const QUOTE = '"';
 /** Text is encoded and handed to the file in pieces of about this many characters. */
 const CHUNK_CHARS = 64 * 1024;
-
-const needsQuoteCache = new Map<string, RegExp>();
-
-function needsQuotePattern(separator: string): RegExp {
-  let pattern = needsQuoteCache.get(separator);
-  if (pattern === undefined) {
-    checkSeparator(separator);
-    pattern = new RegExp(`[${separator.replace(/[\\\]^-]/g, "\\$&")}"\\r\\n]`);
-    needsQuoteCache.set(separator, pattern);
-  }
-  return pattern;
-}
+/** Pieces that may wait for the file before `write` asks its caller to wait. */
+const MAX_QUEUED = 4;
 
 function checkSeparator(separator: string): void {
   if (separator.length !== 1 || separator === QUOTE || separator === "\r" || separator === "\n") {
@@ -33,24 +23,36 @@ function checkSeparator(separator: string): void {
  * empty field is written as `""` so that the line is not blank.
  */
 export function formatCsvLine(fields: readonly string[], separator = ";"): string {
-  const pattern = needsQuotePattern(separator);
+  if (separator !== lastSeparator) {
+    checkSeparator(separator);
+    lastSeparator = separator;
+  }
+  const sepCode = separator.charCodeAt(0);
   let line = "";
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i] as string;
     if (i > 0) line += separator;
-    const n = field.length;
-    if (
-      n > 0 &&
-      !pattern.test(field) &&
-      !isCsvWhitespace(field.charCodeAt(0)) &&
-      !isCsvWhitespace(field.charCodeAt(n - 1))
-    ) {
+    if (field.length === 0) {
+      if (fields.length === 1) line += '""';
+    } else if (needsQuotes(field, sepCode)) {
+      line += QUOTE + (field.includes(QUOTE) ? field.replaceAll(QUOTE, QUOTE + QUOTE) : field) + QUOTE;
+    } else {
       line += field;
-    } else if (n > 0 || fields.length === 1) {
-      line += QUOTE + field.replaceAll(QUOTE, QUOTE + QUOTE) + QUOTE;
     }
   }
   return line + "\n";
+}
+
+let lastSeparator = ";";
+
+function needsQuotes(field: string, sepCode: number): boolean {
+  const n = field.length;
+  if (isCsvWhitespace(field.charCodeAt(0)) || isCsvWhitespace(field.charCodeAt(n - 1))) return true;
+  for (let i = 0; i < n; i++) {
+    const c = field.charCodeAt(i);
+    if (c === sepCode || c === 34 || c === 10 || c === 13) return true;
+  }
+  return false;
 }
 
 export interface CsvCommitResult {
@@ -70,7 +72,7 @@ export interface CsvCommitResult {
  * final path before `commit`; `abort` removes the temporary file.
  *
  * `write` is cheap: it appends to a string and returns a promise only when the file must catch up
- * (at most one write in flight and one queued); await it when it is returned.
+ * (when more than four 64 KiB pieces wait for the file); await it when it is returned.
  */
 export class CsvFileWriter {
   private text = "";
@@ -79,7 +81,8 @@ export class CsvFileWriter {
   private readonly hash: Hash = createHash("sha256");
   /** Completes when every queued write has; never rejects (failures are kept in `failure`). */
   private chain: Promise<void> = Promise.resolve();
-  private queued = 0;
+  /** Completion of each queued write, oldest first (they complete in order). */
+  private queued: Promise<void>[] = [];
   private failure: { error: unknown } | undefined;
   private state: "open" | "committing" | "committed" | "aborted" = "open";
 
@@ -163,19 +166,18 @@ export class CsvFileWriter {
     this.text = "";
     this.hash.update(data);
     this.byteCount += data.length;
-    const previous = this.chain;
-    const idle = this.queued === 0;
-    this.queued++;
-    this.chain = previous
+    const completion = this.chain
       .then(() => (this.failure === undefined && this.state !== "aborted" ? this.writeAll(data) : undefined))
       .catch((error: unknown) => {
         this.failure ??= { error };
       })
       .then(() => {
-        this.queued--;
+        void this.queued.shift();
       });
-    if (idle) return undefined;
-    return previous.then(() => {
+    this.chain = completion;
+    this.queued.push(completion);
+    if (this.queued.length <= MAX_QUEUED) return undefined;
+    return (this.queued[0] as Promise<void>).then(() => {
       if (this.failure !== undefined) throw this.failure.error;
     });
   }

@@ -4,8 +4,10 @@
  * Rows are copied into a compact store (`row-store.ts`) until their estimated memory reaches
  * the budget, sorted there (`key-sort.ts`) and spilled to a run file (`run-file.ts`). When the
  * input ends, the rows in the store are either all there is (returned without any temporary
- * file) or the last run, merged from memory with the run files (`merge.ts`). More runs than
- * one merge reads at once (`MAX_FAN_IN`) are first merged in groups of consecutive runs.
+ * file) or the last run, merged with the run files (`merge.ts`): from memory when they are
+ * few, else written as a run too, so that the merge holds little more than its read buffers.
+ * More runs than one merge reads at once (`MAX_FAN_IN`) are first merged in groups of
+ * consecutive runs.
  *
  * Equal keys keep their input order (runs are in input order and ties go to the earlier run),
  * so with `unique` the first row of a key in input order is kept.
@@ -80,20 +82,23 @@ export async function* sortRows(
         }
       }
     }
-    const last = sortStore(store);
-    if (runs.paths.length > 0) {
-      const readBytes = Math.min(
-        1024 * 1024,
-        Math.max(128 * 1024, Math.floor(budget / 4 / Math.min(runs.paths.length, MAX_FAN_IN))),
-      );
-      await runs.reduce(keyColumns, readBytes);
-      const sources: ChunkSource[] = [];
-      for (const path of runs.paths) sources.push(await runs.source(path, readBytes));
-      sources.push(last);
-      yield* mergeRows(sources, keyColumns, unique);
-    } else {
-      yield* mergeRows([last], keyColumns, unique);
+    if (runs.paths.length === 0) {
+      yield* mergeRows([sortStore(store)], keyColumns, unique);
+      return;
     }
+    let last: ChunkSource | undefined;
+    if (store.estimatedBytes <= budget / 4) last = sortStore(store);
+    else await runs.spill(store);
+    if (last === undefined) store.release();
+    const readBytes = Math.min(
+      1024 * 1024,
+      Math.max(64 * 1024, Math.floor(budget / 8 / Math.min(runs.paths.length, MAX_FAN_IN))),
+    );
+    await runs.reduce(keyColumns, readBytes);
+    const sources: ChunkSource[] = [];
+    for (const path of runs.paths) sources.push(await runs.source(path, readBytes));
+    if (last !== undefined) sources.push(last);
+    yield* mergeRows(sources, keyColumns, unique);
   } finally {
     await runs.dispose();
   }
@@ -227,4 +232,3 @@ class RunFiles {
     return join(this.folder, `run-${String(this.counter).padStart(6, "0")}`);
   }
 }
-

@@ -3,31 +3,37 @@
  *
  * Comparison sorts on JavaScript strings are slow here: `<` on the sliced strings a CSV parser
  * produces goes through the runtime, and every comparison chases pointers across the heap. So
- * keys are kept as UTF-16 code units in one typed array (see `row-store.ts`) and sorted by a
- * most-significant-digit radix sort on an index array. Each element carries a small window of
+ * rows are kept as UTF-16 code units and records of typed arrays (see `row-store.ts`) and
+ * sorted by a most-significant-digit radix sort of the records' offsets. Each element carries a small window of
  * its key's next values, moved along with it, so that the passes read memory in order. The
  * sort is stable: equal keys keep their input order. Small groups finish by insertion sort.
  *
  * Each hot loop is a method of its own, so that V8 optimizes it with complete type feedback.
  */
 
-/** The keys to sort: row i's key is `units[keyStart[i] .. keyEnd[i])`. */
+/**
+ * Records to sort (see `row-store.ts`): `records` are their offsets in `meta`, in input order;
+ * a record is the start of the row's text in `text`, its width and its field lengths.
+ */
 export interface KeyTable {
-  units: Uint16Array;
-  keyStart: Int32Array;
-  /** Length of column 0; for associations column 1 follows it directly, up to `keyEnd`. */
-  firstLength: Int32Array;
-  keyEnd: Int32Array;
-  /** Whether keys are pairs (associations). */
+  text: Uint16Array;
+  meta: Uint32Array;
+  records: Int32Array;
+  /** Whether keys are pairs (associations): column 0, then column 1. */
   two: boolean;
 }
 
 /** Groups smaller than this are finished by insertion sort. */
 const INSERTION_CUTOFF = 16;
-/** Values of a key each element carries along. */
+/**
+ * Values of a key each element carries along, two to a 32-bit word. Values above 0xFFFF (only
+ * for U+DFFD–U+DFFF) are kept as 0xFFFF there and looked up again when it matters.
+ */
 const WINDOW = 8;
+const WORDS = WINDOW / 2;
+const SATURATED = 0xffff;
 
-/** Returns the row indices 0..n-1 ordered by key, equal keys in index order. */
+/** Returns the first n record offsets ordered by key, equal keys in their given order. */
 export function sortKeys(table: KeyTable, n: number): Int32Array {
   return new RadixSorter(table, n).sort();
 }
@@ -47,34 +53,32 @@ function fixup(unit: number): number {
  */
 class RadixSorter {
   private readonly units: Uint16Array;
-  private readonly keyStart: Int32Array;
-  private readonly firstLength: Int32Array;
-  private readonly keyEnd: Int32Array;
+  private readonly meta: Uint32Array;
   private readonly two: boolean;
   private readonly n: number;
   private readonly order: Int32Array;
   private readonly scratch: Int32Array;
-  private readonly window: Int32Array;
-  private readonly windowScratch: Int32Array;
+  private readonly window: Uint32Array;
+  private readonly windowScratch: Uint32Array;
   private readonly digits: Uint16Array;
   private readonly counts = new Int32Array(257);
-  private readonly held = new Int32Array(WINDOW);
+  /** The range of digits the last `count` saw. */
+  private low = 0;
+  private high = 0;
+  private readonly held = new Uint32Array(WORDS);
   /** Work stack of groups: lo, hi, depth, window base, mode. */
   private readonly stack: number[] = [];
 
   constructor(table: KeyTable, n: number) {
-    this.units = table.units;
-    this.keyStart = table.keyStart;
-    this.firstLength = table.firstLength;
-    this.keyEnd = table.keyEnd;
+    this.units = table.text;
+    this.meta = table.meta;
     this.two = table.two;
     this.n = n;
-    this.order = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.order[i] = i;
+    this.order = table.records.slice(0, n);
     const work = n < INSERTION_CUTOFF ? 0 : n;
     this.scratch = new Int32Array(work);
-    this.window = new Int32Array(n * WINDOW);
-    this.windowScratch = new Int32Array(work * WINDOW);
+    this.window = new Uint32Array(n * WORDS);
+    this.windowScratch = new Uint32Array(work * WORDS);
     this.digits = new Uint16Array(work);
   }
 
@@ -96,20 +100,34 @@ class RadixSorter {
     return this.order;
   }
 
-  private valueAt(row: number, d: number): number {
-    const start = this.keyStart[row] as number;
-    const first = this.firstLength[row] as number;
+  /** Where the key of the record at `record` starts. */
+  private keyStart(record: number): number {
+    return this.meta[record] as number;
+  }
+
+  /** Length of the record's field k (a key column). */
+  private length(record: number, k: number): number {
+    return this.meta[record + 2 + k] as number;
+  }
+
+  /** The value of a key at depth d (see above), given where it starts and its column lengths. */
+  private value(start: number, first: number, second: number, d: number): number {
     if (d < first) return fixup(this.units[start + d] as number) + 2;
     if (!this.two) return 0;
     if (d === first) return 1;
-    const p = start + d - 1;
-    return p < (this.keyEnd[row] as number) ? fixup(this.units[p] as number) + 2 : 0;
+    return d <= first + second ? fixup(this.units[start + d - 1] as number) + 2 : 0;
   }
 
   private compareFrom(a: number, b: number, depth: number): number {
+    const aStart = this.keyStart(a);
+    const aFirst = this.length(a, 0);
+    const aSecond = this.two ? this.length(a, 1) : 0;
+    const bStart = this.keyStart(b);
+    const bFirst = this.length(b, 0);
+    const bSecond = this.two ? this.length(b, 1) : 0;
     for (let d = depth; ; d++) {
-      const va = this.valueAt(a, d);
-      const vb = this.valueAt(b, d);
+      const va = this.value(aStart, aFirst, aSecond, d);
+      const vb = this.value(bStart, bFirst, bSecond, d);
       if (va !== vb) return va - vb;
       if (va === 0) return 0;
     }
@@ -118,13 +136,14 @@ class RadixSorter {
   /** Length of the prefix of column 0 that all keys share. */
   private commonPrefix(): number {
     const units = this.units;
-    const keyStart = this.keyStart;
-    const firstLength = this.firstLength;
-    let common = firstLength[0] as number;
-    const start0 = keyStart[0] as number;
+    const order = this.order;
+    const first = order[0] as number;
+    const start0 = this.keyStart(first);
+    let common = this.length(first, 0);
     for (let i = 1; i < this.n && common > 0; i++) {
-      const start = keyStart[i] as number;
-      const limit = Math.min(common, firstLength[i] as number);
+      const record = order[i] as number;
+      const start = this.keyStart(record);
+      const limit = Math.min(common, this.length(record, 0));
       let j = 0;
       while (j < limit && units[start + j] === units[start0 + j]) j++;
       common = j;
@@ -136,10 +155,18 @@ class RadixSorter {
   private fill(lo: number, hi: number, base: number): void {
     const order = this.order;
     const window = this.window;
+    const two = this.two;
     for (let i = lo; i < hi; i++) {
-      const row = order[i] as number;
-      const w = i * WINDOW;
-      for (let j = 0; j < WINDOW; j++) window[w + j] = this.valueAt(row, base + j);
+      const record = order[i] as number;
+      const start = this.keyStart(record);
+      const first = this.length(record, 0);
+      const second = two ? this.length(record, 1) : 0;
+      const w = i * WORDS;
+      for (let j = 0; j < WORDS; j++) {
+        const high = Math.min(this.value(start, first, second, base + 2 * j), SATURATED);
+        const low = Math.min(this.value(start, first, second, base + 2 * j + 1), SATURATED);
+        window[w + j] = high * 0x10000 + low;
+      }
     }
   }
 
@@ -157,9 +184,11 @@ class RadixSorter {
         this.insertion(lo, hi, d - base, base);
         return;
       }
-      const firstDigit = this.count(lo, hi, d - base, mode);
-      if (firstDigit >= 0) {
+      this.count(lo, hi, d, d - base, mode);
+      if (this.low === this.high) {
         // One bucket: nothing moves, look at the next digit.
+        const firstDigit = this.low;
+        this.counts[firstDigit] = 0;
         if (mode === 0) {
           if (firstDigit === 0) return; // all keys ended: equal keys, in input order
           if (firstDigit === 256) mode = 1;
@@ -172,29 +201,52 @@ class RadixSorter {
         }
         continue;
       }
+      this.bucketStarts(lo);
       this.scatter(lo, hi);
+      this.order.set(this.scratch.subarray(lo, hi), lo);
+      this.window.set(this.windowScratch.subarray(lo * WORDS, hi * WORDS), lo * WORDS);
       this.pushBuckets(lo, d, base, mode);
       return;
     }
   }
 
-  /** Counts the digits of positions lo..hi; returns the digit if all share it, else -1. */
-  private count(lo: number, hi: number, at: number, mode: number): number {
+  /**
+   * Counts the digits of positions lo..hi (and notes each one's); `low`..`high` is the range
+   * of digits seen. The counts are all 0 before (and again after the group is done).
+   */
+  private count(lo: number, hi: number, d: number, at: number, mode: number): void {
     const counts = this.counts;
     const digits = this.digits;
     const window = this.window;
-    counts.fill(0);
+    const word = at >> 1;
+    const shift = at & 1 ? 0 : 16;
+    let low = 256;
+    let high = 0;
     for (let i = lo; i < hi; i++) {
-      const v = window[i * WINDOW + at] as number;
+      let v = ((window[i * WORDS + word] as number) >>> shift) & 0xffff;
+      if (v === SATURATED && mode !== 0) v = this.exactValue(this.order[i] as number, d);
       const digit = mode === 0 ? (v < 256 ? v : 256) : mode === 1 ? v >> 8 : v & 255;
       digits[i] = digit;
       counts[digit] = (counts[digit] as number) + 1;
+      if (digit < low) low = digit;
+      if (digit > high) high = digit;
     }
-    const first = digits[lo] as number;
-    return counts[first] === hi - lo ? first : -1;
+    this.low = low;
+    this.high = high;
   }
 
-  /** Moves positions lo..hi into buckets by digit (stably); counts become bucket ends. */
+  /** Turns the counts into the start of each bucket. */
+  private bucketStarts(lo: number): void {
+    const counts = this.counts;
+    let sum = lo;
+    for (let b = this.low, high = this.high; b <= high; b++) {
+      const c = counts[b] as number;
+      counts[b] = sum;
+      sum += c;
+    }
+  }
+
+  /** Copies positions lo..hi into the scratch arrays by bucket (stably); counts become ends. */
   private scatter(lo: number, hi: number): void {
     const counts = this.counts;
     const digits = this.digits;
@@ -202,31 +254,24 @@ class RadixSorter {
     const scratch = this.scratch;
     const window = this.window;
     const windowScratch = this.windowScratch;
-    let sum = lo;
-    for (let b = 0; b < 257; b++) {
-      const c = counts[b] as number;
-      counts[b] = sum;
-      sum += c;
-    }
     for (let i = lo; i < hi; i++) {
       const digit = digits[i] as number;
       const to = counts[digit] as number;
       counts[digit] = to + 1;
       scratch[to] = order[i] as number;
-      const tw = to * WINDOW;
-      const fw = i * WINDOW;
-      for (let k = 0; k < WINDOW; k++) windowScratch[tw + k] = window[fw + k] as number;
+      const tw = to * WORDS;
+      const fw = i * WORDS;
+      for (let k = 0; k < WORDS; k++) windowScratch[tw + k] = window[fw + k] as number;
     }
-    order.set(scratch.subarray(lo, hi), lo);
-    window.set(windowScratch.subarray(lo * WINDOW, hi * WINDOW), lo * WINDOW);
   }
 
   private pushBuckets(lo: number, d: number, base: number, mode: number): void {
     const counts = this.counts;
     const stack = this.stack;
     let start = lo;
-    for (let b = 0; b < 257; b++) {
+    for (let b = this.low, high = this.high; b <= high; b++) {
       const end = counts[b] as number;
+      counts[b] = 0;
       if (end - start > 1) {
         if (mode === 0) {
           if (b === 256) stack.push(start, end, d, base, 1);
@@ -250,24 +295,43 @@ class RadixSorter {
     const beyond = base + WINDOW;
     for (let i = lo + 1; i < hi; i++) {
       const x = order[i] as number;
-      const xw = i * WINDOW;
-      for (let k = 0; k < WINDOW; k++) held[k] = window[xw + k] as number;
+      const xw = i * WORDS;
+      for (let k = 0; k < WORDS; k++) held[k] = window[xw + k] as number;
       // A key that ended within the window equals any key with the same window.
-      const xEnded = held[WINDOW - 1] === 0;
+      const xEnded = ((held[WORDS - 1] as number) & 0xffff) === 0;
       let j = i - 1;
       while (j >= lo) {
-        const jw = j * WINDOW;
+        const jw = j * WORDS;
         let c = 0;
-        for (let k = at; k < WINDOW && c === 0; k++) c = (window[jw + k] as number) - (held[k] as number);
-        if (c === 0 && !xEnded) c = this.compareFrom(order[j] as number, x, beyond);
+        let k = at;
+        for (; k < WINDOW; k++) {
+          const shift = k & 1 ? 0 : 16;
+          const a = ((window[jw + (k >> 1)] as number) >>> shift) & 0xffff;
+          const b = ((held[k >> 1] as number) >>> shift) & 0xffff;
+          if (a !== b) {
+            c = a - b;
+            break;
+          }
+          if (a === SATURATED) {
+            c = this.compareFrom(order[j] as number, x, base + k);
+            break;
+          }
+        }
+        if (k === WINDOW && !xEnded) c = this.compareFrom(order[j] as number, x, beyond);
         if (c <= 0) break;
         order[j + 1] = order[j] as number;
-        for (let k = WINDOW - 1; k >= 0; k--) window[jw + WINDOW + k] = window[jw + k] as number;
+        for (let m = WORDS - 1; m >= 0; m--) window[jw + WORDS + m] = window[jw + m] as number;
         j--;
       }
       order[j + 1] = x;
-      const to = (j + 1) * WINDOW;
-      for (let k = 0; k < WINDOW; k++) window[to + k] = held[k] as number;
+      const to = (j + 1) * WORDS;
+      for (let m = 0; m < WORDS; m++) window[to + m] = held[m] as number;
     }
+  }
+
+  /** The exact value of a record's key at depth d. */
+  private exactValue(record: number, d: number): number {
+    const two = this.two;
+    return this.value(this.keyStart(record), this.length(record, 0), two ? this.length(record, 1) : 0, d);
   }
 }

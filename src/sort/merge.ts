@@ -1,40 +1,87 @@
 /**
- * k-way merge of sorted chunk streams with a binary heap. Keys are compared on code units
- * (typed arrays), never as JavaScript strings; ties go to the earlier run, so the merge is
- * stable when runs are in input order.
+ * k-way merge of sorted chunk streams with a tree of losers and offset-value coding: each row
+ * carries a code saying where (offset) and how (value) its key first differs from the row
+ * before it in its run; codes relative to the same row compare like the keys, so most matches
+ * of the tree are one comparison of numbers, and a row whose code says "equal" is a duplicate.
+ * Keys are compared on code units (typed arrays), never as JavaScript strings. Ties go to the
+ * earlier run, so the merge is stable when runs are in input order.
  */
 import type { KeyColumns, Row } from "../core/rows.js";
+import { SyncupError } from "../errors.js";
 import { sortKeys } from "./key-sort.js";
 import type { RowStore } from "./row-store.js";
+import { NOT_LATIN1_FLAG } from "./row-store.js";
 import type { Chunk } from "./run-file.js";
 import { ChunkBuilder } from "./run-file.js";
 
-/** A sorted stream of chunks: a run file or the sorted rows in memory. */
+/**
+ * A sorted stream of chunks: a run file or the sorted rows in memory. A chunk's `units` and
+ * `lengths` may be reused by the next `next()`; its `text` stays valid.
+ */
 export interface ChunkSource {
   next(): Promise<Chunk | undefined>;
 }
 
-/** Compares two ranges of code units in code point order. */
-export function compareUnits(
+/*
+ * Keys as sequences of values (as in `key-sort.ts`): 0 where the key has ended, 1 between a
+ * pair's columns, else the code unit (in code point order) + 2. A code relative to a key not
+ * greater: (OFFSETS - offset) * VALUES + value, so that a later first difference, or the same
+ * with a smaller value, is a smaller code; EQUAL (0) for the same key; DONE for no more rows.
+ */
+const VALUES = 2 ** 17;
+const OFFSETS = 2 ** 32;
+const EQUAL = 0;
+const DONE = Number.POSITIVE_INFINITY;
+
+function fixup(unit: number): number {
+  return unit < 0xd800 ? unit : unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+/** A key's value at position d: `units[start..]` holds column 0 (`first` long), then column 1. */
+function valueAt(
+  units: Uint16Array,
+  start: number,
+  first: number,
+  second: number,
+  two: boolean,
+  d: number,
+): number {
+  if (d < first) return fixup(units[start + d] as number) + 2;
+  if (!two) return 0;
+  if (d === first) return 1;
+  return d <= first + second ? fixup(units[start + d - 1] as number) + 2 : 0;
+}
+
+/** Where two keys first differ, from position `from` on; -1 when they are equal. */
+function firstDifference(
   a: Uint16Array,
   aStart: number,
-  aLength: number,
+  aFirst: number,
+  aSecond: number,
   b: Uint16Array,
   bStart: number,
-  bLength: number,
+  bFirst: number,
+  bSecond: number,
+  two: boolean,
+  from: number,
 ): number {
-  const n = aLength < bLength ? aLength : bLength;
-  for (let i = 0; i < n; i++) {
-    const x = a[aStart + i] as number;
-    const y = b[bStart + i] as number;
-    if (x !== y) {
-      if (x >= 0xd800 && y >= 0xd800) {
-        return (x >= 0xe000 ? x - 0x800 : x + 0x2000) - (y >= 0xe000 ? y - 0x800 : y + 0x2000);
-      }
-      return x - y;
-    }
+  // The units of both keys (column 0, then 1 for pairs) lie one after the other.
+  if (!two || aFirst === bFirst) {
+    const aEnd = two ? aFirst + aSecond : aFirst;
+    const bEnd = two ? bFirst + bSecond : bFirst;
+    const common = aEnd < bEnd ? aEnd : bEnd;
+    // Positions beyond column 0 are one further in the value sequence (the boundary).
+    let i = two && from > aFirst ? from - 1 : from;
+    while (i < common && a[aStart + i] === b[bStart + i]) i++;
+    if (i === common && aEnd === bEnd) return -1;
+    return two && i >= aFirst ? i + 1 : i;
   }
-  return aLength - bLength;
+  for (let d = from; ; d++) {
+    const va = valueAt(a, aStart, aFirst, aSecond, two, d);
+    const vb = valueAt(b, bStart, bFirst, bSecond, two, d);
+    if (va !== vb) return d;
+    if (va === 0) return -1;
+  }
 }
 
 const EMPTY_UNITS: Uint16Array = new Uint16Array(0);
@@ -47,7 +94,7 @@ const EMPTY_CHUNK: Chunk = {
   latin1: true,
 };
 
-/** The current row of a chunk source, with its key's position for comparisons. */
+/** The current row of a chunk source, with its key's position and code. */
 export class Cursor {
   /** The current chunk's code units; the key is `units[keyStart ..]`. */
   units: Uint16Array = EMPTY_UNITS;
@@ -55,10 +102,16 @@ export class Cursor {
   /** Length of key column 0, and of column 1 (which follows directly) for pairs. */
   length0 = 0;
   length1 = 0;
+  /** The code of the current key relative to the key before it (see above). */
+  code = EQUAL;
   private chunk = EMPTY_CHUNK;
   private row = 0;
   private lengthIndex = 0;
   private rowChars = 0;
+  /** The key of the last row of the previous chunk (the chunk's arrays are reused). */
+  private saved = new Uint16Array(64);
+  private savedLength0 = -1;
+  private savedLength1 = 0;
 
   constructor(
     private readonly source: ChunkSource,
@@ -76,6 +129,10 @@ export class Cursor {
   advance(): boolean {
     const chunk = this.chunk;
     if (this.row + 1 >= chunk.rows) return false;
+    const first = this.row < 0;
+    const previousStart = this.keyStart;
+    const previous0 = this.length0;
+    const previous1 = this.length1;
     this.row++;
     const width = chunk.width;
     const lengths = chunk.lengths;
@@ -86,11 +143,22 @@ export class Cursor {
     this.rowChars = chars;
     this.length0 = lengths[at] as number;
     this.length1 = this.two ? (lengths[at + 1] as number) : 0;
+    if (!first) this.code = this.codeAfter(this.units, previousStart, previous0, previous1);
+    else if (this.savedLength0 >= 0)
+      this.code = this.codeAfter(this.saved, 0, this.savedLength0, this.savedLength1);
     return true;
   }
 
   /** Reads the next chunk (positioned before its first row); false at the end. */
   async load(): Promise<boolean> {
+    if (this.row >= 0 && this.chunk.rows > 0) {
+      // Keep the current key: the next row's code is relative to it.
+      const length = this.length0 + this.length1;
+      if (this.saved.length < length) this.saved = new Uint16Array(length * 2);
+      this.saved.set(this.units.subarray(this.keyStart, this.keyStart + length));
+      this.savedLength0 = this.length0;
+      this.savedLength1 = this.length1;
+    }
     const chunk = await this.source.next();
     this.chunk = chunk ?? EMPTY_CHUNK;
     this.units = this.chunk.units;
@@ -139,12 +207,61 @@ export class Cursor {
     );
   }
 
-  /** Whether this cursor's current key equals the key at `units[start..]`. */
-  sameKey(units: Uint16Array, start: number, length0: number, length1: number): boolean {
-    if (this.length0 !== length0 || this.length1 !== length1) return false;
-    return compareUnits(this.units, this.keyStart, length0 + length1, units, start, length0 + length1) === 0;
+  /**
+   * Compares this cursor's key with another's from position `from` (where their codes say
+   * they agree before): negative when this one is less, 0 when equal; `difference` is then
+   * where they differ.
+   */
+  compareFrom(other: Cursor, from: number): number {
+    const d = firstDifference(
+      this.units,
+      this.keyStart,
+      this.length0,
+      this.length1,
+      other.units,
+      other.keyStart,
+      other.length0,
+      other.length1,
+      this.two,
+      from,
+    );
+    this.difference = d;
+    if (d < 0) return 0;
+    return this.valueAt(d) - other.valueAt(d);
+  }
+
+  /** Where the last `compareFrom` found the keys to differ. */
+  difference = -1;
+
+  valueAt(d: number): number {
+    return valueAt(this.units, this.keyStart, this.length0, this.length1, this.two, d);
+  }
+
+  /** The code of the current key relative to a key before it (checking the order). */
+  private codeAfter(units: Uint16Array, start: number, first: number, second: number): number {
+    const d = firstDifference(
+      units,
+      start,
+      first,
+      second,
+      this.units,
+      this.keyStart,
+      this.length0,
+      this.length1,
+      this.two,
+      0,
+    );
+    if (d < 0) return EQUAL;
+    const value = this.valueAt(d);
+    if (value < valueAt(units, start, first, second, this.two, d)) {
+      throw new SyncupError("INTERNAL", "sortRows: a run file is not sorted (it was changed or damaged).");
+    }
+    return (OFFSETS - d) * VALUES + value;
   }
 }
+
+/** Rows whose memory is touched ahead of copying them. */
+const PREFETCH = 16;
 
 /** The rows of a store in sorted order, as decoded chunks (nothing touches the disk). */
 export class StoreSource implements ChunkSource {
@@ -167,99 +284,71 @@ export class StoreSource implements ChunkSource {
 
   /** Fills the builder with the next rows; false when there are none. */
   private fill(): boolean {
-    const store = this.store;
+    const text = this.store.text;
+    const meta = this.store.meta;
     const order = this.order;
     const builder = this.builder;
-    const rowStart = store.rowStart;
-    const rowField = store.rowField;
-    const latin1 = store.latin1;
-    const units = store.units;
-    const lengths = store.lengths;
-    const rows = store.rows;
     let p = this.position;
+    let touched = p;
+    let sink = 0;
     while (p < order.length) {
-      const r = order[p] as number;
-      const field = rowField[r] as number;
-      const width = (rowField[r + 1] as number) - field;
-      if (builder.rows > 0 && width !== builder.width) break;
-      const start = rowStart[r] as number;
-      const end = r + 1 < rows ? (rowStart[r + 1] as number) : store.unitCount;
-      builder.append(units, start, end - start, lengths, field, width, latin1[r] === 1);
+      if (p === touched) {
+        // Rows in key order lie all over memory: touch the next few first, so that their
+        // cache misses overlap instead of coming one after the other.
+        touched = Math.min(order.length, p + PREFETCH);
+        for (let q = p; q < touched; q++) sink += meta[order[q] as number] as number;
+        for (let q = p; q < touched; q++) sink += text[meta[order[q] as number] as number] ?? 0;
+      }
+      const record = order[p] as number;
+      if (builder.rows > 0 && ((meta[record + 1] as number) & ~NOT_LATIN1_FLAG) !== builder.width) break;
+      builder.appendRecord(text, meta, record);
       p++;
       if (builder.full) break;
     }
     this.position = p;
+    this.sink = sink;
     return builder.rows > 0;
   }
+
+  /** Keeps the touching loads from being optimized away. */
+  private sink = 0;
 }
 
 /** Sorts a store's rows by key: a source of its rows in order. */
 export function sortStore(store: RowStore): StoreSource {
-  return new StoreSource(store, sortKeys(store.keyTable(), store.rows));
+  const table = { text: store.text, meta: store.meta, records: store.records, two: store.keyColumns === 2 };
+  return new StoreSource(store, sortKeys(table, store.rows));
 }
 
 /** Rows per yielded batch. */
 export const OUTPUT_BATCH_ROWS = 4096;
 
 /**
- * A tournament tree of losers over the cursors: the winner (least key, then least run) is
- * known, and replacing it costs one comparison per level (a binary heap needs two).
- * Cursors at their end lose every match.
+ * A tree of losers over the cursors: the winner (least key, then least run) is known, and
+ * replacing it costs one match per level, mostly decided by the codes alone. A loser's code is
+ * relative to the winner of its match; the winner's relative to the winner before it.
  */
 class LoserTree {
   /** `losers[node]` for internal nodes 1..k-1; leaves are k..2k-1 (cursor = leaf - k). */
   private readonly losers: Int32Array;
-  private readonly done: Uint8Array;
   winner = 0;
   /** Cursors not at their end. */
-  live: number;
+  live = 0;
 
-  constructor(
-    readonly cursors: Cursor[],
-    private readonly two: boolean,
-    done: boolean[],
-  ) {
+  constructor(readonly cursors: Cursor[]) {
     const k = cursors.length;
     this.losers = new Int32Array(Math.max(k, 1));
-    this.done = new Uint8Array(k);
-    let live = 0;
-    for (let i = 0; i < k; i++) {
-      if (done[i] === true) this.done[i] = 1;
-      else live++;
-    }
-    this.live = live;
+    for (const cursor of cursors) if (cursor.code !== DONE) this.live++;
     this.winner = k > 0 ? this.build(1) : 0;
   }
 
-  /** Whether cursor a comes before cursor b. */
-  beats(a: number, b: number): boolean {
-    if (this.done[a] === 1) return false;
-    if (this.done[b] === 1) return true;
-    const x = this.cursors[a] as Cursor;
-    const y = this.cursors[b] as Cursor;
-    let c = compareUnits(x.units, x.keyStart, x.length0, y.units, y.keyStart, y.length0);
-    if (c === 0 && this.two) {
-      c = compareUnits(
-        x.units,
-        x.keyStart + x.length0,
-        x.length1,
-        y.units,
-        y.keyStart + y.length0,
-        y.length1,
-      );
-    }
-    return c < 0 || (c === 0 && a < b);
-  }
-
-  /** After the winner moved on (or ended: `ended`), finds the new winner. */
-  replay(ended: boolean): void {
-    let w = this.winner;
-    if (ended) {
-      this.done[w] = 1;
-      this.live--;
-    }
+  /** After the winner moved on (its code relative to the old winner) or ended, finds the new one. */
+  replay(): void {
+    const cursors = this.cursors;
     const losers = this.losers;
-    for (let node = (w + this.cursors.length) >> 1; node >= 1; node >>= 1) {
+    let w = this.winner;
+    if ((cursors[w] as Cursor).code === DONE) this.live--;
+    for (let node = (w + cursors.length) >> 1; node >= 1; node >>= 1) {
       const l = losers[node] as number;
       if (this.beats(l, w)) {
         losers[node] = w;
@@ -269,30 +358,64 @@ class LoserTree {
     this.winner = w;
   }
 
+  /**
+   * Whether cursor a beats cursor b, both coded relative to the same key; the loser's code
+   * becomes relative to the winner.
+   */
+  private beats(a: number, b: number): boolean {
+    const x = this.cursors[a] as Cursor;
+    const y = this.cursors[b] as Cursor;
+    if (x.code !== y.code) return x.code < y.code;
+    if (x.code === DONE) return false;
+    let c = 0;
+    if (x.code !== EQUAL) {
+      // Same first difference with the same value: compare on from there.
+      const offset = OFFSETS - Math.floor(x.code / VALUES);
+      c = x.compareFrom(y, offset + 1);
+    }
+    const aWins = c < 0 || (c === 0 && a < b);
+    const loser = aWins ? y : x;
+    loser.code = c === 0 ? EQUAL : (OFFSETS - x.difference) * VALUES + loser.valueAt(x.difference);
+    return aWins;
+  }
+
+  /** Plays the matches below `node` from scratch; returns their winner. */
   private build(node: number): number {
     const k = this.cursors.length;
     if (node >= k) return node - k;
     const a = this.build(2 * node);
     const b = this.build(2 * node + 1);
-    if (this.beats(a, b)) {
-      this.losers[node] = b;
-      return a;
+    const x = this.cursors[a] as Cursor;
+    const y = this.cursors[b] as Cursor;
+    let aWins: boolean;
+    if (x.code === DONE || y.code === DONE) {
+      aWins = y.code === DONE;
+    } else {
+      const c = x.compareFrom(y, 0);
+      aWins = c < 0 || (c === 0 && a < b);
+      const loser = aWins ? y : x;
+      loser.code = c === 0 ? EQUAL : (OFFSETS - x.difference) * VALUES + loser.valueAt(x.difference);
     }
-    this.losers[node] = a;
-    return b;
+    this.losers[node] = aWins ? b : a;
+    return aWins ? a : b;
   }
 }
 
 async function treeOf(sources: ChunkSource[], keyColumns: KeyColumns): Promise<LoserTree> {
   const two = keyColumns === 2;
   const cursors: Cursor[] = [];
-  const done: boolean[] = [];
   for (let i = 0; i < sources.length; i++) {
     const cursor = new Cursor(sources[i] as ChunkSource, i, two);
+    if (!(await cursor.next())) cursor.code = DONE;
     cursors.push(cursor);
-    done.push(!(await cursor.next()));
   }
-  return new LoserTree(cursors, two, done);
+  return new LoserTree(cursors);
+}
+
+/** Moves the winner to its next row (DONE at its end) and finds the new winner. */
+async function step(tree: LoserTree, top: Cursor): Promise<void> {
+  if (!top.advance() && !(await top.next())) top.code = DONE;
+  tree.replay();
 }
 
 /**
@@ -308,22 +431,15 @@ export async function* mergeRows(
   const cursors = tree.cursors;
   let rows: Row[] = [];
   let duplicates: Row[] = [];
-  let previousUnits = EMPTY_UNITS;
-  let previousStart = 0;
-  let previousLength0 = -1;
-  let previousLength1 = 0;
+  let first = true;
   while (tree.live > 0) {
     const top = cursors[tree.winner] as Cursor;
-    if (unique && top.sameKey(previousUnits, previousStart, previousLength0, previousLength1)) {
-      duplicates.push(top.fields());
-    } else {
-      rows.push(top.fields());
-      previousUnits = top.units;
-      previousStart = top.keyStart;
-      previousLength0 = top.length0;
-      previousLength1 = top.length1;
-    }
-    tree.replay(!(top.advance() || (await top.next())));
+    // The winner's code is relative to the previous winner: EQUAL means the same key.
+    if (unique && !first && top.code === EQUAL) duplicates.push(top.fields());
+    else rows.push(top.fields());
+    first = false;
+    if (top.advance()) tree.replay();
+    else await step(tree, top);
     if (rows.length + duplicates.length >= OUTPUT_BATCH_ROWS) {
       yield { rows, duplicates };
       rows = [];
@@ -334,7 +450,10 @@ export async function* mergeRows(
 }
 
 /** Merges sources (in input order) into encoded chunks, for a run file. */
-export async function* mergeChunks(sources: ChunkSource[], keyColumns: KeyColumns): AsyncGenerator<Uint8Array> {
+export async function* mergeChunks(
+  sources: ChunkSource[],
+  keyColumns: KeyColumns,
+): AsyncGenerator<Uint8Array> {
   const tree = await treeOf(sources, keyColumns);
   const cursors = tree.cursors;
   const builder = new ChunkBuilder();
@@ -343,7 +462,8 @@ export async function* mergeChunks(sources: ChunkSource[], keyColumns: KeyColumn
     if (builder.rows > 0 && builder.width !== top.width) yield builder.encode();
     top.copyTo(builder);
     if (builder.full) yield builder.encode();
-    tree.replay(!(top.advance() || (await top.next())));
+    if (top.advance()) tree.replay();
+    else await step(tree, top);
   }
   if (builder.rows > 0) yield builder.encode();
 }

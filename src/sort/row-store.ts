@@ -1,15 +1,17 @@
 /**
- * Rows gathered for an in-memory sort, kept compactly in typed arrays: the text of all fields
- * one after the other as UTF-16 code units, and each field's length. Incoming rows are copied
- * while they are fresh in the cache and then die young, so the garbage collector never has to
- * trace (or move) a budget's worth of small arrays and strings.
+ * Rows gathered for an in-memory sort, kept compactly in typed arrays. Incoming rows are copied
+ * while they are fresh in the cache and then die young, so the garbage collector never traces
+ * (or moves) a budget's worth of small arrays and strings.
+ *
+ * `text` holds the text of all fields one after the other (UTF-16 code units); `meta` holds a
+ * record per row: where its text starts, its width (the top bit set when its text is not all
+ * Latin-1), and the length of each field. Sorting moves record offsets.
  */
 import { Buffer } from "node:buffer";
 import type { KeyColumns, Row } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
-import type { KeyTable } from "./key-sort.js";
 
-const NOT_LATIN1 = /[^\u0000-\u00ff]/;
+const NOT_LATIN1 = /[\u0100-\uffff]/;
 
 /** The memory a row is taken to use: ~ UTF-16 text + array and string headers. */
 export function estimateRowBytes(row: readonly string[]): number {
@@ -20,26 +22,24 @@ export function estimateRowBytes(row: readonly string[]): number {
 
 /** A store holding this many code units (2 GiB) counts as full whatever the budget. */
 const MAX_UNITS = 0x40000000;
+/** The flag of a record's width word: the row's text is not all Latin-1. */
+export const NOT_LATIN1_FLAG = 0x80000000;
 
 export class RowStore {
   /** Text of all fields. */
-  units = new Uint16Array(16 * 1024);
-  unitCount = 0;
-  /** Length of every field. */
-  lengths = new Uint32Array(4 * 1024);
-  lengthCount = 0;
-  /** Per row: where its text starts in `units`. */
-  rowStart = new Int32Array(1024);
-  /** Per row: where its field lengths start in `lengths` (one more entry: the end). */
-  rowField = new Int32Array(1025);
-  /** Per row: 1 when its text is all Latin-1 (then it is written one byte a character). */
-  latin1 = new Uint8Array(1024);
+  text = new Uint16Array(16 * 1024);
+  textCount = 0;
+  /** Records: text start, width (| NOT_LATIN1_FLAG), field lengths. */
+  meta = new Uint32Array(16 * 1024);
+  metaCount = 0;
+  /** Per row: where its record starts in `meta` (increasing: input order). */
+  records = new Int32Array(1024);
   rows = 0;
   /** Estimated memory of the rows as arrays of strings (the budget's measure). */
   estimatedBytes = 0;
-  private unitBytes = Buffer.from(this.units.buffer);
+  private textBytes = Buffer.from(this.text.buffer);
 
-  constructor(private readonly keyColumns: KeyColumns) {}
+  constructor(readonly keyColumns: KeyColumns) {}
 
   /**
    * Copies rows from `batch[start]` on until the estimate reaches `budget`; returns the index
@@ -47,11 +47,13 @@ export class RowStore {
    */
   append(batch: readonly Row[], start: number, budget: number): number {
     const keyColumns = this.keyColumns;
+    const firstRecord = this.metaCount;
     // Concatenation beats collecting the fields and joining them (V8 flattens it once).
     let text = "";
-    const firstRow = this.rows;
     let estimate = this.estimatedBytes;
-    let unitEnd = this.unitCount;
+    let textEnd = this.textCount;
+    let m = this.metaCount;
+    let r = this.rows;
     let i = start;
     while (i < batch.length) {
       const row = batch[i] as Row;
@@ -63,90 +65,77 @@ export class RowStore {
           `sortRows: a row has ${width} fields, fewer than its ${keyColumns} key columns.`,
         );
       }
-      const r = this.rows;
-      if (r + 1 >= this.rowStart.length) this.growRows();
-      if (this.lengthCount + width > this.lengths.length) this.growLengths(this.lengthCount + width);
-      const lengths = this.lengths;
-      let li = this.lengthCount;
-      this.rowStart[r] = unitEnd;
-      this.rowField[r] = li;
-      let chars = 0;
+      if (m + width + 2 > this.meta.length) this.growMeta(m, m + width + 2);
+      if (r >= this.records.length) this.growRecords(r, r + 1);
+      const meta = this.meta;
+      const rowStart = textEnd;
+      this.records[r++] = m;
+      meta[m++] = textEnd;
+      meta[m++] = width;
       for (let k = 0; k < width; k++) {
         const field = row[k] as string;
         text += field;
-        lengths[li++] = field.length;
-        chars += field.length;
+        meta[m++] = field.length;
+        textEnd += field.length;
       }
-      this.lengthCount = li;
-      this.rows = r + 1;
-      unitEnd += chars;
-      estimate += chars * 2 + 48 + 24 * width;
-      if (estimate >= budget || unitEnd >= MAX_UNITS) break;
+      estimate += (textEnd - rowStart) * 2 + 48 + 24 * width;
+      if (estimate >= budget || textEnd >= MAX_UNITS) break;
     }
-    this.rowField[this.rows] = this.lengthCount;
     this.estimatedBytes = estimate;
-    if (unitEnd > this.units.length) this.growUnits(unitEnd);
-    this.unitBytes.write(text, this.unitCount * 2, text.length * 2, "utf16le");
-    this.unitCount = unitEnd;
-    this.latin1.fill(NOT_LATIN1.test(text) ? 0 : 1, firstRow, this.rows);
+    this.metaCount = m;
+    this.rows = r;
+    if (textEnd > this.text.length) this.growText(textEnd);
+    this.textBytes.write(text, this.textCount * 2, text.length * 2, "utf16le");
+    this.textCount = textEnd;
+    if (NOT_LATIN1.test(text)) {
+      const meta = this.meta;
+      for (let at = firstRecord; at < m; at += 2 + ((meta[at + 1] as number) & ~NOT_LATIN1_FLAG)) {
+        meta[at + 1] = ((meta[at + 1] as number) | NOT_LATIN1_FLAG) >>> 0;
+      }
+    }
     return i;
   }
 
   /** Empties the store, keeping its arrays for the next run. */
   clear(): void {
-    this.unitCount = 0;
-    this.lengthCount = 0;
+    this.textCount = 0;
+    this.metaCount = 0;
     this.rows = 0;
     this.estimatedBytes = 0;
-    this.rowField[0] = 0;
+  }
+
+  /** Empties the store and lets its arrays go. */
+  release(): void {
+    this.clear();
+    this.text = new Uint16Array(0);
+    this.textBytes = Buffer.from(this.text.buffer);
+    this.meta = new Uint32Array(0);
+    this.records = new Int32Array(0);
   }
 
   /** Whether the store should be sorted and spilled before it takes more rows. */
   isFull(budget: number): boolean {
-    return this.estimatedBytes >= budget || this.unitCount >= MAX_UNITS;
+    return this.estimatedBytes >= budget || this.textCount >= MAX_UNITS;
   }
 
-  /** The keys of all rows, for `sortKeys`. */
-  keyTable(): KeyTable {
-    const n = this.rows;
-    const two = this.keyColumns === 2;
-    const keyStart = this.rowStart.subarray(0, n);
-    const firstLength = new Int32Array(n);
-    const keyEnd = new Int32Array(n);
-    const lengths = this.lengths;
-    const rowField = this.rowField;
-    for (let r = 0; r < n; r++) {
-      const f = rowField[r] as number;
-      const first = lengths[f] as number;
-      firstLength[r] = first;
-      keyEnd[r] = (keyStart[r] as number) + first + (two ? (lengths[f + 1] as number) : 0);
-    }
-    return { units: this.units, keyStart, firstLength, keyEnd, two };
+  private growText(needed: number): void {
+    const text = new Uint16Array(Math.max(needed, Math.ceil(this.text.length * 1.5)));
+    text.set(this.text.subarray(0, this.textCount));
+    this.text = text;
+    this.textBytes = Buffer.from(text.buffer);
   }
 
-  private growRows(): void {
-    const size = this.rowStart.length * 2;
-    const rowStart = new Int32Array(size);
-    rowStart.set(this.rowStart);
-    this.rowStart = rowStart;
-    const rowField = new Int32Array(size + 1);
-    rowField.set(this.rowField);
-    this.rowField = rowField;
-    const latin1 = new Uint8Array(size);
-    latin1.set(this.latin1);
-    this.latin1 = latin1;
+  /** Grows `meta`, keeping its first `used` entries. */
+  private growMeta(used: number, needed: number): void {
+    const meta = new Uint32Array(Math.max(needed, Math.ceil(this.meta.length * 1.5)));
+    meta.set(this.meta.subarray(0, used));
+    this.meta = meta;
   }
 
-  private growLengths(needed: number): void {
-    const lengths = new Uint32Array(Math.max(needed, this.lengths.length * 2));
-    lengths.set(this.lengths.subarray(0, this.lengthCount));
-    this.lengths = lengths;
-  }
-
-  private growUnits(needed: number): void {
-    const units = new Uint16Array(Math.max(needed, this.units.length * 2));
-    units.set(this.units.subarray(0, this.unitCount));
-    this.units = units;
-    this.unitBytes = Buffer.from(units.buffer);
+  /** Grows `records`, keeping its first `used` entries. */
+  private growRecords(used: number, needed: number): void {
+    const records = new Int32Array(Math.max(needed, this.records.length * 2));
+    records.set(this.records.subarray(0, used));
+    this.records = records;
   }
 }

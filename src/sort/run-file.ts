@@ -69,7 +69,12 @@ export class ChunkBuilder {
     if (this.count + width > this.lengths.length) this.growLengths(this.count + width);
     const to = this.units;
     let c = this.chars;
-    for (let k = start, end = start + chars; k < end; k++) to[c++] = units[k] as number;
+    if (chars > 32) {
+      to.set(units.subarray(start, start + chars), c);
+      c += chars;
+    } else {
+      for (let k = start, end = start + chars; k < end; k++) to[c++] = units[k] as number;
+    }
     this.chars = c;
     const toLengths = this.lengths;
     let n = this.count;
@@ -78,6 +83,36 @@ export class ChunkBuilder {
     this.width = width;
     this.rows++;
     if (!latin1) this.latin1 = false;
+  }
+
+  /** Adds the row of a store record (see `row-store.ts`). */
+  appendRecord(text: Uint16Array, meta: Uint32Array, record: number): void {
+    const start = meta[record] as number;
+    const flagged = meta[record + 1] as number;
+    const width = flagged & 0x7fffffff;
+    if (this.count + width > this.lengths.length) this.growLengths(this.count + width);
+    const lengths = this.lengths;
+    let n = this.count;
+    let chars = 0;
+    for (let k = record + 2, end = record + 2 + width; k < end; k++) {
+      const length = meta[k] as number;
+      lengths[n++] = length;
+      chars += length;
+    }
+    this.count = n;
+    if (this.chars + chars > this.units.length) this.growUnits(this.chars + chars);
+    const to = this.units;
+    let c = this.chars;
+    if (chars > 32) {
+      to.set(text.subarray(start, start + chars), c);
+      c += chars;
+    } else {
+      for (let k = start, end = start + chars; k < end; k++) to[c++] = text[k] as number;
+    }
+    this.chars = c;
+    this.width = width;
+    this.rows++;
+    if (flagged >= 0x80000000) this.latin1 = false;
   }
 
   /** The chunk as bytes for a run file; then the builder is empty. */
@@ -102,7 +137,10 @@ export class ChunkBuilder {
     return bytes;
   }
 
-  /** The chunk decoded (for rows that never go to disk); then the builder is empty. */
+  /**
+   * The chunk decoded (for rows that never go to disk); then the builder is empty. Its `units`
+   * and `lengths` are the builder's: valid until the builder is filled again.
+   */
   decode(): Chunk {
     const chars = this.chars;
     let text: string;
@@ -115,8 +153,8 @@ export class ChunkBuilder {
     }
     const chunk: Chunk = {
       text,
-      units: this.units.slice(0, chars),
-      lengths: this.lengths.slice(0, this.count),
+      units: this.units.subarray(0, chars),
+      lengths: this.lengths.subarray(0, this.count),
       rows: this.rows,
       width: this.width,
       latin1: this.latin1,
@@ -199,10 +237,15 @@ export class RunWriter {
   }
 }
 
-/** Reads a run file's chunks in order with large buffered reads. */
+/**
+ * Reads a run file's chunks in order with large buffered reads. A chunk's `units` and
+ * `lengths` are valid until the next `next()` (the arrays are reused).
+ */
 export class RunReader {
   private handle: FileHandle | undefined;
   private buffer: Uint8Array;
+  private units = new Uint16Array(CHUNK_CHARS + 1024);
+  private lengths = new Uint32Array(1024);
   private start = 0;
   private end = 0;
   private position = 0;
@@ -230,19 +273,15 @@ export class RunReader {
     const size = HEADER_BYTES + count * 4 + ((textBytes + 3) & ~3);
     if (!(await this.ensure(size))) throw new Error("run file is truncated");
     const buffer = this.buffer.buffer;
-    const lengths = new Uint32Array(count);
+    if (this.lengths.length < count) this.lengths = new Uint32Array(Math.max(count, this.lengths.length * 2));
+    const lengths = this.lengths.subarray(0, count);
     lengths.set(new Uint32Array(buffer, this.start + HEADER_BYTES, count));
     const textAt = this.start + HEADER_BYTES + count * 4;
-    let units: Uint16Array;
-    let text: string;
-    if (latin1) {
-      text = Buffer.from(buffer, textAt, textBytes).toString("latin1");
-      units = new Uint16Array(new Uint8Array(buffer, textAt, textBytes));
-    } else {
-      units = new Uint16Array(textBytes / 2);
-      units.set(new Uint16Array(buffer, textAt, textBytes / 2));
-      text = Buffer.from(units.buffer).toString("utf16le");
-    }
+    const chars = latin1 ? textBytes : textBytes / 2;
+    if (this.units.length < chars) this.units = new Uint16Array(Math.max(chars, this.units.length * 2));
+    const units = this.units.subarray(0, chars);
+    units.set(latin1 ? new Uint8Array(buffer, textAt, textBytes) : new Uint16Array(buffer, textAt, chars));
+    const text = Buffer.from(buffer, textAt, textBytes).toString(latin1 ? "latin1" : "utf16le");
     this.start += size;
     return { text, units, lengths, rows, width, latin1 };
   }
@@ -272,7 +311,12 @@ export class RunReader {
       }
       const handle = this.handle;
       if (handle === undefined) throw new Error("run file is closed");
-      const { bytesRead } = await handle.read(this.buffer, this.end, this.buffer.length - this.end, this.position);
+      const { bytesRead } = await handle.read(
+        this.buffer,
+        this.end,
+        this.buffer.length - this.end,
+        this.position,
+      );
       if (bytesRead === 0) this.eof = true;
       this.end += bytesRead;
       this.position += bytesRead;

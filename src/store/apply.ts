@@ -13,7 +13,11 @@ export type ApplyStep = "resources" | "links" | "deletes";
 export class ApplyRepository {
   constructor(private readonly db: Driver) {}
 
-  async apply(batchId: string, connector: string, beforeStep?: (step: ApplyStep) => Promise<void> | void): Promise<void> {
+  async apply(
+    batchId: string,
+    connector: string,
+    beforeStep?: (step: ApplyStep) => Promise<void> | void,
+  ): Promise<void> {
     await beforeStep?.("resources");
     await this.resources(batchId, connector);
     await beforeStep?.("links");
@@ -92,13 +96,17 @@ export class ApplyRepository {
     await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource1 IN (${deleted})`, [batchId]);
     await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource2 IN (${deleted})`, [batchId]);
     for (const n of MONO_COLUMNS) {
-      await this.db.run(`UPDATE UR_Resources SET i${n} = NULL, batch_id = ? WHERE i${n} IN (${deleted})`, [batchId, batchId]);
+      await this.db.run(`UPDATE UR_Resources SET i${n} = NULL, batch_id = ? WHERE i${n} IN (${deleted})`, [
+        batchId,
+        batchId,
+      ]);
     }
     await this.db.run(`DELETE FROM UR_Resources WHERE id IN (${deleted})`, [batchId]);
   }
 }
 
 function monoColumn(index: number): string {
-  if (!Number.isInteger(index) || index < 128 || index > 137) throw new Error(`not a mono-valued column index: ${index}`);
+  if (!Number.isInteger(index) || index < 128 || index > 137)
+    throw new Error(`not a mono-valued column index: ${index}`);
   return `i${index}`;
 }

@@ -97,17 +97,32 @@ export class BatchRepository {
     return rows.map(toBatch);
   }
 
-  /** The last batch applied to the connector's resources. */
-  async lastApplied(connector: string): Promise<BatchRow | undefined> {
-    const row = await this.db.get<BatchRecord>(
-      "SELECT * FROM UR_Batches WHERE connector = ? AND state = 'applied' ORDER BY seq DESC LIMIT 1",
-      [connector],
-    );
+  /** The last batch applied to the connector's resources (of one mode, before the batch numbered `before`). */
+  async lastApplied(
+    connector: string,
+    options: { mode?: Mode; before?: number } = {},
+  ): Promise<BatchRow | undefined> {
+    let sql = "SELECT * FROM UR_Batches WHERE connector = ? AND state = 'applied'";
+    const params: (string | number)[] = [connector];
+    if (options.mode !== undefined) {
+      sql += " AND mode = ?";
+      params.push(options.mode);
+    }
+    if (options.before !== undefined) {
+      sql += " AND seq < ?";
+      params.push(options.before);
+    }
+    const row = await this.db.get<BatchRecord>(`${sql} ORDER BY seq DESC LIMIT 1`, params);
     return row === undefined ? undefined : toBatch(row);
   }
 
   /** Moves a batch to `state`; `from` guards against a concurrent move (returns false then). */
-  async setState(id: string, state: BatchState, outcome: BatchOutcome = {}, from?: BatchState): Promise<boolean> {
+  async setState(
+    id: string,
+    state: BatchState,
+    outcome: BatchOutcome = {},
+    from?: BatchState,
+  ): Promise<boolean> {
     const sets = ["state = ?", "finished_at = ?"];
     const params: (string | number | null)[] = [state, state === "staging" ? null : new Date().toISOString()];
     if (outcome.counts !== undefined) {

@@ -1,13 +1,5 @@
 import { placeholders, type Driver, type SqlValue } from "./driver.js";
-import type { MonoScope } from "./links.js";
-import type {
-  ChangeFilter,
-  ChangeRow,
-  MonoConflict,
-  StagedCount,
-  StagedLink,
-  StagedResource,
-} from "./types.js";
+import type { ChangeFilter, ChangeRow, StagedCount, StagedLink, StagedResource } from "./types.js";
 
 const RESOURCE_COLUMNS = [
   "batch_id",
@@ -93,37 +85,13 @@ export class ChangeRepository {
     );
   }
 
-  /**
-   * Staged inserts of a mono-valued association that cannot all hold: a second link for the
-   * same holder (the first in file order wins), or a link for a holder that keeps its stored one.
-   */
-  monoConflicts(
-    batchId: string,
-    connector: string,
-    scope: MonoScope,
-  ): Promise<MonoConflict[]> {
-    const e = scope.mono.end;
-    const holderType = e === 1 ? scope.end1Type : scope.end2Type;
-    return this.db.all<MonoConflict>(
-      `SELECT id, line, key1, key2 FROM (
-         SELECT id, line, key1, key2, ROW_NUMBER() OVER (PARTITION BY resource${e}_pk ORDER BY id) AS n
-         FROM UR_ResourceLinkChanges WHERE batch_id = ? AND association = ? AND operation = 'insert') x
-       WHERE n > 1
-       UNION
-       SELECT c.id, c.line, c.key1, c.key2 FROM UR_ResourceLinkChanges c
-       JOIN UR_Resources h ON h.connector = ? AND h.entity_type = ? AND h.pk = c.resource${e}_pk
-       WHERE c.batch_id = ? AND c.association = ? AND c.operation = 'insert' AND h.i${scope.mono.column} IS NOT NULL
-         AND h.id NOT IN (SELECT d.resource${e}_id FROM UR_ResourceLinkChanges d
-                          WHERE d.batch_id = ? AND d.association = ? AND d.operation = 'delete' AND d.resource${e}_id IS NOT NULL)
-       ORDER BY line`,
-      [batchId, scope.association, connector, holderType, batchId, scope.association, batchId, scope.association],
-    );
-  }
-
   async removeLinkChanges(ids: readonly number[]): Promise<void> {
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      await this.db.run(`DELETE FROM UR_ResourceLinkChanges WHERE id IN (${placeholders(chunk.length)})`, chunk);
+      await this.db.run(
+        `DELETE FROM UR_ResourceLinkChanges WHERE id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
     }
   }
 
@@ -168,7 +136,10 @@ export class ChangeRepository {
       `SELECT * FROM (${union}) x ORDER BY part, id LIMIT ? OFFSET ?`,
       [...r.params, ...l.params, filter.limit, filter.offset],
     );
-    const total = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM (${union}) x`, [...r.params, ...l.params]);
+    const total = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM (${union}) x`, [
+      ...r.params,
+      ...l.params,
+    ]);
     return {
       rows: rows.map((row) => ({
         kind: row.kind,

@@ -33,6 +33,12 @@ export interface Driver {
    * SQLite. Runs inside the current transaction when there is one.
    */
   copyRows(table: string, columns: readonly string[], rows: RowSource): Promise<number>;
+  /**
+   * Refreshes the planner's statistics of tables that just grew or shrank in bulk. PostgreSQL
+   * needs it (a table loaded in the same transaction looks empty and gets sequential scans);
+   * SQLite's planner prefers indexes without statistics, so it does nothing there.
+   */
+  analyze(tables: readonly string[]): Promise<void>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Not nestable. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;

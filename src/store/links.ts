@@ -56,18 +56,37 @@ export class LinkRepository {
     // Look up by the key that an index serves: key1 of UR_ResourceLinks, the holder's key of a mono column.
     const byKey2 = scope.mono?.end === 2;
     const values = [...new Set(pairs.map((p) => (byKey2 ? p[1] : p[0])))];
-    const { sql, params } = this.pairsQuery(batchId, connector, scope, byKey2 ? "key2" : "key1", values.length);
+    const { sql, params } = this.pairsQuery(
+      batchId,
+      connector,
+      scope,
+      byKey2 ? "key2" : "key1",
+      values.length,
+    );
     const wanted = new Set(pairs.map((p) => `${p[0]}\u0000${p[1]}`));
     const rows = await this.db.all<StoredLink>(sql, [...params, ...values]);
     return rows.filter((r) => wanted.has(`${r.key1}\u0000${r.key2}`));
   }
 
   /** Bulk insert of an initial load's multi-valued links. */
-  async insertMany(connector: string, batchId: string, association: string, links: readonly NewLink[]): Promise<void> {
+  async insertMany(
+    connector: string,
+    batchId: string,
+    association: string,
+    links: readonly NewLink[],
+  ): Promise<void> {
     await this.db.copyRows(
       "UR_ResourceLinks",
       ["connector", "association", "key1", "key2", "resource1", "resource2", "batch_id"],
-      links.map((l): SqlValue[] => [connector, association, l.key1, l.key2, l.resource1, l.resource2, batchId]),
+      links.map((l): SqlValue[] => [
+        connector,
+        association,
+        l.key1,
+        l.key2,
+        l.resource1,
+        l.resource2,
+        batchId,
+      ]),
     );
   }
 
@@ -78,7 +97,15 @@ export class LinkRepository {
     await this.db.copyRows(
       "UR_LinkInputs",
       ["batch_id", "association", "line", "key1", "key2", "holder", "target"],
-      links.map((l): SqlValue[] => [batchId, scope.association, l.line, l.key1, l.key2, holder(l), target(l)]),
+      links.map((l): SqlValue[] => [
+        batchId,
+        scope.association,
+        l.line,
+        l.key1,
+        l.key2,
+        holder(l),
+        target(l),
+      ]),
     );
   }
 
@@ -89,6 +116,7 @@ export class LinkRepository {
   async applyMonoInputs(batchId: string, connector: string, scope: MonoScope): Promise<MonoConflict[]> {
     const ranked = `SELECT line, key1, key2, holder, target, ROW_NUMBER() OVER (PARTITION BY holder ORDER BY line) AS n
                     FROM UR_LinkInputs WHERE batch_id = ? AND association = ?`;
+    await this.db.analyze(["UR_LinkInputs"]);
     await this.db.run(
       `UPDATE UR_Resources SET i${scope.mono.column} = s.target
        FROM (SELECT holder, target FROM (${ranked}) x WHERE n = 1) s
@@ -96,11 +124,57 @@ export class LinkRepository {
       [batchId, scope.association, connector],
     );
     const conflicts = await this.db.all<MonoConflict>(
-      `SELECT line AS id, line, key1, key2 FROM (${ranked}) x WHERE n > 1 ORDER BY line`,
+      `SELECT NULL AS id, line, key1, key2, NULL AS resource1, NULL AS resource2, winner1, winner2
+       FROM (SELECT line, key1, key2, n, FIRST_VALUE(key1) OVER w AS winner1, FIRST_VALUE(key2) OVER w AS winner2
+             FROM (${ranked}) r WINDOW w AS (PARTITION BY holder ORDER BY line)) x
+       WHERE n > 1 ORDER BY line`,
       [batchId, scope.association],
     );
-    await this.db.run("DELETE FROM UR_LinkInputs WHERE batch_id = ? AND association = ?", [batchId, scope.association]);
+    await this.db.run("DELETE FROM UR_LinkInputs WHERE batch_id = ? AND association = ?", [
+      batchId,
+      scope.association,
+    ]);
     return conflicts;
+  }
+
+  /**
+   * The links a staged batch would leave shadowed in a mono-valued association: for each
+   * holder with a staged insert, its pairs after the batch (staged inserts, and the stored
+   * pair unless staged for removal) ranked in file order — by the other end's key, since the
+   * holder's key is the same; all but the first are returned.
+   */
+  monoConflicts(batchId: string, connector: string, scope: MonoScope): Promise<MonoConflict[]> {
+    const e = scope.mono.end;
+    const [r1, r2] = e === 1 ? ["h", "t"] : ["t", "h"];
+    const other = e === 1 ? "key2" : "key1";
+    const insertedHolders = `SELECT resource${e}_pk FROM UR_ResourceLinkChanges
+                             WHERE batch_id = ? AND association = ? AND operation = 'insert'`;
+    const removedHolders = `SELECT resource${e}_id FROM UR_ResourceLinkChanges
+                            WHERE batch_id = ? AND association = ? AND operation = 'delete' AND resource${e}_id IS NOT NULL`;
+    const pairs = `
+      SELECT c.id AS id, c.line AS line, c.key1 AS key1, c.key2 AS key2, NULL AS resource1, NULL AS resource2,
+             c.resource${e}_pk AS holder
+      FROM UR_ResourceLinkChanges c WHERE c.batch_id = ? AND c.association = ? AND c.operation = 'insert'
+      UNION ALL
+      SELECT NULL, NULL, COALESCE(${r1}.${scope.key1Column}, ''), COALESCE(${r2}.${scope.key2Column}, ''), ${r1}.id, ${r2}.id, h.pk
+      FROM UR_Resources h JOIN UR_Resources t ON t.id = h.i${scope.mono.column}
+      WHERE h.connector = ? AND h.entity_type = ? AND h.pk IN (${insertedHolders}) AND h.id NOT IN (${removedHolders})`;
+    return this.db.all<MonoConflict>(
+      `SELECT id, line, key1, key2, resource1, resource2, winner1, winner2 FROM (
+         SELECT p.*, ROW_NUMBER() OVER w AS n, FIRST_VALUE(key1) OVER w AS winner1, FIRST_VALUE(key2) OVER w AS winner2
+         FROM (${pairs}) p WINDOW w AS (PARTITION BY holder ORDER BY ${other})) x
+       WHERE n > 1 ORDER BY line`,
+      [
+        batchId,
+        scope.association,
+        connector,
+        e === 1 ? scope.end1Type : scope.end2Type,
+        batchId,
+        scope.association,
+        batchId,
+        scope.association,
+      ],
+    );
   }
 
   /** The multi-valued links of one resource, either end. */
@@ -121,7 +195,8 @@ export class LinkRepository {
     filter?: "key1" | "key2",
     count = 0,
   ): { sql: string; params: SqlValue[] } {
-    const relinked = "(SELECT c.resource_id FROM UR_ResourcesChanges c WHERE c.batch_id = ? AND c.relinks = 1)";
+    const relinked =
+      "(SELECT c.resource_id FROM UR_ResourcesChanges c WHERE c.batch_id = ? AND c.relinks = 1)";
     if (scope.mono === null) {
       const sql = `SELECT l.key1 AS key1, l.key2 AS key2, l.resource1 AS resource1, l.resource2 AS resource2,
                CASE WHEN l.resource1 IN ${relinked} OR l.resource2 IN ${relinked} THEN 1 ELSE 0 END AS stale

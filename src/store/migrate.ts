@@ -16,7 +16,9 @@ export async function migrate(
   await db.exec(
     "CREATE TABLE IF NOT EXISTS syncup_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
   );
-  const applied = new Set((await db.all<{ id: number }>("SELECT id FROM syncup_migrations")).map((r) => r.id));
+  const applied = new Set(
+    (await db.all<{ id: number }>("SELECT id FROM syncup_migrations")).map((r) => r.id),
+  );
   const latest = migrations.at(-1)?.id ?? 0;
   const newest = Math.max(0, ...applied);
   if (newest > latest) {

@@ -32,7 +32,10 @@ export class ResourceRepository {
   }
 
   async hasAny(connector: string): Promise<boolean> {
-    return (await this.db.get("SELECT 1 AS one FROM UR_Resources WHERE connector = ? LIMIT 1", [connector])) !== undefined;
+    return (
+      (await this.db.get("SELECT 1 AS one FROM UR_Resources WHERE connector = ? LIMIT 1", [connector])) !==
+      undefined
+    );
   }
 
   /** A connector's resources of one entity type in primary key order, for the complete merge-join. */
@@ -55,16 +58,23 @@ export class ResourceRepository {
   /**
    * Finds resources by key in the repository as it will be once `batchId` is applied: stored
    * resources that the batch leaves alone, and the new values of those it inserts or updates.
+   * With `batchId` null: the repository as it is (an initial load, which stages nothing).
    * A value may match several resources when a unique key is not unique in the data.
    */
   resolve(
-    batchId: string,
+    batchId: string | null,
     connector: string,
     entityType: string,
     column: KeyColumn,
     values: readonly string[],
   ): Promise<ResolvedEnd[]> {
     const list = placeholders(values.length);
+    if (batchId === null) {
+      return this.db.all<ResolvedEnd>(
+        `SELECT ${column} AS k, id, pk FROM UR_Resources WHERE connector = ? AND entity_type = ? AND ${column} IN (${list})`,
+        [connector, entityType, ...values],
+      );
+    }
     return this.db.all<ResolvedEnd>(
       `SELECT r.${column} AS k, r.id AS id, r.pk AS pk FROM UR_Resources r
        WHERE r.connector = ? AND r.entity_type = ? AND r.${column} IN (${list})
@@ -86,7 +96,18 @@ export class ResourceRepository {
   insertMany(connector: string, batchId: string, rows: AsyncIterable<NewResource[]>): Promise<number> {
     return this.db.copyRows(
       "UR_Resources",
-      ["connector", "entity_type", "pk", "uk1", "uk2", "uk3", "hash", "properties", "batch_id", "created_batch_id"],
+      [
+        "connector",
+        "entity_type",
+        "pk",
+        "uk1",
+        "uk2",
+        "uk3",
+        "hash",
+        "properties",
+        "batch_id",
+        "created_batch_id",
+      ],
       mapBatches(rows, (r): SqlValue[] => [
         connector,
         r.entityType,
@@ -102,7 +123,12 @@ export class ResourceRepository {
     );
   }
 
-  async list(options: { connector: string; entityType?: string; limit: number; offset: number }): Promise<ResourceRow[]> {
+  async list(options: {
+    connector: string;
+    entityType?: string;
+    limit: number;
+    offset: number;
+  }): Promise<ResourceRow[]> {
     const params: SqlValue[] = [options.connector];
     let where = "connector = ?";
     if (options.entityType !== undefined) {
@@ -129,7 +155,10 @@ export class ResourceRepository {
 
   async byIds(ids: readonly number[]): Promise<{ id: number; entity_type: string; pk: string }[]> {
     if (ids.length === 0) return [];
-    return this.db.all(`SELECT id, entity_type, pk FROM UR_Resources WHERE id IN (${placeholders(ids.length)})`, [...ids]);
+    return this.db.all(
+      `SELECT id, entity_type, pk FROM UR_Resources WHERE id IN (${placeholders(ids.length)})`,
+      [...ids],
+    );
   }
 
   /** Resources whose mono-valued columns point to `id`. */
@@ -144,7 +173,7 @@ export class ResourceRepository {
   /** The journal of a primary key: the applied changes of the connector's batches, oldest first. */
   history(connector: string, pk: string): Promise<HistoryRow[]> {
     return this.db.all<HistoryRow>(
-      `SELECT b.id AS "batchId", b.mode AS mode, b.finished_at AS "finishedAt", c.operation AS operation,
+      `SELECT b.id AS "batchId", b.seq AS seq, b.mode AS mode, b.finished_at AS "finishedAt", c.operation AS operation,
               c.entity_type AS "entityType", c.properties AS properties
        FROM UR_ResourcesChanges c JOIN UR_Batches b ON b.id = c.batch_id
        WHERE c.pk = ? AND b.connector = ? AND b.state = 'applied'

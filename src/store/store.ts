@@ -24,6 +24,8 @@ export interface Store {
   readonly links: LinkRepository;
   readonly changes: ChangeRepository;
   readonly applier: ApplyRepository;
+  /** Refreshes planner statistics after bulk changes (PostgreSQL). */
+  analyze(tables: readonly string[]): Promise<void>;
   /** Runs `fn` in one transaction (not nestable). */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -61,6 +63,7 @@ export function storeOn(driver: Driver): Store {
     links: new LinkRepository(driver),
     changes: new ChangeRepository(driver),
     applier: new ApplyRepository(driver),
+    analyze: (tables) => driver.analyze(tables),
     transaction: (fn) => driver.transaction(fn),
     close: () => driver.close(),
   };

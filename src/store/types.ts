@@ -120,12 +120,22 @@ export interface StagedLink {
   line: number | null;
 }
 
-/** A staged mono-valued link that another one of the same holder shadows. */
+/**
+ * A mono-valued link that another link of the same resource (the holder) shadows: of the
+ * links a holder has in the file, the first in file order wins.
+ */
 export interface MonoConflict {
-  id: number;
+  /** The staged insert to drop; null for a stored link, which must be removed. */
+  id: number | null;
   line: number | null;
   key1: string;
   key2: string;
+  /** The stored link's ends (null for a staged insert). */
+  resource1: number | null;
+  resource2: number | null;
+  /** The link that wins. */
+  winner1: string;
+  winner2: string;
 }
 
 export interface StagedCount {
@@ -165,6 +175,8 @@ export interface ResourceRow extends StoredResource {
 
 export interface HistoryRow {
   batchId: string;
+  /** The batch's number: batches apply in this order. */
+  seq: number;
   mode: string;
   finishedAt: string | null;
   operation: string;

@@ -8,7 +8,10 @@ import type { SyncReport } from "./types.js";
 export async function requireBatch(store: Store, id: string): Promise<BatchRow> {
   const batch = await store.batches.get(id);
   if (batch === undefined) {
-    throw new SyncupError("BATCH_NOT_FOUND", `There is no batch ${id}. \`syncup batches list\` shows the batches.`);
+    throw new SyncupError(
+      "BATCH_NOT_FOUND",
+      `There is no batch ${id}. \`syncup batches list\` shows the batches.`,
+    );
   }
   return batch;
 }

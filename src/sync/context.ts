@@ -62,12 +62,17 @@ export function throwProblems(ctx: StageContext): void {
       `${conversion.count} value${conversion.count === 1 ? "" : "s"} cannot be converted; nothing was applied. Fix the export or the property's type/format in the configuration:\n${lines.map((l) => `  - ${l}`).join("\n")}${more}`,
       {
         details: lines,
-        ...(first === undefined ? {} : { position: { file: first.file, line: first.line, column: first.columnIndex } }),
+        ...(first === undefined
+          ? {}
+          : { position: { file: first.file, line: first.line, column: first.columnIndex } }),
       },
     );
   }
   if (unknownKeys.count > 0) {
-    const more = unknownKeys.count > unknownKeys.items.length ? `\n  … and ${unknownKeys.count - unknownKeys.items.length} more` : "";
+    const more =
+      unknownKeys.count > unknownKeys.items.length
+        ? `\n  … and ${unknownKeys.count - unknownKeys.items.length} more`
+        : "";
     throw new SyncupError(
       "DELTA_UNKNOWN_KEY",
       `${unknownKeys.count} change${unknownKeys.count === 1 ? "" : "s"} of the incremental batch do${unknownKeys.count === 1 ? "es" : ""} not fit the repository; nothing was applied. The repository and the agent's previous/ state have drifted apart: run a complete synchronization (--mode complete).\n${unknownKeys.items.map((l) => `  - ${l}`).join("\n")}${more}`,
@@ -81,18 +86,28 @@ export function keyColumnOf(mapping: EntityTypeMappingDef, column: string): KeyC
   if (column === mapping.primaryKey) return "pk";
   const index = mapping.uniqueKeys.indexOf(column);
   if (index < 0 || index > 2) {
-    throw new SyncupError("CONFIG_INVALID", `"${column}" is not a key of entity type mapping "${mapping.name}"`);
+    throw new SyncupError(
+      "CONFIG_INVALID",
+      `"${column}" is not a key of entity type mapping "${mapping.name}"`,
+    );
   }
   return `uk${index + 1}` as KeyColumn;
 }
 
 /** The store's view of an association mapping: ends, key columns, mono-valued column. */
-export function linkScopeOf(config: Config, connector: ConnectorDef, mapping: AssociationMappingDef): LinkScope {
+export function linkScopeOf(
+  config: Config,
+  connector: ConnectorDef,
+  mapping: AssociationMappingDef,
+): LinkScope {
   const association = config.associations[mapping.name];
   const end = (type: string) => {
     const m = connector.entityTypeMappings.find((e) => e.name === type);
     if (m === undefined) {
-      throw new SyncupError("CONFIG_INVALID", `connector "${connector.name}" has no entity type mapping for "${type}"`);
+      throw new SyncupError(
+        "CONFIG_INVALID",
+        `connector "${connector.name}" has no entity type mapping for "${type}"`,
+      );
     }
     return m;
   };
@@ -110,7 +125,7 @@ export function linkScopeOf(config: Config, connector: ConnectorDef, mapping: As
 
 /**
  * Finds the resources with these key values in the repository as it will be once the batch
- * is applied. When a unique key value is held by several resources, the one with the lowest
+ * is applied (`staged`), or as it is (an initial load). When a unique key value is held by several resources, the one with the lowest
  * primary key (ordinal order) is taken, so that the choice is the same on every run.
  */
 export async function resolveKeys(
@@ -118,12 +133,13 @@ export async function resolveKeys(
   entityType: string,
   column: KeyColumn,
   values: Iterable<string>,
+  staged = true,
 ): Promise<Map<string, ResolvedEnd>> {
   const found = new Map<string, ResolvedEnd>();
   const distinct = [...new Set(values)];
   for (let i = 0; i < distinct.length; i += CHUNK) {
     const rows = await ctx.store.resources.resolve(
-      ctx.batchId,
+      staged ? ctx.batchId : null,
       ctx.connector.name,
       entityType,
       column,

@@ -9,9 +9,21 @@ import { compareOrdinal, compareOrdinalTuple } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
 import type { MonoScope, NewLink } from "../store/links.js";
 import type { NewResource } from "../store/resources.js";
-import { CHUNK, linkScopeOf, newMappingReport, resolveKeys, showKey, throwProblems, type StageContext } from "./context.js";
+import {
+  CHUNK,
+  linkScopeOf,
+  newMappingReport,
+  resolveKeys,
+  showKey,
+  throwProblems,
+  type StageContext,
+} from "./context.js";
+import { monoConflictReason } from "./link-stager.js";
 import { missingReason, OrphanFile } from "./orphans.js";
 import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
+
+/** Links resolved and loaded per round: one COPY each (resolution goes by CHUNK keys). */
+const LINK_CHUNK = 10 * CHUNK;
 
 export async function loadInitialResources(ctx: StageContext, file: PreparedFile): Promise<void> {
   const mapping = file.mapping as EntityTypeMappingDef;
@@ -61,7 +73,8 @@ export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): P
     const flush = async () => {
       const found = await resolveChunk(ctx, scope, chunk, orphans, report);
       chunk = [];
-      if (mono === null) await ctx.store.links.insertMany(ctx.connector.name, ctx.batchId, mapping.name, found);
+      if (mono === null)
+        await ctx.store.links.insertMany(ctx.connector.name, ctx.batchId, mapping.name, found);
       else await ctx.store.links.addMonoInputs(ctx.batchId, mono, found);
       report.inserted += found.length;
     };
@@ -74,20 +87,14 @@ export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): P
         }
         previous = pair;
         chunk.push({ key1: pair[0], key2: pair[1], resource1: 0, resource2: 0, line: row.line });
-        if (chunk.length >= CHUNK) await flush();
+        if (chunk.length >= LINK_CHUNK) await flush();
       }
     }
     await flush();
     if (mono !== null) {
       const conflicts = await ctx.store.links.applyMonoInputs(ctx.batchId, ctx.connector.name, mono);
       for (const c of conflicts) {
-        await orphans.add(
-          c.line,
-          c.key1,
-          c.key2,
-          "",
-          `the end${mono.mono.end} resource already has a link of this association, which is mono-valued (column ${mono.mono.column})`,
-        );
+        await orphans.add(c.line, c.key1, c.key2, "", monoConflictReason(mono.mono, c.winner1, c.winner2));
       }
       report.inserted -= conflicts.length;
       report.conflicts += conflicts.length;
@@ -111,8 +118,20 @@ async function resolveChunk(
   report: { orphans: number },
 ): Promise<NewLink[]> {
   if (chunk.length === 0) return [];
-  const ends1 = await resolveKeys(ctx, scope.end1Type, scope.key1Column, chunk.map((l) => l.key1));
-  const ends2 = await resolveKeys(ctx, scope.end2Type, scope.key2Column, chunk.map((l) => l.key2));
+  const ends1 = await resolveKeys(
+    ctx,
+    scope.end1Type,
+    scope.key1Column,
+    chunk.map((l) => l.key1),
+    false,
+  );
+  const ends2 = await resolveKeys(
+    ctx,
+    scope.end2Type,
+    scope.key2Column,
+    chunk.map((l) => l.key2),
+    false,
+  );
   const found: NewLink[] = [];
   for (const link of chunk) {
     const id1 = ends1.get(link.key1)?.id ?? null;
@@ -122,7 +141,13 @@ async function resolveChunk(
       continue;
     }
     const missing = id1 === null && id2 === null ? "both" : id1 === null ? "end1" : "end2";
-    await orphans.add(link.line, link.key1, link.key2, missing, missingReason(missing, scope.end1Type, scope.end2Type));
+    await orphans.add(
+      link.line,
+      link.key1,
+      link.key2,
+      missing,
+      missingReason(missing, scope.end1Type, scope.end2Type),
+    );
     report.orphans++;
   }
   return found;

@@ -68,18 +68,37 @@ export class LinkStager {
     return this.orphans.close();
   }
 
+  /** Drops the orphans file being written (the batch failed). */
+  abort(): Promise<void> {
+    return this.orphans.abort();
+  }
+
   private async resolveCandidates(): Promise<void> {
     const chunk = this.candidates;
     if (chunk.length === 0) return;
     this.candidates = [];
     const { scope } = this;
-    const ends1 = await resolveKeys(this.ctx, scope.end1Type, scope.key1Column, chunk.map((c) => c.key1));
-    const ends2 = await resolveKeys(this.ctx, scope.end2Type, scope.key2Column, chunk.map((c) => c.key2));
+    const ends1 = await resolveKeys(
+      this.ctx,
+      scope.end1Type,
+      scope.key1Column,
+      chunk.map((c) => c.key1),
+    );
+    const ends2 = await resolveKeys(
+      this.ctx,
+      scope.end2Type,
+      scope.key2Column,
+      chunk.map((c) => c.key2),
+    );
     for (const c of chunk) {
       const end1 = ends1.get(c.key1);
       const end2 = ends2.get(c.key2);
       if (c.stored !== undefined) {
-        const same = end1 !== undefined && end2 !== undefined && end1.id === c.stored.resource1 && end2.id === c.stored.resource2;
+        const same =
+          end1 !== undefined &&
+          end2 !== undefined &&
+          end1.id === c.stored.resource1 &&
+          end2.id === c.stored.resource2;
         if (same) {
           this.report.unchanged++;
           continue;
@@ -87,8 +106,15 @@ export class LinkStager {
         await this.remove(c.stored, c.line);
       }
       if (end1 === undefined || end2 === undefined) {
-        const missing = end1 === undefined && end2 === undefined ? "both" : end1 === undefined ? "end1" : "end2";
-        await this.orphans.add(c.line, c.key1, c.key2, missing, missingReason(missing, scope.end1Type, scope.end2Type));
+        const missing =
+          end1 === undefined && end2 === undefined ? "both" : end1 === undefined ? "end1" : "end2";
+        await this.orphans.add(
+          c.line,
+          c.key1,
+          c.key2,
+          missing,
+          missingReason(missing, scope.end1Type, scope.end2Type),
+        );
         this.report.orphans++;
         continue;
       }
@@ -114,27 +140,42 @@ export class LinkStager {
     this.staged.length = 0;
   }
 
-  /** A mono-valued property holds one link: the others of the same resource are reported, not staged. */
+  /** A mono-valued property holds one link: the first in file order; the others are reported, not staged. */
   private async setAsideConflicts(): Promise<void> {
     const mono = this.scope.mono;
     if (mono === null) return;
-    const conflicts = await this.ctx.store.changes.monoConflicts(this.ctx.batchId, this.ctx.connector.name, {
+    const conflicts = await this.ctx.store.links.monoConflicts(this.ctx.batchId, this.ctx.connector.name, {
       ...this.scope,
       mono,
     });
     if (conflicts.length === 0) return;
-    await this.ctx.store.changes.removeLinkChanges(conflicts.map((c) => c.id));
-    const holder = mono.end === 1 ? "end1" : "end2";
+    const dropped: number[] = [];
     for (const c of conflicts) {
-      await this.orphans.add(
-        c.line,
-        c.key1,
-        c.key2,
-        "",
-        `the ${holder} resource already has a link of this association, which is mono-valued (column ${mono.column})`,
-      );
+      if (c.id !== null) {
+        dropped.push(c.id);
+        this.report.inserted--;
+      } else if (c.resource1 !== null && c.resource2 !== null) {
+        const stored = {
+          key1: c.key1,
+          key2: c.key2,
+          resource1: c.resource1,
+          resource2: c.resource2,
+          stale: 0,
+        };
+        await this.remove(stored, null);
+      }
+      await this.orphans.add(c.line, c.key1, c.key2, "", monoConflictReason(mono, c.winner1, c.winner2));
+      this.report.conflicts++;
     }
-    this.report.inserted -= conflicts.length;
-    this.report.conflicts += conflicts.length;
+    await this.ctx.store.changes.removeLinkChanges(dropped);
+    await this.flushStaged();
   }
+}
+
+export function monoConflictReason(
+  mono: { column: number; end: 1 | 2 },
+  winner1: string,
+  winner2: string,
+): string {
+  return `the end${mono.end} resource already has ${winner1};${winner2}, first in file order, and holds one link of this association (mono-valued, column ${mono.column})`;
 }

@@ -21,7 +21,13 @@ export class OrphanFile {
     this.path = join(dir, `${association}.orphans.csv`);
   }
 
-  async add(line: number | null, key1: string, key2: string, missing: MissingEnd, reason: string): Promise<void> {
+  async add(
+    line: number | null,
+    key1: string,
+    key2: string,
+    missing: MissingEnd,
+    reason: string,
+  ): Promise<void> {
     this.writer ??= await CsvFileWriter.open(this.path, ORPHANS_HEADER);
     await this.writer.write([line === null ? "" : String(line), key1, key2, missing, reason]);
   }

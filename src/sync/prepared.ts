@@ -62,10 +62,14 @@ export async function loadPrepared(dir: string, connector: ConnectorDef, mode: M
     try {
       actual = await sha256File(path);
     } catch (error) {
-      throw new SyncupError("PREPARED_FILE_MISSING", `Prepared file "${path}" cannot be read: ${(error as Error).message}`, {
-        cause: error,
-        position: { file: entry.file },
-      });
+      throw new SyncupError(
+        "PREPARED_FILE_MISSING",
+        `Prepared file "${path}" cannot be read: ${(error as Error).message}`,
+        {
+          cause: error,
+          position: { file: entry.file },
+        },
+      );
     }
     if (actual !== entry.sha256) {
       throw new SyncupError(
@@ -122,14 +126,19 @@ async function readManifest(path: string): Promise<ManifestShape> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new SyncupError("PREPARED_MANIFEST_INVALID", `"${path}" is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new SyncupError(
+      "PREPARED_MANIFEST_INVALID",
+      `"${path}" is not valid JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const m = value as Partial<ManifestShape> | null;
+  const files: unknown = m?.files;
   const filesOk =
-    Array.isArray(m?.files) &&
-    m.files.every(
+    Array.isArray(files) &&
+    (files as Partial<Record<"mapping" | "kind" | "file" | "sha256", unknown>>[]).every(
       (f) =>
         typeof f === "object" &&
         typeof f.mapping === "string" &&

@@ -41,17 +41,33 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
           throw unsortedError(file, row.line, showKey(pk), showKey(previous));
         }
         previous = pk;
-        while (stored.current !== undefined && compareOrdinal(stored.current.pk, pk) < 0) await remove(stored.current);
+        while (stored.current !== undefined && compareOrdinal(stored.current.pk, pk) < 0)
+          await remove(stored.current);
         const resource = translator.translate(row.fields, row.line, problems);
         const head = stored.current?.pk === pk ? stored.current : undefined;
         if (resource === undefined) {
           for (const problem of problems.splice(0)) ctx.conversion.add(problem);
         } else if (head === undefined) {
-          staged.push({ operation: "insert", entityType: mapping.name, ...resource, resourceId: null, relinks: false, line: row.line });
+          staged.push({
+            operation: "insert",
+            entityType: mapping.name,
+            ...resource,
+            resourceId: null,
+            relinks: false,
+            line: row.line,
+          });
           report.inserted++;
         } else if (head.hash !== resource.hash) {
-          const rekeyed = head.uk1 !== resource.uks[0] || head.uk2 !== resource.uks[1] || head.uk3 !== resource.uks[2];
-          staged.push({ operation: "update", entityType: mapping.name, ...resource, resourceId: head.id, relinks: rekeyed, line: row.line });
+          const rekeyed =
+            head.uk1 !== resource.uks[0] || head.uk2 !== resource.uks[1] || head.uk3 !== resource.uks[2];
+          staged.push({
+            operation: "update",
+            entityType: mapping.name,
+            ...resource,
+            resourceId: head.id,
+            relinks: rekeyed,
+            line: row.line,
+          });
           report.updated++;
         } else {
           report.unchanged++;
@@ -87,11 +103,15 @@ export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile):
           throw unsortedError(file, row.line, showKey(key1, key2), showKey(...previous));
         }
         previous = [key1, key2];
-        while (stored.current !== undefined && comparePair(stored.current.key1, stored.current.key2, key1, key2) < 0) {
+        while (
+          stored.current !== undefined &&
+          comparePair(stored.current.key1, stored.current.key2, key1, key2) < 0
+        ) {
           await stager.remove(stored.current, null);
           await advancePairsInOrder(stored);
         }
-        const same = stored.current !== undefined && stored.current.key1 === key1 && stored.current.key2 === key2;
+        const same =
+          stored.current !== undefined && stored.current.key1 === key1 && stored.current.key2 === key2;
         if (!same) {
           await stager.candidate(row.line, key1, key2);
         } else if (stored.current?.stale === 1) {
@@ -107,6 +127,9 @@ export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile):
       await stager.remove(stored.current, null);
       await advancePairsInOrder(stored);
     }
+  } catch (error) {
+    await stager.abort();
+    throw error;
   } finally {
     await stored.close();
     await reader.close();
@@ -137,7 +160,11 @@ function comparePair(a1: string, a2: string, b1: string, b2: string): number {
 async function advanceInOrder(cursor: Cursor<StoredResourceHead>): Promise<void> {
   const before = cursor.current?.pk;
   await cursor.advance();
-  if (before !== undefined && cursor.current !== undefined && compareOrdinal(before, cursor.current.pk) >= 0) {
+  if (
+    before !== undefined &&
+    cursor.current !== undefined &&
+    compareOrdinal(before, cursor.current.pk) >= 0
+  ) {
     throw orderError(showKey(before), showKey(cursor.current.pk));
   }
 }
@@ -146,7 +173,11 @@ async function advancePairsInOrder(cursor: Cursor<StoredLink>): Promise<void> {
   const before = cursor.current;
   await cursor.advance();
   const after = cursor.current;
-  if (before !== undefined && after !== undefined && comparePair(before.key1, before.key2, after.key1, after.key2) > 0) {
+  if (
+    before !== undefined &&
+    after !== undefined &&
+    comparePair(before.key1, before.key2, after.key1, after.key2) > 0
+  ) {
     throw orderError(showKey(before.key1, before.key2), showKey(after.key1, after.key2));
   }
 }

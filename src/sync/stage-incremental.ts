@@ -68,7 +68,12 @@ export async function stageIncrementalResources(ctx: StageContext, file: Prepare
   const mapping = file.mapping as EntityTypeMappingDef;
   const report = newMappingReport(file);
   ctx.reports.set(mapping.name, report);
-  const translator = new ResourceTranslator(mapping, ["command", ...mapping.columns], file.label, ctx.connector.name);
+  const translator = new ResourceTranslator(
+    mapping,
+    ["command", ...mapping.columns],
+    file.label,
+    ctx.connector.name,
+  );
   const problems: ConversionProblem[] = [];
   const converted = (resource: TranslatedResource | undefined) => {
     for (const problem of problems.splice(0)) ctx.conversion.add(problem);
@@ -85,7 +90,9 @@ export async function stageIncrementalResources(ctx: StageContext, file: Prepare
       const pk = translator.pkOf(row.fields);
       const held = existing.get(pk);
       const unknown = (what: string) =>
-        ctx.unknownKeys.add(`"${file.label}" line ${row.line}: ${row.command} of ${mapping.name} ${showKey(pk)}, ${what}`);
+        ctx.unknownKeys.add(
+          `"${file.label}" line ${row.line}: ${row.command} of ${mapping.name} ${showKey(pk)}, ${what}`,
+        );
       const line = row.line;
       if (row.command === "delete") {
         if (held === undefined) unknown("which the repository does not hold");
@@ -102,14 +109,34 @@ export async function stageIncrementalResources(ctx: StageContext, file: Prepare
       }
       const resource =
         row.command === "merge" && held !== undefined
-          ? converted(translator.merge(row.fields, line, problems, { uks: [held.uk1, held.uk2, held.uk3], properties: held.properties }))
+          ? converted(
+              translator.merge(row.fields, line, problems, {
+                uks: [held.uk1, held.uk2, held.uk3],
+                properties: held.properties,
+              }),
+            )
           : converted(translator.translate(row.fields, line, problems));
       if (resource === undefined) continue;
       if (held === undefined) {
-        staged.push({ operation: "insert", entityType: mapping.name, ...resource, resourceId: null, relinks: false, line });
+        staged.push({
+          operation: "insert",
+          entityType: mapping.name,
+          ...resource,
+          resourceId: null,
+          relinks: false,
+          line,
+        });
       } else if (held.hash !== resource.hash) {
-        const rekeyed = held.uk1 !== resource.uks[0] || held.uk2 !== resource.uks[1] || held.uk3 !== resource.uks[2];
-        staged.push({ operation: "update", entityType: mapping.name, ...resource, resourceId: held.id, relinks: rekeyed, line });
+        const rekeyed =
+          held.uk1 !== resource.uks[0] || held.uk2 !== resource.uks[1] || held.uk3 !== resource.uks[2];
+        staged.push({
+          operation: "update",
+          entityType: mapping.name,
+          ...resource,
+          resourceId: held.id,
+          relinks: rekeyed,
+          line,
+        });
       } else {
         report.unchanged++;
       }
@@ -133,28 +160,38 @@ export async function stageIncrementalLinks(ctx: StageContext, file: PreparedFil
   ctx.reports.set(mapping.name, report);
   const scope = linkScopeOf(ctx.config, ctx.connector, mapping);
   const stager = new LinkStager(ctx, mapping, scope, report);
-  for await (const chunk of deltaChunks(file, (f) => [f[1] ?? "", f[2] ?? ""], LINK_COMMANDS)) {
-    const pairs = chunk.map((r) => [r.fields[1] ?? "", r.fields[2] ?? ""] as const);
-    const stored = new Map<string, StoredLink>(
-      (await ctx.store.links.findPairs(ctx.batchId, ctx.connector.name, scope, pairs)).map((l) => [pairKey(l.key1, l.key2), l]),
-    );
-    for (const row of chunk) {
-      report.rows++;
-      const [key1, key2] = [row.fields[1] ?? "", row.fields[2] ?? ""];
-      const held = stored.get(pairKey(key1, key2));
-      const unknown = (what: string) =>
-        ctx.unknownKeys.add(`"${file.label}" line ${row.line}: ${row.command} of ${mapping.name} link ${showKey(key1, key2)}, ${what}`);
-      if (row.command === "delete") {
-        if (held === undefined) unknown("which the repository does not hold");
-        else await stager.remove(held, row.line);
-      } else if (held === undefined) {
-        await stager.candidate(row.line, key1, key2);
-      } else if (row.command === "insert") {
-        unknown("which the repository already holds");
-      } else {
-        report.unchanged++;
+  try {
+    for await (const chunk of deltaChunks(file, (f) => [f[1] ?? "", f[2] ?? ""], LINK_COMMANDS)) {
+      const pairs = chunk.map((r) => [r.fields[1] ?? "", r.fields[2] ?? ""] as const);
+      const stored = new Map<string, StoredLink>(
+        (await ctx.store.links.findPairs(ctx.batchId, ctx.connector.name, scope, pairs)).map((l) => [
+          pairKey(l.key1, l.key2),
+          l,
+        ]),
+      );
+      for (const row of chunk) {
+        report.rows++;
+        const [key1, key2] = [row.fields[1] ?? "", row.fields[2] ?? ""];
+        const held = stored.get(pairKey(key1, key2));
+        const unknown = (what: string) =>
+          ctx.unknownKeys.add(
+            `"${file.label}" line ${row.line}: ${row.command} of ${mapping.name} link ${showKey(key1, key2)}, ${what}`,
+          );
+        if (row.command === "delete") {
+          if (held === undefined) unknown("which the repository does not hold");
+          else await stager.remove(held, row.line);
+        } else if (held === undefined) {
+          await stager.candidate(row.line, key1, key2);
+        } else if (row.command === "insert") {
+          unknown("which the repository already holds");
+        } else {
+          report.unchanged++;
+        }
       }
     }
+  } catch (error) {
+    await stager.abort();
+    throw error;
   }
   const orphans = await stager.finish();
   if (orphans !== null) ctx.orphanFiles.push(orphans);

@@ -68,31 +68,43 @@ export async function synchronize(options: SynchronizeOptions): Promise<SyncRepo
     orphanFiles: [],
   };
   try {
-    return mode === "initial" ? await runInitial(ctx, prepared, options, started) : await runStaged(ctx, prepared, options, started);
+    return mode === "initial"
+      ? await runInitial(ctx, prepared, options, started)
+      : await runStaged(ctx, prepared, options, started);
   } catch (error) {
     const batch = await store.batches.get(batchId);
     if (batch?.state === "staging") {
       await store.changes.discard(batchId);
-      await store.batches.setState(batchId, "failed", { error: error instanceof Error ? error.message : String(error) });
+      await store.batches.setState(batchId, "failed", {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
     throw error;
   }
 }
 
-async function runStaged(ctx: StageContext, prepared: Prepared, options: SynchronizeOptions, started: Date): Promise<SyncReport> {
+async function runStaged(
+  ctx: StageContext,
+  prepared: Prepared,
+  options: SynchronizeOptions,
+  started: Date,
+): Promise<SyncReport> {
   const { store, connector, batchId } = ctx;
   const incremental = options.mode === "incremental";
   const held = await heldCounts(ctx);
   for (const mapping of connector.entityTypeMappings) {
     const file = prepared.files.get(mapping.name);
-    if (file !== undefined) await (incremental ? stageIncrementalResources : stageCompleteResources)(ctx, file);
+    if (file !== undefined)
+      await (incremental ? stageIncrementalResources : stageCompleteResources)(ctx, file);
   }
   throwProblems(ctx);
+  await store.analyze(["UR_ResourcesChanges"]);
   for (const mapping of connector.associationMappings) {
     const file = prepared.files.get(mapping.name);
     if (file !== undefined) await (incremental ? stageIncrementalLinks : stageCompleteLinks)(ctx, file);
   }
   throwProblems(ctx);
+  await store.analyze(["UR_ResourceLinkChanges"]);
 
   const counts = await store.changes.counts(batchId);
   const checks = evaluateThresholds(thresholdScopes(connector, counts, held));
@@ -107,7 +119,14 @@ async function runStaged(ctx: StageContext, prepared: Prepared, options: Synchro
   }
   if (options.mode === "complete") {
     for (const blocked of await store.batches.inState(connector.name, "blocked")) {
-      if (await store.batches.setState(blocked.id, "superseded", { error: `superseded by complete batch ${batchId}` }, "blocked")) {
+      if (
+        await store.batches.setState(
+          blocked.id,
+          "superseded",
+          { error: `superseded by complete batch ${batchId}` },
+          "blocked",
+        )
+      ) {
         await store.changes.discard(blocked.id);
       }
     }
@@ -125,7 +144,12 @@ async function runStaged(ctx: StageContext, prepared: Prepared, options: Synchro
   return report;
 }
 
-async function runInitial(ctx: StageContext, prepared: Prepared, options: SynchronizeOptions, started: Date): Promise<SyncReport> {
+async function runInitial(
+  ctx: StageContext,
+  prepared: Prepared,
+  options: SynchronizeOptions,
+  started: Date,
+): Promise<SyncReport> {
   const { store, connector, batchId } = ctx;
   const dryRun = options.dryRun === true;
   const state = dryRun ? "previewed" : "applied";
@@ -138,11 +162,13 @@ async function runInitial(ctx: StageContext, prepared: Prepared, options: Synchr
         const file = prepared.files.get(mapping.name);
         if (file !== undefined) await loadInitialResources(ctx, file);
       }
+      await store.analyze(["UR_Resources"]);
       for (const mapping of connector.associationMappings) {
         const file = prepared.files.get(mapping.name);
         if (file !== undefined) await loadInitialLinks(ctx, file);
       }
       throwProblems(ctx);
+      await store.analyze(["UR_ResourceLinks"]);
       report = buildReport(ctx, options, state, [], started);
       if (dryRun) throw rollback;
       await store.batches.setState(batchId, "applied", { counts: countsOf(report), report });
@@ -156,11 +182,16 @@ async function runInitial(ctx: StageContext, prepared: Prepared, options: Synchr
 }
 
 /** What the repository holds per entity type and per association before the batch. */
-async function heldCounts(ctx: StageContext): Promise<{ resources: Map<string, number>; links: Map<string, number> }> {
+async function heldCounts(
+  ctx: StageContext,
+): Promise<{ resources: Map<string, number>; links: Map<string, number> }> {
   const resources = await ctx.store.resources.countByEntityType(ctx.connector.name);
   const links = new Map<string, number>();
   for (const mapping of ctx.connector.associationMappings) {
-    links.set(mapping.name, await ctx.store.links.count(ctx.connector.name, linkScopeOf(ctx.config, ctx.connector, mapping)));
+    links.set(
+      mapping.name,
+      await ctx.store.links.count(ctx.connector.name, linkScopeOf(ctx.config, ctx.connector, mapping)),
+    );
   }
   return { resources, links };
 }
@@ -171,7 +202,10 @@ function thresholdScopes(
   held: { resources: Map<string, number>; links: Map<string, number> },
 ): ThresholdScope[] {
   const tally = (rows: StagedCount[], scope: string | undefined, heldCount: number): ScopeCounts => {
-    const n = (op: string) => rows.filter((r) => (scope === undefined || r.scope === scope) && r.operation === op).reduce((s, r) => s + r.n, 0);
+    const n = (op: string) =>
+      rows
+        .filter((r) => (scope === undefined || r.scope === scope) && r.operation === op)
+        .reduce((s, r) => s + r.n, 0);
     return { inserted: n("insert"), updated: n("update"), deleted: n("delete"), held: heldCount };
   };
   const sum = (map: Map<string, number>) => [...map.values()].reduce((s, n) => s + n, 0);
@@ -183,22 +217,18 @@ function thresholdScopes(
       resources: tally(staged.resources, undefined, sum(held.resources)),
       links: tally(staged.links, undefined, sum(held.links)),
     },
-    ...connector.entityTypeMappings.map(
-      (m): ThresholdScope => ({
-        level: "entity-type",
-        name: m.name,
-        limits: m.thresholds,
-        resources: tally(staged.resources, m.name, held.resources.get(m.name) ?? 0),
-      }),
-    ),
-    ...connector.associationMappings.map(
-      (m): ThresholdScope => ({
-        level: "association",
-        name: m.name,
-        limits: m.thresholds,
-        links: tally(staged.links, m.name, held.links.get(m.name) ?? 0),
-      }),
-    ),
+    ...connector.entityTypeMappings.map((m): ThresholdScope => ({
+      level: "entity-type",
+      name: m.name,
+      limits: m.thresholds,
+      resources: tally(staged.resources, m.name, held.resources.get(m.name) ?? 0),
+    })),
+    ...connector.associationMappings.map((m): ThresholdScope => ({
+      level: "association",
+      name: m.name,
+      limits: m.thresholds,
+      links: tally(staged.links, m.name, held.links.get(m.name) ?? 0),
+    })),
   ];
 }
 
@@ -212,8 +242,10 @@ function buildReport(
   const mappings = [...ctx.reports.values()];
   const entities = mappings.filter((m) => m.kind === "entity");
   const associations = mappings.filter((m) => m.kind === "association");
-  const total = (list: MappingReport[], key: "inserted" | "updated" | "deleted" | "unchanged" | "orphans" | "conflicts") =>
-    list.reduce((s, m) => s + m[key], 0);
+  const total = (
+    list: MappingReport[],
+    key: "inserted" | "updated" | "deleted" | "unchanged" | "orphans" | "conflicts",
+  ) => list.reduce((s, m) => s + m[key], 0);
   const finished = new Date();
   return {
     batchId: ctx.batchId,

@@ -44,7 +44,12 @@ export interface SyncReport {
   readonly state: Extract<BatchState, "applied" | "blocked" | "previewed">;
   readonly dryRun: boolean;
   readonly forced: boolean;
-  readonly resources: { readonly inserted: number; readonly updated: number; readonly deleted: number; readonly unchanged: number };
+  readonly resources: {
+    readonly inserted: number;
+    readonly updated: number;
+    readonly deleted: number;
+    readonly unchanged: number;
+  };
   readonly links: { readonly inserted: number; readonly deleted: number };
   readonly orphans: number;
   readonly monoConflicts: number;

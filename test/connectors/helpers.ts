@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Papa from "papaparse";
 import type { Mode } from "../../src/config/config.js";
-import type { NativeConnector, NativeExportContext, NativeExportResult } from "../../src/connectors/native.js";
+import type {
+  NativeConnector,
+  NativeExportContext,
+  NativeExportResult,
+} from "../../src/connectors/native.js";
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `syncup-${prefix}-`));

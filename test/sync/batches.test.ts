@@ -44,7 +44,10 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     await writeComplete(workDir, changed);
     return changed;
   }
-  const plusUsers = (n: number) => (d: Dataset) => ({ ...d, users: [...d.users, ...Array.from({ length: n }, (_, i) => user(100 + i))] });
+  const plusUsers = (n: number) => (d: Dataset) => ({
+    ...d,
+    users: [...d.users, ...Array.from({ length: n }, (_, i) => user(100 + i))],
+  });
 
   it.each([
     ["connector", { thresholds: { MaximumInsertedLines: 3 } }],
@@ -59,33 +62,52 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     ["connector", { thresholds: { MaximumInsertedLines: 3 } }, "connector", 4],
     ["entity type", { userThresholds: { MaximumInsertedLines: 3 } }, "entity-type", 4],
     ["entity type rate", { userThresholds: { MaxPercentageInsertedLines: 15 } }, "entity-type", 20],
-  ] as const)("a %s threshold blocks one past its limit: nothing applied", async (_, config, level, actual) => {
-    await loaded(plusUsers(4));
-    const before = await snapshot(store);
-    const report = await sync("complete", config);
-    expect(report.state).toBe("blocked");
-    expect(report.crossed).toEqual([expect.objectContaining({ level, actual, crossed: true })]);
-    expect(await snapshot(store)).toEqual(before);
-    const page = await store.changes.page(report.batchId, { operation: "insert", limit: 10, offset: 0 });
-    expect(page.total).toBe(4);
-    expect(page.rows.map((r) => r.key)).toEqual(["u0100", "u0101", "u0102", "u0103"]);
-  });
+  ] as const)(
+    "a %s threshold blocks one past its limit: nothing applied",
+    async (_, config, level, actual) => {
+      await loaded(plusUsers(4));
+      const before = await snapshot(store);
+      const report = await sync("complete", config);
+      expect(report.state).toBe("blocked");
+      expect(report.crossed).toEqual([expect.objectContaining({ level, actual, crossed: true })]);
+      expect(await snapshot(store)).toEqual(before);
+      const page = await store.changes.page(report.batchId, { operation: "insert", limit: 10, offset: 0 });
+      expect(page.total).toBe(4);
+      expect(page.rows.map((r) => r.key)).toEqual(["u0100", "u0101", "u0102", "u0103"]);
+    },
+  );
 
   it("an association threshold counts link changes, mono-valued ones included", async () => {
-    await loaded((d) => ({ ...d, managers: d.managers.map(([id, m]) => [id, id === "u0010" || id === "u0011" ? "u0020" : m]) }));
+    await loaded((d) => ({
+      ...d,
+      managers: d.managers.map(([id, m]) => [id, id === "u0010" || id === "u0011" ? "u0020" : m]),
+    }));
     // Manager changes of two users: 2 links removed and 2 inserted (mono-valued, column 128).
-    expect((await sync("complete", { thresholds: { MaximumLinkInsertedLines: 2 } }, { dryRun: true })).state).toBe("previewed");
+    expect(
+      (await sync("complete", { thresholds: { MaximumLinkInsertedLines: 2 } }, { dryRun: true })).state,
+    ).toBe("previewed");
     const report = await sync("complete", { thresholds: { MaximumLinkInsertedLines: 1 } });
     expect(report.state).toBe("blocked");
-    expect(report.crossed).toEqual([expect.objectContaining({ threshold: "MaximumLinkInsertedLines", actual: 2 })]);
+    expect(report.crossed).toEqual([
+      expect.objectContaining({ threshold: "MaximumLinkInsertedLines", actual: 2 }),
+    ]);
   });
 
   it("an association mapping threshold applies to its own links", async () => {
-    await loaded((d) => ({ ...d, members: [...d.members, ["g1", "user2@example.com"], ["g1", "user3@example.com"]] }));
-    const ok = await sync("complete", { membershipThresholds: { MaximumLinkInsertedLines: 2 } }, { dryRun: true });
+    await loaded((d) => ({
+      ...d,
+      members: [...d.members, ["g1", "user2@example.com"], ["g1", "user3@example.com"]],
+    }));
+    const ok = await sync(
+      "complete",
+      { membershipThresholds: { MaximumLinkInsertedLines: 2 } },
+      { dryRun: true },
+    );
     expect(ok.crossed).toEqual([]);
     const blocked = await sync("complete", { membershipThresholds: { MaximumLinkInsertedLines: 1 } });
-    expect(blocked.crossed).toEqual([expect.objectContaining({ level: "association", scope: "Membership", actual: 2 })]);
+    expect(blocked.crossed).toEqual([
+      expect.objectContaining({ level: "association", scope: "Membership", actual: 2 }),
+    ]);
   });
 
   it("blocks an empty complete export of a populated connector with the default thresholds", async () => {
@@ -164,11 +186,15 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     await loaded((d) => ({ ...d, users: [...d.users.slice(1), user(300)], members: d.members.slice(2) }));
     const before = await snapshot(store);
     for (const step of ["links", "deletes"] as const) {
-      const error = await sync("complete", {}, {
-        beforeApplyStep: (s) => {
-          if (s === step) throw new Error(`injected failure before ${s}`);
+      const error = await sync(
+        "complete",
+        {},
+        {
+          beforeApplyStep: (s) => {
+            if (s === step) throw new Error(`injected failure before ${s}`);
+          },
         },
-      }).catch((e: unknown) => e);
+      ).catch((e: unknown) => e);
       expect((error as Error).message).toBe(`injected failure before ${step}`);
       expect(await snapshot(store)).toEqual(before);
     }
@@ -189,6 +215,58 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     expect((await validateBatch(store, blocked.batchId)).state).toBe("applied");
   });
 
+  it("marks a batch interrupted while staging as failed and discards what it staged", async () => {
+    await loaded(plusUsers(2));
+    await store.batches.create({
+      id: "interrupted",
+      connector: CONNECTOR,
+      mode: "complete",
+      dryRun: false,
+      forced: false,
+      source: null,
+      preparedAt: null,
+      baseBatch: null,
+    });
+    await store.changes.stageResources("interrupted", [
+      {
+        operation: "delete",
+        entityType: "User",
+        pk: "u0001",
+        uks: [null, null, null],
+        hash: null,
+        properties: null,
+        resourceId: 1,
+        relinks: true,
+        line: null,
+      },
+    ]);
+    const report = await sync("complete");
+    expect(report.resources).toMatchObject({ inserted: 2, deleted: 0 });
+    expect(await store.batches.get("interrupted")).toMatchObject({
+      state: "failed",
+      error: "interrupted while staging",
+    });
+    expect((await store.changes.page("interrupted", { limit: 10, offset: 0 })).total).toBe(0);
+  });
+
+  it("fails a whole incremental batch on a conversion error, applying nothing", async () => {
+    const data = dataset(5);
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const before = await snapshot(store);
+    const next: Dataset = {
+      ...data,
+      users: [...data.users.map((u) => (u.id === "u0002" ? { ...user(2, 1), active: "maybe" } : u)), user(6)],
+    };
+    await writeIncremental(workDir, data, next);
+    const error = await sync("incremental").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "CONVERSION_FAILED" });
+    expect((error as Error).message).toContain(
+      '"User.sorted.delta" line 2, column 6 (active): "maybe" is not bool (Y/N)',
+    );
+    expect(await snapshot(store)).toEqual(before);
+  });
+
   it("keeps one link per resource for a mono-valued association and reports the others", async () => {
     const data = dataset(6);
     data.managers.push(["u0002", "u0006"]); // u0002 already has a manager (u0001)
@@ -200,13 +278,27 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     expect(complete).toMatchObject({ monoConflicts: 1, links: { inserted: 0, deleted: 0 } });
     const [u2] = await store.resources.get(CONNECTOR, "u0002", "User");
     const [u1] = await store.resources.get(CONNECTOR, "u0001", "User");
+    const [u6] = await store.resources.get(CONNECTOR, "u0006", "User");
     expect(u2?.mono[128]).toBe(u1?.id);
+
+    // The stored link loses to one that comes first in the file: it is replaced.
+    await writeComplete(workDir, {
+      ...data,
+      managers: data.managers.filter(([id, m]) => id !== "u0002" || m === "u0006"),
+    });
+    await sync("complete");
+    expect((await store.resources.get(CONNECTOR, "u0002", "User"))[0]?.mono[128]).toBe(u6?.id);
+    await writeComplete(workDir, data);
+    expect(await sync("complete")).toMatchObject({ monoConflicts: 1, links: { inserted: 1, deleted: 1 } });
+    expect((await store.resources.get(CONNECTOR, "u0002", "User"))[0]?.mono[128]).toBe(u1?.id);
   });
 
   it("keeps a journal of applied batches", async () => {
     await loaded((d) => ({ ...d, users: d.users.map((u) => (u.id === "u0004" ? user(4, 1) : u)) }));
     const report = await sync("complete");
     const history = await store.resources.history(CONNECTOR, "u0004");
-    expect(history).toEqual([expect.objectContaining({ batchId: report.batchId, operation: "update", entityType: "User" })]);
+    expect(history).toEqual([
+      expect.objectContaining({ batchId: report.batchId, operation: "update", entityType: "User" }),
+    ]);
   });
 });

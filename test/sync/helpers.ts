@@ -36,15 +36,34 @@ export interface TestConfigOptions {
 }
 
 export function testConfig(workDir: string, options: TestConfigOptions = {}): Config {
+  return parseConfig(testConfigYaml(workDir, options), {
+    file: join(workDir, "syncup.yaml"),
+    label: "syncup.yaml",
+    env: {},
+  });
+}
+
+/** The configuration's text; `databaseUrl` adds a `database` section. */
+export function testConfigYaml(
+  workDir: string,
+  options: TestConfigOptions = {},
+  databaseUrl?: string,
+): string {
   const thresholds = options.thresholds ?? {};
-  const connectorThresholds = thresholds === "defaults" ? "" : `thresholds: ${JSON.stringify({ ...OFF, ...thresholds })}`;
+  const connectorThresholds =
+    thresholds === "defaults" ? "" : `thresholds: ${JSON.stringify({ ...OFF, ...thresholds })}`;
   const userThresholds =
-    options.userThresholds === undefined ? "" : `        thresholds: ${JSON.stringify(options.userThresholds)}`;
+    options.userThresholds === undefined
+      ? ""
+      : `        thresholds: ${JSON.stringify(options.userThresholds)}`;
   const membershipThresholds =
-    options.membershipThresholds === undefined ? "" : `, thresholds: ${JSON.stringify(options.membershipThresholds)}`;
-  const yaml = `
+    options.membershipThresholds === undefined
+      ? ""
+      : `, thresholds: ${JSON.stringify(options.membershipThresholds)}`;
+  return `
 version: 1
 workDir: ${JSON.stringify(workDir)}
+${databaseUrl === undefined ? "" : `database: { url: ${JSON.stringify(databaseUrl)} }`}
 entityModel:
   entityTypes:
     User:
@@ -101,7 +120,6 @@ ${userThresholds}
       Membership: { table: hr_members, column1: group, column2: user, key2: mail${membershipThresholds} }
       Manager: { table: hr_managers, column1: id, column2: managerId }
 `;
-  return parseConfig(yaml, { file: join(workDir, "syncup.yaml"), label: "syncup.yaml", env: {} });
 }
 
 export function tempDir(prefix = "syncup-sync-"): string {
@@ -140,7 +158,11 @@ function sortedFiles(data: Dataset): FileSpec[] {
   const byKey = (a: string[], b: string[]) => compareOrdinal(a[0] ?? "", b[0] ?? "");
   const byPair = (a: string[], b: string[]) => compareOrdinalTuple(a, b);
   return [
-    { mapping: "User", header: USER_COLUMNS, rows: data.users.map((u) => [u.id, u.mail, u.name, u.age, u.active, u.hired]).sort(byKey) },
+    {
+      mapping: "User",
+      header: USER_COLUMNS,
+      rows: data.users.map((u) => [u.id, u.mail, u.name, u.age, u.active, u.hired]).sort(byKey),
+    },
     { mapping: "Group", header: GROUP_COLUMNS, rows: data.groups.map((g) => [g.name, g.label]).sort(byKey) },
     { mapping: "Membership", header: ["group", "user"], rows: data.members.map((m) => [...m]).sort(byPair) },
     { mapping: "Manager", header: ["id", "managerId"], rows: data.managers.map((m) => [...m]).sort(byPair) },
@@ -148,8 +170,16 @@ function sortedFiles(data: Dataset): FileSpec[] {
 }
 
 /** Writes `<workDir>/HR/*.sorted.csv` and prepare.json for a complete (or initial) synchronization. */
-export async function writeComplete(workDir: string, data: Dataset, mode: "complete" | "initial" = "complete"): Promise<string> {
-  return writePrepared(workDir, mode, sortedFiles(data).map((f) => ({ ...f, kind: "sorted" as const })));
+export async function writeComplete(
+  workDir: string,
+  data: Dataset,
+  mode: "complete" | "initial" = "complete",
+): Promise<string> {
+  return writePrepared(
+    workDir,
+    mode,
+    sortedFiles(data).map((f) => ({ ...f, kind: "sorted" as const })),
+  );
 }
 
 /** Writes `.sorted.delta` files (net changes from `before` to `after`) for an incremental synchronization. */
@@ -172,7 +202,9 @@ export async function writeIncremental(
     for (const [key, row] of previous) {
       if (!current.has(key)) rows.push(["delete", ...row.map((v, j) => (j < keyWidth(f.mapping) ? v : ""))]);
     }
-    rows.sort((a, b) => compareOrdinalTuple(a.slice(1, 1 + keyWidth(f.mapping)), b.slice(1, 1 + keyWidth(f.mapping))));
+    rows.sort((a, b) =>
+      compareOrdinalTuple(a.slice(1, 1 + keyWidth(f.mapping)), b.slice(1, 1 + keyWidth(f.mapping))),
+    );
     return { mapping: f.mapping, header: ["command", ...f.header], rows, kind: "delta" as const };
   });
   return writePrepared(workDir, "incremental", files, options.baseBatch ?? null);
@@ -201,7 +233,14 @@ export async function writePrepared(
     const writer = await CsvFileWriter.open(join(dir, file), f.header);
     await writer.writeBatch(f.rows);
     const done = await writer.commit();
-    entries.push({ mapping: f.mapping, kind: f.kind, file, rows: done.rows, bytes: done.bytes, sha256: done.sha256 });
+    entries.push({
+      mapping: f.mapping,
+      kind: f.kind,
+      file,
+      rows: done.rows,
+      bytes: done.bytes,
+      sha256: done.sha256,
+    });
   }
   const manifest = {
     connector: CONNECTOR,
@@ -217,7 +256,9 @@ export async function writePrepared(
 }
 
 /** Everything the repository holds for the connector, by key, in a stable order. */
-export async function snapshot(store: Store): Promise<{ resources: string[]; links: string[]; mono: string[] }> {
+export async function snapshot(
+  store: Store,
+): Promise<{ resources: string[]; links: string[]; mono: string[] }> {
   const rows = await store.resources.list({ connector: CONNECTOR, limit: 1_000_000, offset: 0 });
   const pkOf = new Map(rows.map((r) => [r.id, `${r.entityType}:${r.pk}`]));
   const resources = rows.map((r) => `${r.entityType}:${r.pk} ${r.uk1 ?? "-"} ${r.properties}`);
@@ -225,9 +266,11 @@ export async function snapshot(store: Store): Promise<{ resources: string[]; lin
   const mono: string[] = [];
   for (const r of rows) {
     for (const l of await store.links.linksOf(r.id)) {
-      if (l.resource1 === r.id) links.push(`${l.association} ${l.key1} ${l.key2} ${pkOf.get(l.resource1)} ${pkOf.get(l.resource2)}`);
+      if (l.resource1 === r.id)
+        links.push(`${l.association} ${l.key1} ${l.key2} ${pkOf.get(l.resource1)} ${pkOf.get(l.resource2)}`);
     }
-    for (const [column, target] of Object.entries(r.mono)) mono.push(`${r.entityType}:${r.pk} i${column} ${pkOf.get(target)}`);
+    for (const [column, target] of Object.entries(r.mono))
+      mono.push(`${r.entityType}:${r.pk} i${column} ${pkOf.get(target)}`);
   }
   return { resources, links: links.sort(), mono: mono.sort() };
 }
@@ -252,6 +295,8 @@ export function dataset(n: number, groups = 3): Dataset {
     const g = gs[i % groups];
     if (g !== undefined) members.push([g.name, u.mail]);
   });
-  const managers: [string, string][] = users.slice(1).map((u, i) => [u.id, users[Math.floor(i / 3)]?.id ?? "u0001"]);
+  const managers: [string, string][] = users
+    .slice(1)
+    .map((u, i) => [u.id, users[Math.floor(i / 3)]?.id ?? "u0001"]);
   return { users, groups: gs, members, managers };
 }

@@ -40,10 +40,10 @@ interface Spec {
 }
 
 const specArb: fc.Arbitrary<Spec> = fc.record({
-  users: fc.uniqueArray(
-    fc.record({ index: fc.nat(IDS.length - 1), version: fc.nat(2), mail: fc.nat(1) }),
-    { selector: (u) => u.index, maxLength: IDS.length },
-  ),
+  users: fc.uniqueArray(fc.record({ index: fc.nat(IDS.length - 1), version: fc.nat(2), mail: fc.nat(1) }), {
+    selector: (u) => u.index,
+    maxLength: IDS.length,
+  }),
   groups: fc.uniqueArray(fc.nat(GROUPS.length - 1), { maxLength: GROUPS.length }),
   members: fc.array(fc.tuple(fc.nat(GROUPS.length - 1), fc.nat(IDS.length - 1)), { maxLength: 20 }),
   managers: fc.array(fc.tuple(fc.nat(IDS.length - 1), fc.nat(IDS.length - 1)), { maxLength: 12 }),
@@ -58,7 +58,9 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
 function toDataset(spec: Spec, noise: boolean, moveMails = noise): Dataset {
   const present = new Map(spec.users.map((u) => [u.index, u]));
   const mailOf = (i: number) =>
-    moveMails ? `u${(i + spec.shift) % IDS.length}@example.com` : `u${i}.m${present.get(i)?.mail ?? 0}@example.com`;
+    moveMails
+      ? `u${(i + spec.shift) % IDS.length}@example.com`
+      : `u${i}.m${present.get(i)?.mail ?? 0}@example.com`;
   const users = spec.users.map((u) => ({
     id: IDS[u.index] ?? "?",
     mail: mailOf(u.index),
@@ -74,7 +76,8 @@ function toDataset(spec: Spec, noise: boolean, moveMails = noise): Dataset {
   }
   const managers = new Map<string, [string, string]>();
   for (const [u, m] of spec.managers) {
-    if (present.has(u) && present.has(m) && !managers.has(IDS[u] ?? "")) managers.set(IDS[u] ?? "", [IDS[u] ?? "", IDS[m] ?? ""]);
+    if (present.has(u) && present.has(m) && !managers.has(IDS[u] ?? ""))
+      managers.set(IDS[u] ?? "", [IDS[u] ?? "", IDS[m] ?? ""]);
   }
   const members = [...pairs.values()];
   const managerRows = [...managers.values()];
@@ -94,8 +97,13 @@ function dedupe(pairs: [string, string][]): [string, string][] {
 }
 
 describe.each(databases)("synchronization properties on $dialect", (db) => {
-  async function withStores<T>(count: number, fn: (stores: { store: Store; workDir: string }[]) => Promise<T>): Promise<T> {
-    const stores = await Promise.all(Array.from({ length: count }, async () => ({ store: await openStore(db.url()), workDir: tempDir() })));
+  async function withStores<T>(
+    count: number,
+    fn: (stores: { store: Store; workDir: string }[]) => Promise<T>,
+  ): Promise<T> {
+    const stores = await Promise.all(
+      Array.from({ length: count }, async () => ({ store: await openStore(db.url()), workDir: tempDir() })),
+    );
     try {
       return await fn(stores);
     } finally {
@@ -107,7 +115,14 @@ describe.each(databases)("synchronization properties on $dialect", (db) => {
     mode: SynchronizeOptions["mode"],
     config: TestConfigOptions = {},
     extra: Partial<SynchronizeOptions> = {},
-  ) => synchronize({ store: s.store, config: testConfig(s.workDir, config), connector: CONNECTOR, mode, ...extra });
+  ) =>
+    synchronize({
+      store: s.store,
+      config: testConfig(s.workDir, config),
+      connector: CONNECTOR,
+      mode,
+      ...extra,
+    });
 
   it("complete twice = complete once = an initial load; initial then complete of the same data = no change", async () => {
     await fc.assert(
@@ -118,13 +133,19 @@ describe.each(databases)("synchronization properties on $dialect", (db) => {
           await run(s, "initial");
           await writeComplete(s.workDir, toDataset(first, noise));
           const same = await run(s, "complete");
-          expect(same).toMatchObject({ resources: { inserted: 0, updated: 0, deleted: 0 }, links: { inserted: 0, deleted: 0 } });
+          expect(same).toMatchObject({
+            resources: { inserted: 0, updated: 0, deleted: 0 },
+            links: { inserted: 0, deleted: 0 },
+          });
 
           await writeComplete(s.workDir, toDataset(second, noise));
           await run(s, "complete");
           const once = await snapshot(s.store);
           const twice = await run(s, "complete");
-          expect(twice).toMatchObject({ resources: { inserted: 0, updated: 0, deleted: 0 }, links: { inserted: 0, deleted: 0 } });
+          expect(twice).toMatchObject({
+            resources: { inserted: 0, updated: 0, deleted: 0 },
+            links: { inserted: 0, deleted: 0 },
+          });
           expect(await snapshot(s.store)).toEqual(once);
 
           await writeComplete(fresh.workDir, toDataset(second, noise), "initial");
@@ -162,7 +183,14 @@ describe.each(databases)("synchronization properties on $dialect", (db) => {
   });
 
   it("blocked then validated = forced", async () => {
-    const tight = { thresholds: { MaximumInsertedLines: 1, MaximumDeletedLines: 1, MaximumLinkInsertedLines: 1, MaxPercentageUpdatedLines: 10 } };
+    const tight = {
+      thresholds: {
+        MaximumInsertedLines: 1,
+        MaximumDeletedLines: 1,
+        MaximumLinkInsertedLines: 1,
+        MaxPercentageUpdatedLines: 10,
+      },
+    };
     await fc.assert(
       fc.asyncProperty(specArb, specArb, fc.boolean(), async (before, after, noise) =>
         withStores(2, async ([a, b]) => {

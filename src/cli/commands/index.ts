@@ -4,6 +4,9 @@ import { defineConfigCommand } from "./config.js";
 import { defineExportCommand } from "./export.js";
 import { definePrepareCommand } from "./prepare.js";
 import { defineRunCommand } from "./run.js";
+import { defineBatchesCommand } from "./batches.js";
+import { defineResourcesCommand } from "./resources.js";
+import { defineSyncCommand } from "./sync.js";
 
 /** Adds one subcommand to the program; `setExit` records the command's exit code. */
 export type DefineCommand = (program: Command, ctx: CliContext, setExit: (code: number) => void) => void;
@@ -20,4 +23,7 @@ export const COMMANDS: readonly DefineCommand[] = [
   defineExportCommand,
   definePrepareCommand,
   defineRunCommand,
+  defineSyncCommand,
+  defineBatchesCommand,
+  defineResourcesCommand,
 ];

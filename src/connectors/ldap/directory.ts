@@ -1,4 +1,5 @@
 /** The LDAP client of the export (ldapts): connection, StartTLS, bind, schema, paged searches. */
+import { isIP } from "node:net";
 import { Client, NoSuchObjectError, type Entry } from "ldapts";
 import { SyncupError } from "../../errors.js";
 import type { LdapSettings } from "./schema.js";
@@ -43,7 +44,11 @@ export class Directory {
       ...(/^ldaps:/i.test(settings.url) ? { tlsOptions } : {}),
     });
     try {
-      if (settings.tls?.startTLS === true) await client.startTLS(tlsOptions);
+      if (settings.tls?.startTLS === true) {
+        // ldapts does not pass the host on: without it the certificate would be checked against another name.
+        const host = new URL(settings.url).hostname.replace(/^\[(.*)\]$/, "$1");
+        await client.startTLS({ ...tlsOptions, host, ...(isIP(host) === 0 ? { servername: host } : {}) });
+      }
       if (settings.bindDN !== undefined) await client.bind(settings.bindDN, options.password ?? "");
     } catch (error) {
       await client.unbind().catch(() => undefined);

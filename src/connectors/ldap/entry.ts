@@ -38,7 +38,8 @@ export function parseRangeOption(
 }
 
 function asValues(value: unknown): RawValue[] {
-  if (Array.isArray(value)) return value.filter((v): v is RawValue => typeof v === "string" || Buffer.isBuffer(v));
+  if (Array.isArray(value))
+    return value.filter((v): v is RawValue => typeof v === "string" || Buffer.isBuffer(v));
   if (typeof value === "string" || Buffer.isBuffer(value)) return [value];
   return [];
 }
@@ -60,7 +61,11 @@ export function readEntry(entry: Readonly<Record<string, unknown>>): EntryValues
 }
 
 /** Adds the values of one further range (an entry fetched for `attribute;range=<n>-*`); returns the next start, if any. */
-export function addRange(target: EntryValues, entry: Readonly<Record<string, unknown>>, attribute: string): number | undefined {
+export function addRange(
+  target: EntryValues,
+  entry: Readonly<Record<string, unknown>>,
+  attribute: string,
+): number | undefined {
   const lower = attribute.toLowerCase();
   for (const [description, value] of Object.entries(entry)) {
     const range = parseRangeOption(description);

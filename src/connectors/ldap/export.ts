@@ -26,10 +26,13 @@ import type { LdapSettings } from "./schema.js";
 import { ldapSource } from "./source.js";
 import { binaryFormOf, parenthesized, type AttributeTypeInfo } from "./values.js";
 
-/** LDAP result codes worth another attempt: busy (51), unavailable (52), unwilling to perform (53), other (80). */
-const TRANSIENT_RESULT_CODES = new Set([51, 52, 53, 80]);
+/** LDAP result codes worth another attempt: busy (51), unavailable (52). */
+const TRANSIENT_RESULT_CODES = new Set([51, 52]);
 
-export async function ldapExport(settings: LdapSettings, ctx: NativeExportContext): Promise<NativeExportResult> {
+export async function ldapExport(
+  settings: LdapSettings,
+  ctx: NativeExportContext,
+): Promise<NativeExportResult> {
   const label = `LDAP connection "${ctx.connection}"`;
   try {
     FilterParser.parseString(parenthesized(settings.filter));
@@ -46,7 +49,9 @@ export async function ldapExport(settings: LdapSettings, ctx: NativeExportContex
     `${label}: the bind password`,
   );
   const ca =
-    settings.tls?.caFile === undefined ? undefined : await readSettingFile(settings.tls.caFile, `${label}: tls.caFile`);
+    settings.tls?.caFile === undefined
+      ? undefined
+      : await readSettingFile(settings.tls.caFile, `${label}: tls.caFile`);
   const startedMs = Date.now();
   let attempts = 0;
   try {
@@ -59,9 +64,12 @@ export async function ldapExport(settings: LdapSettings, ctx: NativeExportContex
         retries: settings.retries,
         isTransient: (error) =>
           !(error instanceof SyncupError) &&
-          (isNetworkError(error) || (error instanceof ResultCodeError && TRANSIENT_RESULT_CODES.has(error.code))),
+          (isNetworkError(error) ||
+            (error instanceof ResultCodeError && TRANSIENT_RESULT_CODES.has(error.code))),
         onRetry: (error, attempt, delay) =>
-          ctx.log?.(`${label}: attempt ${attempt} failed (${describeError(error)}); retrying in ${Math.round(delay / 100) / 10} s`),
+          ctx.log?.(
+            `${label}: attempt ${attempt} failed (${describeError(error)}); retrying in ${Math.round(delay / 100) / 10} s`,
+          ),
       },
     );
   } catch (error) {
@@ -79,7 +87,9 @@ async function exportOnce(
   try {
     const types = await directory.attributeTypes();
     if (types === undefined) {
-      ctx.log?.(`${options.label}: the directory's schema cannot be read; every attribute is written as multi-valued.`);
+      ctx.log?.(
+        `${options.label}: the directory's schema cannot be read; every attribute is written as multi-valued.`,
+      );
     }
     const plan = entryPlan(settings, types);
     const binary = binarySpellings(settings, types);
@@ -142,7 +152,10 @@ function entryPlan(settings: LdapSettings, types: Map<string, AttributeTypeInfo>
 }
 
 /** Every spelling the server may answer a binary attribute with (ldapts matches them exactly). */
-function binarySpellings(settings: LdapSettings, types: Map<string, AttributeTypeInfo> | undefined): string[] {
+function binarySpellings(
+  settings: LdapSettings,
+  types: Map<string, AttributeTypeInfo> | undefined,
+): string[] {
   const names = new Set<string>();
   for (const attribute of settings.binaryAttributes) {
     names.add(attribute);

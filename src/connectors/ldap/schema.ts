@@ -18,7 +18,11 @@ export const ldapConnectionSchema = z
       .regex(/^ldaps?:\/\/[^/?#\s]+\/?$/i, "use ldap://host[:port] or ldaps://host[:port]")
       .describe("ldap://host[:port] or ldaps://host[:port] (no base DN: see baseDNs)."),
     /** The DN (or, for Active Directory, `user@domain`) to bind as; anonymous when absent. */
-    bindDN: z.string().min(1).optional().describe("DN (or AD user@domain) to bind as; anonymous when absent."),
+    bindDN: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("DN (or AD user@domain) to bind as; anonymous when absent."),
     /** The name of the environment variable holding the bind password. */
     passwordEnv: z.string().min(1).optional().describe("Environment variable holding the bind password."),
     /** The path of a file holding the bind password (relative to the configuration file). */
@@ -29,7 +33,10 @@ export const ldapConnectionSchema = z
         /** A PEM file of the CA certificate(s) to trust in addition to the system's. */
         caFile: z.string().min(1).optional().describe("PEM file of the CA certificate(s) to trust."),
         /** Upgrade an ldap:// connection with the StartTLS operation before binding. */
-        startTLS: z.boolean().default(false).describe("Upgrade an ldap:// connection with StartTLS before binding."),
+        startTLS: z
+          .boolean()
+          .default(false)
+          .describe("Upgrade an ldap:// connection with StartTLS before binding."),
         /** Refuse a server certificate that is not trusted or not for this host (default true). */
         rejectUnauthorized: z
           .boolean()
@@ -42,7 +49,11 @@ export const ldapConnectionSchema = z
     /** `sub` (default): the base entries and everything below; `one`: their children only. */
     scope: z.enum(["sub", "one"]).default("sub"),
     /** An LDAP filter (RFC 4515) selecting the entries; default every entry. */
-    filter: z.string().min(1).default("(objectClass=*)").describe("LDAP filter (RFC 4515); default (objectClass=*)."),
+    filter: z
+      .string()
+      .min(1)
+      .default("(objectClass=*)")
+      .describe("LDAP filter (RFC 4515); default (objectClass=*)."),
     /** The attributes written as columns of `<connection>_entries.csv`, after `dn`. */
     attributes: z
       .array(attributeName)
@@ -51,12 +62,16 @@ export const ldapConnectionSchema = z
     links: z
       .record(tableName, attributeName)
       .default({})
-      .describe("{ table: attribute } → <connection>_<table>.csv with columns dn;<attribute>, one row per value."),
+      .describe(
+        "{ table: attribute } → <connection>_<table>.csv with columns dn;<attribute>, one row per value.",
+      ),
     /** Attributes read as bytes: objectGUID → GUID text, objectSid → S-1-… text, others → base64. */
     binaryAttributes: z
       .array(attributeName)
       .default(["objectGUID", "objectSid"])
-      .describe("Attributes read as bytes: *GUID → GUID text, objectSid/sIDHistory → S-1-… text, others base64."),
+      .describe(
+        "Attributes read as bytes: *GUID → GUID text, objectSid/sIDHistory → S-1-… text, others base64.",
+      ),
     /** Entries per page of the paged results control (RFC 2696). */
     pageSize: z.number().int().min(1).max(100_000).default(500).describe("Entries per page (paged results)."),
     /** The attribute holding each entry's last change time, for incremental exports. */
@@ -83,7 +98,11 @@ export const ldapConnectionSchema = z
       required: value.bindDN !== undefined,
     });
     if (value.bindDN === undefined && (value.passwordEnv ?? value.passwordFile) !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["bindDN"], message: "a password is set but no bindDN to bind as" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["bindDN"],
+        message: "a password is set but no bindDN to bind as",
+      });
     }
     if (value.tls?.startTLS === true && /^ldaps:/i.test(value.url)) {
       ctx.addIssue({
@@ -96,14 +115,22 @@ export const ldapConnectionSchema = z
     value.attributes.forEach((attribute, i) => {
       const lower = attribute.toLowerCase();
       if (RESERVED_COLUMNS.includes(lower)) {
-        ctx.addIssue({ code: "custom", path: ["attributes", i], message: `"${attribute}" is a reserved column name` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["attributes", i],
+          message: `"${attribute}" is a reserved column name`,
+        });
       } else if (seen.has(lower)) {
         ctx.addIssue({ code: "custom", path: ["attributes", i], message: `"${attribute}" is listed twice` });
       }
       seen.add(lower);
     });
     if ("entries" in value.links) {
-      ctx.addIssue({ code: "custom", path: ["links", "entries"], message: `"entries" is the entries table's name` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["links", "entries"],
+        message: `"entries" is the entries table's name`,
+      });
     }
   });
 

@@ -18,7 +18,11 @@ export function ldapSource(
 ): ObjectSource {
   const filter = parenthesized(settings.filter);
   const attributes = [
-    ...new Set([...plan.columns.map((c) => c.attribute), ...plan.links.map((l) => l.attribute), plan.timestampAttribute]),
+    ...new Set([
+      ...plan.columns.map((c) => c.attribute),
+      ...plan.links.map((l) => l.attribute),
+      plan.timestampAttribute,
+    ]),
   ];
   const request = (f: string): SearchRequest => ({ filter: f, attributes, binary });
   const objects = (entries: EntryValues[]): ExportedObject[] => entries.map((e) => entryObject(e, plan));

@@ -172,7 +172,10 @@ export class ScimClient {
 
   private async once(url: string, allowNotFound: boolean): Promise<unknown> {
     const response = await (this.options.fetch ?? fetch)(url, {
-      headers: { Accept: "application/scim+json, application/json", Authorization: this.options.authorization },
+      headers: {
+        Accept: "application/scim+json, application/json",
+        Authorization: this.options.authorization,
+      },
       signal: AbortSignal.timeout(Math.round(this.options.timeoutSeconds * 1000)),
       redirect: "follow",
     });
@@ -240,8 +243,12 @@ export class ScimClient {
       );
     }
     if (isNetworkError(error)) return unreachableError(label, this.origin, error, attempts);
-    return new SyncupError("CONNECTOR_REQUEST_FAILED", `${label}: GET ${endpoint} failed: ${describeError(error)}.`, {
-      cause: error,
-    });
+    return new SyncupError(
+      "CONNECTOR_REQUEST_FAILED",
+      `${label}: GET ${endpoint} failed: ${describeError(error)}.`,
+      {
+        cause: error,
+      },
+    );
   }
 }

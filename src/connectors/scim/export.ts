@@ -12,7 +12,10 @@ import { ScimClient } from "./client.js";
 import { scimResourceTypes, type ScimResourceType, type ScimSettings } from "./schema.js";
 import { scimSource } from "./source.js";
 
-export async function scimExport(settings: ScimSettings, ctx: NativeExportContext): Promise<NativeExportResult> {
+export async function scimExport(
+  settings: ScimSettings,
+  ctx: NativeExportContext,
+): Promise<NativeExportResult> {
   const label = `SCIM connection "${ctx.connection}"`;
   const { authorization, hint } = await credentials(settings, ctx, label);
   const client = new ScimClient({
@@ -83,7 +86,11 @@ async function credentials(
 ): Promise<{ authorization: string; hint: string }> {
   const { auth } = settings;
   if (auth.type === "bearer") {
-    const token = await readSecret({ env: auth.tokenEnv, file: auth.tokenFile }, ctx.env, `${label}: the bearer token`);
+    const token = await readSecret(
+      { env: auth.tokenEnv, file: auth.tokenFile },
+      ctx.env,
+      `${label}: the bearer token`,
+    );
     return {
       authorization: `Bearer ${token ?? ""}`,
       hint: auth.tokenEnv !== undefined ? `$${auth.tokenEnv}` : `"${auth.tokenFile ?? ""}"`,
@@ -101,11 +108,17 @@ async function credentials(
 }
 
 /** Whether the server says it filters (RFC 7643 5); assumed when it publishes no configuration. */
-async function supportsFiltering(client: ScimClient, label: string, ctx: NativeExportContext): Promise<boolean> {
+async function supportsFiltering(
+  client: ScimClient,
+  label: string,
+  ctx: NativeExportContext,
+): Promise<boolean> {
   const config = await client.get("/ServiceProviderConfig", {}, true);
   const filter = (config as { filter?: { supported?: unknown } } | undefined)?.filter;
   if (filter?.supported === false) {
-    ctx.log?.(`${label}: the server does not filter; an incremental export reads every resource and keeps the changed ones.`);
+    ctx.log?.(
+      `${label}: the server does not filter; an incremental export reads every resource and keeps the changed ones.`,
+    );
     return false;
   }
   return true;
@@ -113,6 +126,11 @@ async function supportsFiltering(client: ScimClient, label: string, ctx: NativeE
 
 /** The settings that shape a resource type's files: an incremental export needs the same as the last complete one. */
 function fingerprint(type: ScimResourceType): string {
-  const shape = { endpoint: type.endpoint, attributes: type.attributes, filter: type.filter ?? null, links: type.links };
+  const shape = {
+    endpoint: type.endpoint,
+    attributes: type.attributes,
+    filter: type.filter ?? null,
+    links: type.links,
+  };
   return createHash("sha256").update(JSON.stringify(shape)).digest("hex");
 }

@@ -49,7 +49,8 @@ function parseSelector(text: string, path: string): Selector {
   if (text.toLowerCase() === "primary") return { kind: "primary" };
   if (/^\d+$/.test(text)) return { kind: "index", index: Number(text) };
   const m = /^([A-Za-z$][\w$-]*)\s*=\s*"?([^"]*)"?$/.exec(text);
-  if (m === null) throw new Error(`"${path}": unknown selector [${text}] (use [primary], [0] or [type=work])`);
+  if (m === null)
+    throw new Error(`"${path}": unknown selector [${text}] (use [primary], [0] or [type=work])`);
   return { kind: "match", attribute: m[1] as string, value: m[2] as string };
 }
 
@@ -83,7 +84,10 @@ function select(elements: readonly unknown[], selector: Selector): unknown {
 }
 
 /** The values a path reaches in a resource, and whether it went through a multi-valued attribute. */
-export function evaluatePath(resource: Record<string, unknown>, path: AttributePath): { values: unknown[]; multi: boolean } {
+export function evaluatePath(
+  resource: Record<string, unknown>,
+  path: AttributePath,
+): { values: unknown[]; multi: boolean } {
   let current: unknown[] = [path.schema === undefined ? resource : member(resource, path.schema)];
   let multi = false;
   for (const step of path.steps) {
@@ -98,7 +102,7 @@ export function evaluatePath(resource: Record<string, unknown>, path: AttributeP
           if (one !== undefined && one !== null) next.push(one);
         } else {
           multi = true;
-          next.push(...found.filter((v) => v !== undefined && v !== null));
+          next.push(...(found as unknown[]).filter((v) => v !== undefined && v !== null));
         }
       } else if (step.selector === undefined) {
         next.push(found);

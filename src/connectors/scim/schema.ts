@@ -16,7 +16,12 @@ export const DEFAULT_USER_ATTRIBUTES = [
 ] as const;
 
 /** The columns of the Groups table when `attributes` is not set. */
-export const DEFAULT_GROUP_ATTRIBUTES = ["externalId", "displayName", "meta.created", "meta.lastModified"] as const;
+export const DEFAULT_GROUP_ATTRIBUTES = [
+  "externalId",
+  "displayName",
+  "meta.created",
+  "meta.lastModified",
+] as const;
 
 /** The link table of the Groups resource type when `links` is not set. */
 export const DEFAULT_GROUP_LINKS = {
@@ -58,7 +63,9 @@ const resourceType = z.strictObject({
   links: z
     .record(tableName, link)
     .optional()
-    .describe("{ table: { attribute, keyColumn, valueColumn } }; Groups default: groupmembers (groupId;memberId)."),
+    .describe(
+      "{ table: { attribute, keyColumn, valueColumn } }; Groups default: groupmembers (groupId;memberId).",
+    ),
 });
 
 const bearer = z.strictObject({
@@ -90,7 +97,10 @@ export const scimConnectionSchema = z
     auth: z.discriminatedUnion("type", [bearer, basic]),
     /** The resource types to export, by name; each one's table is its name in lower case. */
     resourceTypes: z
-      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a resource type name such as Users"), resourceType)
+      .record(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a resource type name such as Users"),
+        resourceType,
+      )
       .default({ Users: {}, Groups: {} })
       .describe("Resource types to export (default Users and Groups); table = name in lower case."),
     /** Resources per page (`count`); servers may send fewer. */
@@ -101,7 +111,9 @@ export const scimConnectionSchema = z
       .int()
       .min(0)
       .default(600)
-      .describe("Seconds before the start of the last export from which the next incremental reads changes again."),
+      .describe(
+        "Seconds before the start of the last export from which the next incremental reads changes again.",
+      ),
     timeoutSeconds,
     retries,
   })

@@ -22,7 +22,10 @@ export function scimSource(
   },
 ): ObjectSource {
   const columns = type.attributes.map(parsePath);
-  const links = Object.entries(type.links).map(([table, link]) => ({ table, path: parsePath(link.attribute) }));
+  const links = Object.entries(type.links).map(([table, link]) => ({
+    table,
+    path: parsePath(link.attribute),
+  }));
   const lastModified = parsePath("meta.lastModified");
   const requested = [
     ...new Set(["id", "meta", ...columns.map(topAttribute), ...links.map((l) => topAttribute(l.path))]),
@@ -43,7 +46,11 @@ export function scimSource(
   };
 
   async function* objects(filter: string | undefined): AsyncGenerator<ExportedObject[]> {
-    for await (const page of client.list(type.endpoint, { attributes: requested, filter }, options.pageSize)) {
+    for await (const page of client.list(
+      type.endpoint,
+      { attributes: requested, filter },
+      options.pageSize,
+    )) {
       yield page.map(objectOf).filter((o): o is ExportedObject => o !== undefined);
     }
   }
@@ -57,7 +64,11 @@ export function scimSource(
       }
       return undefined;
     }
-    const body = await client.get(`${type.endpoint}/${encodeURIComponent(id)}`, { attributes: requested }, true);
+    const body = await client.get(
+      `${type.endpoint}/${encodeURIComponent(id)}`,
+      { attributes: requested },
+      true,
+    );
     if (body === undefined || typeof body !== "object" || body === null) return undefined;
     return objectOf(body as ScimResource);
   }
@@ -81,7 +92,11 @@ export function scimSource(
       }
     },
     async *keys() {
-      for await (const page of client.list(type.endpoint, { attributes: "id", filter: type.filter }, options.pageSize)) {
+      for await (const page of client.list(
+        type.endpoint,
+        { attributes: "id", filter: type.filter },
+        options.pageSize,
+      )) {
         yield page.map((r) => r["id"]).filter((id): id is string => typeof id === "string" && id !== "");
       }
     },

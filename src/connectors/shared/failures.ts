@@ -86,12 +86,18 @@ export function isTlsError(error: unknown): boolean {
 export function describeError(error: unknown): string {
   const code = errorCodeOf(error);
   const message = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
-  if (code !== undefined && !/^\d+$/.test(code)) return message.includes(code) ? message : `${code}: ${message}`;
+  if (code !== undefined && !/^\d+$/.test(code))
+    return message.includes(code) ? message : `${code}: ${message}`;
   return message;
 }
 
 /** The host cannot be reached, even after the retries. */
-export function unreachableError(label: string, target: string, error: unknown, attempts: number): SyncupError {
+export function unreachableError(
+  label: string,
+  target: string,
+  error: unknown,
+  attempts: number,
+): SyncupError {
   const tries = attempts === 1 ? "" : ` (${attempts} attempts)`;
   return new SyncupError(
     "CONNECTOR_UNREACHABLE",

@@ -103,10 +103,12 @@ export async function exportObjects(options: ObjectExportOptions): Promise<Objec
   const previous = incremental ? await loadPrevious(options) : undefined;
   const command = incremental ? ["command"] : [];
   await writers.open(spec.table, [...command, spec.keyColumn, ...spec.columns]);
-  for (const link of spec.links) await writers.open(link.table, [...command, link.keyColumn, link.valueColumn]);
+  for (const link of spec.links)
+    await writers.open(link.table, [...command, link.keyColumn, link.valueColumn]);
   const snapshot = await SnapshotWriter.open(options.stateDir, spec.table);
   try {
-    const run = previous === undefined ? exportAll(options, snapshot) : exportChanges(options, previous, snapshot);
+    const run =
+      previous === undefined ? exportAll(options, snapshot) : exportChanges(options, previous, snapshot);
     const { newest, counts } = await run;
     const watermark = nextWatermark({
       previous: previous?.watermark,
@@ -156,7 +158,7 @@ interface Counts {
 function recordOf(spec: ObjectTableSpec, object: ExportedObject): ObjectRecord {
   const links: Record<string, string[]> = {};
   for (const link of spec.links) links[link.table] = uniqueValues(object.links[link.table] ?? []);
-  return { hash: rowHash(object.row as string[]), links };
+  return { hash: rowHash(object.row), links };
 }
 
 async function exportAll(
@@ -175,7 +177,8 @@ async function exportAll(
       const record = recordOf(spec, object);
       await writers.write(spec.table, [object.key, ...object.row]);
       for (const link of spec.links) {
-        for (const value of record.links[link.table] ?? []) await writers.write(link.table, [object.key, value]);
+        for (const value of record.links[link.table] ?? [])
+          await writers.write(link.table, [object.key, value]);
       }
       await snapshot.add(object.key, record);
       newest.observe(object.changedAt, (raw) => source.parseWatermark(raw));
@@ -242,7 +245,8 @@ async function exportChanges(
     await writers.write(spec.table, ["delete", key, ...blank]);
     counts.deleted++;
     for (const link of spec.links) {
-      for (const value of record.links[link.table] ?? []) await writers.write(link.table, ["delete", key, value]);
+      for (const value of record.links[link.table] ?? [])
+        await writers.write(link.table, ["delete", key, value]);
     }
   }
   for (const [key, record] of previous.records) {

@@ -40,7 +40,10 @@ export async function readSecret(
     }
     const value = text.replace(/\r?\n$/, "");
     if (value === "") {
-      throw new SyncupError("CONNECTOR_SECRET_MISSING", `${what} is read from "${source.file}", which is empty.`);
+      throw new SyncupError(
+        "CONNECTOR_SECRET_MISSING",
+        `${what} is read from "${source.file}", which is empty.`,
+      );
     }
     return value;
   }

@@ -60,7 +60,10 @@ export async function loadSnapshot(stateDir: string, table: string): Promise<Loa
     }
   } catch (error) {
     if (error instanceof SyncupError) throw error;
-    throw invalid(snapshotPath, `it cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw invalid(
+      snapshotPath,
+      `it cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
   }
   if (records.size !== state.objects) {
     throw invalid(snapshotPath, `it holds ${records.size} objects, the state file says ${state.objects}`);

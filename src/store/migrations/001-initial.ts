@@ -19,7 +19,7 @@ const monoColumns = Array.from({ length: 10 }, (_, i) => 128 + i);
 export const initial: Migration = {
   id: 1,
   name: "initial",
-  sql: ({ id, ref, key }) => `
+  sql: ({ id, ref, key, clustered }) => `
 CREATE TABLE UR_Batches (
   seq ${id},
   id TEXT NOT NULL UNIQUE,
@@ -60,7 +60,10 @@ ${monoColumns.map((n) => `  i${n} ${ref},`).join("\n")}
 );
 CREATE UNIQUE INDEX UR_Resources_pk ON UR_Resources (connector, entity_type, pk);
 ${[1, 2, 3]
-  .map((n) => `CREATE INDEX UR_Resources_uk${n} ON UR_Resources (connector, entity_type, uk${n}) WHERE uk${n} IS NOT NULL;`)
+  .map(
+    (n) =>
+      `CREATE INDEX UR_Resources_uk${n} ON UR_Resources (connector, entity_type, uk${n}) WHERE uk${n} IS NOT NULL;`,
+  )
   .join("\n")}
 ${monoColumns.map((n) => `CREATE INDEX UR_Resources_i${n} ON UR_Resources (i${n}) WHERE i${n} IS NOT NULL;`).join("\n")}
 
@@ -73,7 +76,7 @@ CREATE TABLE UR_ResourceLinks (
   resource2 ${ref} NOT NULL,
   batch_id TEXT NOT NULL,
   PRIMARY KEY (connector, association, key1, key2)
-);
+)${clustered};
 CREATE INDEX UR_ResourceLinks_resource1 ON UR_ResourceLinks (resource1);
 CREATE INDEX UR_ResourceLinks_resource2 ON UR_ResourceLinks (resource2);
 

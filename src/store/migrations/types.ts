@@ -9,6 +9,8 @@ export interface DdlTypes {
   readonly ref: string;
   /** A text column holding keys: compared in ordinal (byte) order. */
   readonly key: string;
+  /** After the closing parenthesis of a table stored in its primary key's order. */
+  readonly clustered: string;
 }
 
 /** One forward-only schema change; `id` is its number, applied in order, never edited once released. */

@@ -18,7 +18,7 @@ const NUMERIC_OID = 1700;
 const types: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
     if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as "text");
+    return pg.types.getTypeParser(oid, format as "text") as (value: string) => unknown;
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
@@ -67,7 +67,11 @@ export class PostgresDriver implements Driver {
     await this.client.query(script);
   }
 
-  async *stream<T extends object>(sql: string, params: readonly SqlValue[], pageSize = 5000): AsyncIterable<T[]> {
+  async *stream<T extends object>(
+    sql: string,
+    params: readonly SqlValue[],
+    pageSize = 5000,
+  ): AsyncIterable<T[]> {
     const reader = await connect(this.target);
     try {
       await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -88,6 +92,10 @@ export class PostgresDriver implements Driver {
     const copy = this.client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
     await pipeline(Readable.from(copyText(rows), { objectMode: false }), copy);
     return copy.rowCount;
+  }
+
+  async analyze(tables: readonly string[]): Promise<void> {
+    if (tables.length > 0) await this.client.query(`ANALYZE ${tables.join(", ")}`);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
@@ -128,7 +136,9 @@ function parseUrl(url: string): Target {
   try {
     parsed = new URL(url);
   } catch (error) {
-    throw new SyncupError("DATABASE_URL_INVALID", `"${url}" is not a valid PostgreSQL URL.`, { cause: error });
+    throw new SyncupError("DATABASE_URL_INVALID", `"${url}" is not a valid PostgreSQL URL.`, {
+      cause: error,
+    });
   }
   const schema = parsed.searchParams.get("schema");
   parsed.searchParams.delete("schema");
@@ -157,9 +167,13 @@ async function connect(target: Target): Promise<pg.Client> {
     }
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw new SyncupError("INTERNAL", `Cannot connect to PostgreSQL at ${target.label}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new SyncupError(
+      "INTERNAL",
+      `Cannot connect to PostgreSQL at ${target.label}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   // An idle connection's error (server restart) must not crash the process; the next query fails instead.
   client.on("error", () => undefined);
@@ -189,6 +203,8 @@ async function* copyText(rows: RowSource): AsyncGenerator<string> {
 
 function escapeCopy(text: string): string {
   return /[\\\t\n\r]/.test(text)
-    ? text.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"))
+    ? text.replace(/[\\\t\n\r]/g, (c) =>
+        c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+      )
     : text;
 }

@@ -5,4 +5,5 @@ export const SQLITE_DDL: DdlTypes = {
   id: "INTEGER PRIMARY KEY",
   ref: "INTEGER",
   key: "TEXT",
+  clustered: " WITHOUT ROWID",
 };

@@ -30,7 +30,10 @@ export class SqliteDriver implements Driver {
   static open(url: string): SqliteDriver {
     const target = url.slice("sqlite:".length);
     if (target === "") {
-      throw new SyncupError("DATABASE_URL_INVALID", `"${url}" names no file: use sqlite:<path> or sqlite::memory:.`);
+      throw new SyncupError(
+        "DATABASE_URL_INVALID",
+        `"${url}" names no file: use sqlite:<path> or sqlite::memory:.`,
+      );
     }
     const path = target === ":memory:" ? null : resolve(target);
     if (path !== null) mkdirSync(dirname(path), { recursive: true });
@@ -59,10 +62,14 @@ export class SqliteDriver implements Driver {
     return Promise.resolve();
   }
 
-  async *stream<T extends object>(sql: string, params: readonly SqlValue[], pageSize = 5000): AsyncIterable<T[]> {
+  async *stream<T extends object>(
+    sql: string,
+    params: readonly SqlValue[],
+    pageSize = 5000,
+  ): AsyncIterable<T[]> {
     if (this.path === null) {
       // One connection only: materialize (the whole database is in memory anyway).
-      const rows = this.statement(sql).all(...params) as T[];
+      const rows = await this.all<T>(sql, params);
       for (let i = 0; i < rows.length; i += pageSize) yield rows.slice(i, i + pageSize);
       return;
     }
@@ -96,6 +103,10 @@ export class SqliteDriver implements Driver {
       return count;
     };
     return this.inTransaction ? load() : this.transaction(load);
+  }
+
+  analyze(_tables: readonly string[]): Promise<void> {
+    return Promise.resolve();
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

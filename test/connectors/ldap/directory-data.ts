@@ -36,11 +36,23 @@ function random(seed: number): () => number {
 }
 
 const GIVEN = ["Anna", "Élodie", "Zoë", "José", "Mei", "李", "Øystein", "Ana-María", "John", "Fatoumata"];
-const FAMILY = ["Martin", "Müller", "O'Brien", "Nguyễn", "Dupont", "王", "Smith", "García", "Kowalski", "Ngata"];
+const FAMILY = [
+  "Martin",
+  "Müller",
+  "O'Brien",
+  "Nguyễn",
+  "Dupont",
+  "王",
+  "Smith",
+  "García",
+  "Kowalski",
+  "Ngata",
+];
 
 function line(name: string, value: string | Buffer): string {
   const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
-  const safe = typeof value === "string" && /^[\x21-\x39\x3b\x3d-\x7e][\x20-\x7e]*$/.test(value) && !value.endsWith(" ");
+  const safe =
+    typeof value === "string" && /^[\x21-\x39\x3b\x3d-\x7e][\x20-\x7e]*$/.test(value) && !value.endsWith(" ");
   return safe ? `${name}: ${value}` : `${name}:: ${bytes.toString("base64")}`;
 }
 
@@ -65,10 +77,16 @@ export function userLdif(i: number, rand: () => number = random(i)): string {
   if (i % 7 === 0) lines.push(line("description", `semi;colon "quoted"\nsecond line of ${uid}`));
   if (i % 14 === 0) lines.push(line("description", "another value"));
   if (i > MANAGER_COUNT) lines.push(line("manager", userDN((i % MANAGER_COUNT) + 1)));
-  const guid = i === 1 ? GUID_1_BYTES : i === 3 ? GUID_3_BYTES : Buffer.from(Array.from({ length: 16 }, () => Math.floor(rand() * 256)));
+  const guid =
+    i === 1
+      ? GUID_1_BYTES
+      : i === 3
+        ? GUID_3_BYTES
+        : Buffer.from(Array.from({ length: 16 }, () => Math.floor(rand() * 256)));
   lines.push(line("objectGUID", guid));
   lines.push(line("objectSid", sidBytes(1000 + i)));
-  if (i % 100 === 0) lines.push(line("jpegPhoto", Buffer.from(Array.from({ length: 64 }, () => Math.floor(rand() * 256)))));
+  if (i % 100 === 0)
+    lines.push(line("jpegPhoto", Buffer.from(Array.from({ length: 64 }, () => Math.floor(rand() * 256)))));
   return lines.join("\n") + "\n";
 }
 
@@ -80,7 +98,11 @@ export function groupMembers(g: number): number[] {
 }
 
 export function groupLdif(g: number): string {
-  const lines = [line("dn", groupDN(g)), "objectClass: groupOfNames", line("cn", `g${String(g).padStart(2, "0")}`)];
+  const lines = [
+    line("dn", groupDN(g)),
+    "objectClass: groupOfNames",
+    line("cn", `g${String(g).padStart(2, "0")}`),
+  ];
   if (g % 5 === 0) lines.push(line("description", `Group ${g} | with a pipe`));
   for (const m of groupMembers(g)) lines.push(line("member", userDN(m)));
   return lines.join("\n") + "\n";

@@ -89,13 +89,23 @@ function sidOf(bytes: Buffer): string {
 function cellOf(attribute: string, values: Buffer[]): string {
   const lower = attribute.toLowerCase();
   const texts = values.map((v) =>
-    lower === "objectguid" ? guidOf(v) : lower === "objectsid" ? sidOf(v) : lower === "jpegphoto" ? v.toString("base64") : v.toString("utf8"),
+    lower === "objectguid"
+      ? guidOf(v)
+      : lower === "objectsid"
+        ? sidOf(v)
+        : lower === "jpegphoto"
+          ? v.toString("base64")
+          : v.toString("utf8"),
   );
   return SINGLE_VALUED.has(lower) ? (texts[0] ?? "") : texts.map(escapeValue).join("|");
 }
 
 /** The three files a complete export should write, computed from ldapsearch's LDIF. */
-async function expectedFromDirectory(): Promise<{ entries: CsvTable; members: CsvTable; managers: CsvTable }> {
+async function expectedFromDirectory(): Promise<{
+  entries: CsvTable;
+  members: CsvTable;
+  managers: CsvTable;
+}> {
   const entries: LdifEntry[] = [];
   for (const base of [PEOPLE, GROUPS]) {
     entries.push(...parseLdif(await slapd.search(base, FILTER, [...ATTRIBUTES, "member", "manager"])));
@@ -105,7 +115,10 @@ async function expectedFromDirectory(): Promise<{ entries: CsvTable; members: Cs
   return {
     entries: {
       header: ["dn", ...ATTRIBUTES],
-      rows: entries.map((e) => [e.dn, ...ATTRIBUTES.map((a) => cellOf(a, e.values.get(a.toLowerCase()) ?? []))]),
+      rows: entries.map((e) => [
+        e.dn,
+        ...ATTRIBUTES.map((a) => cellOf(a, e.values.get(a.toLowerCase()) ?? [])),
+      ]),
     },
     members: { header: ["dn", "member"], rows: links("member") },
     managers: { header: ["dn", "manager"], rows: links("manager") },
@@ -118,7 +131,9 @@ function expectSameTable(actual: CsvTable, expected: CsvTable): void {
   expect(sortedRows(actual)).toEqual(sortedRows(expected));
 }
 
-async function readFiles(file: (table: string) => string): Promise<Record<"entries" | "members" | "managers", CsvTable>> {
+async function readFiles(
+  file: (table: string) => string,
+): Promise<Record<"entries" | "members" | "managers", CsvTable>> {
   return {
     entries: await readCsv(file("entries")),
     members: await readCsv(file("members")),
@@ -162,7 +177,9 @@ describe("LDAP connector against OpenLDAP", () => {
     const users = USER_COUNT + 1;
     expect(result.tables).toEqual({
       entries: users + GROUP_COUNT,
-      members: Array.from({ length: GROUP_COUNT }, (_, g) => groupMembers(g + 1).length).reduce((a, b) => a + b),
+      members: Array.from({ length: GROUP_COUNT }, (_, g) => groupMembers(g + 1).length).reduce(
+        (a, b) => a + b,
+      ),
       managers: users - MANAGER_COUNT,
     });
     const expected = await expectedFromDirectory();
@@ -181,7 +198,9 @@ describe("LDAP connector against OpenLDAP", () => {
     // A GUID whose bytes look like a UTF-8 byte order mark keeps them.
     expect(byDn.get(userDN(3))?.["objectGUID"]).toBe("41bfbbef-4342-4544-4647-48495051525" + "3");
     expect(byDn.get(userDN(7))?.["description"]).toBe('semi;colon "quoted"\nsecond line of u0007');
-    expect(byDn.get(userDN(14))?.["description"]).toBe('semi;colon "quoted"\nsecond line of u0014|another value');
+    expect(byDn.get(userDN(14))?.["description"]).toBe(
+      'semi;colon "quoted"\nsecond line of u0014|another value',
+    );
     expect(byDn.get(userDN(100))?.["jpegPhoto"]).toMatch(/^[A-Za-z0-9+/]{86}==$/);
     expect(byDn.get(groupDN(5))?.["description"]).toBe("Group 5 \\| with a pipe");
     await result.commit?.();
@@ -232,9 +251,17 @@ member: ${userDN(5)}
       table.rows.filter((r) => r[0] === command && r[1] === dn).map((r) => r.slice(1));
     expect(changes.entries.header).toEqual(["command", "dn", ...ATTRIBUTES]);
     expect(changes.entries.rows.map((r) => `${r[0]} ${r[1]}`).sort()).toEqual(
-      [`update ${userDN(2)}`, `delete ${userDN(3)}`, `delete ${userDN(6)}`, `insert ${u6b}`, `insert ${userDN(9001)}`].sort(),
+      [
+        `update ${userDN(2)}`,
+        `delete ${userDN(3)}`,
+        `delete ${userDN(6)}`,
+        `insert ${u6b}`,
+        `insert ${userDN(9001)}`,
+      ].sort(),
     );
-    const u2 = records({ header: changes.entries.header, rows: changes.entries.rows }).find((r) => r["dn"] === userDN(2));
+    const u2 = records({ header: changes.entries.header, rows: changes.entries.rows }).find(
+      (r) => r["dn"] === userDN(2),
+    );
     expect(u2?.["mail"]).toBe("changed@example.com|second\\|value@example.com");
     expect(u2?.["title"]).toBe("Director");
     expect(row(changes.entries, "delete", userDN(3))).toEqual([[userDN(3), ...ATTRIBUTES.map(() => "")]]);
@@ -255,7 +282,11 @@ member: ${userDN(5)}
     );
 
     // The complete files with the changes applied are what a fresh complete export and ldapsearch read.
-    const fresh = await new ExportRun(await tempDir("ldap-fresh"), "ad", ENV).run(ldapConnector, settings(), "complete");
+    const fresh = await new ExportRun(await tempDir("ldap-fresh"), "ad", ENV).run(
+      ldapConnector,
+      settings(),
+      "complete",
+    );
     const now = await readFiles(fresh.file);
     const expected = await expectedFromDirectory();
     for (const table of ["entries", "members", "managers"] as const) {
@@ -286,15 +317,25 @@ member: ${userDN(5)}
   it("connects with ldaps:// and with StartTLS, trusting the CA file, and refuses an untrusted certificate", async () => {
     const caFile = join(FIXTURES, "ca.pem");
     const small = { baseDNs: [GROUPS], attributes: ["cn"], links: {} };
-    const ldaps = await run().run(ldapConnector, settings({ ...small, url: slapd.tlsUrl, tls: { caFile } }), "complete");
+    const ldaps = await run().run(
+      ldapConnector,
+      settings({ ...small, url: slapd.tlsUrl, tls: { caFile } }),
+      "complete",
+    );
     expect(ldaps.tables["entries"]).toBe(GROUP_COUNT);
     const startTls = await run().run(
       ldapConnector,
-      settings({ ...small, url: slapd.url.replace("127.0.0.1", "localhost"), tls: { caFile, startTLS: true } }),
+      settings({
+        ...small,
+        url: slapd.url.replace("127.0.0.1", "localhost"),
+        tls: { caFile, startTLS: true },
+      }),
       "complete",
     );
     expect(startTls.tables["entries"]).toBe(GROUP_COUNT);
-    const refused = await errorOf(run().run(ldapConnector, settings({ ...small, url: slapd.tlsUrl }), "complete"));
+    const refused = await errorOf(
+      run().run(ldapConnector, settings({ ...small, url: slapd.tlsUrl }), "complete"),
+    );
     expect(refused.code).toBe("CONNECTOR_TLS_FAILED");
     expect(refused.message).toContain(`LDAP connection "ad"`);
     expect(refused.message).toContain("tls.caFile");
@@ -302,7 +343,11 @@ member: ${userDN(5)}
 
   it("says clearly when the password is wrong, the host unreachable, the secret or the state missing", async () => {
     const badPassword = await errorOf(
-      new ExportRun(root, "ad", { LDAP_READER_PASSWORD: "not-the-password" }).run(ldapConnector, settings(), "complete"),
+      new ExportRun(root, "ad", { LDAP_READER_PASSWORD: "not-the-password" }).run(
+        ldapConnector,
+        settings(),
+        "complete",
+      ),
     );
     expect(badPassword.code).toBe("CONNECTOR_AUTH_FAILED");
     expect(badPassword.message).toContain(READER_DN);
@@ -327,10 +372,14 @@ member: ${userDN(5)}
     );
     expect(noState.code).toBe("CONNECTOR_STATE_MISSING");
 
-    const otherSettings = await errorOf(main.run(ldapConnector, settings({ attributes: ["cn"] }), "incremental"));
+    const otherSettings = await errorOf(
+      main.run(ldapConnector, settings({ attributes: ["cn"] }), "incremental"),
+    );
     expect(otherSettings.code).toBe("CONNECTOR_STATE_INVALID");
 
-    const badBase = await errorOf(run().run(ldapConnector, settings({ baseDNs: [`ou=Nowhere,${SUFFIX}`] }), "complete"));
+    const badBase = await errorOf(
+      run().run(ldapConnector, settings({ baseDNs: [`ou=Nowhere,${SUFFIX}`] }), "complete"),
+    );
     expect(badBase.code).toBe("CONNECTOR_REQUEST_FAILED");
     expect(badBase.message).toContain(`ou=Nowhere,${SUFFIX}`);
   });

@@ -20,7 +20,12 @@ export const READER_PASSWORD = "reader-secret";
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
 const SLAPD_CANDIDATES = ["/usr/sbin/slapd", "/usr/local/sbin/slapd", "/usr/local/libexec/slapd"];
-const MODULE_DIRS = ["/usr/lib/ldap", "/usr/lib64/openldap", "/usr/lib/openldap", "/usr/local/libexec/openldap"];
+const MODULE_DIRS = [
+  "/usr/lib/ldap",
+  "/usr/lib64/openldap",
+  "/usr/lib/openldap",
+  "/usr/local/libexec/openldap",
+];
 const SCHEMA_DIR = "/etc/ldap/schema";
 
 const TEST_SCHEMA = `
@@ -49,7 +54,12 @@ function requireTools(): { slapd: string; modules: string | undefined } {
       `The LDAP connector tests run a real OpenLDAP server, and ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing. Install them: DEBIAN_FRONTEND=noninteractive apt-get install -y slapd ldap-utils (the CI script installs them).`,
     );
   }
-  return { slapd, modules: MODULE_DIRS.find((d) => existsSync(join(d, "back_mdb.la")) || existsSync(join(d, "back_mdb.so"))) };
+  return {
+    slapd,
+    modules: MODULE_DIRS.find(
+      (d) => existsSync(join(d, "back_mdb.la")) || existsSync(join(d, "back_mdb.so")),
+    ),
+  };
 }
 
 export class Slapd {
@@ -102,7 +112,14 @@ export class Slapd {
     await writeFile(join(dir, "slapd.conf"), conf);
     const child = spawn(
       tools.slapd,
-      ["-h", `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`, "-f", join(dir, "slapd.conf"), "-d", "0"],
+      [
+        "-h",
+        `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`,
+        "-f",
+        join(dir, "slapd.conf"),
+        "-d",
+        "0",
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     const server = new Slapd(dir, port, tlsPort, child);

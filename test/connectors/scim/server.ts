@@ -89,7 +89,10 @@ export class ScimTestServer {
     return {
       ingress: (resource: { id?: string | undefined }, data: unknown) =>
         this.write(kind, resource.id, data as Record<string, unknown>) as never,
-      egress: (resource: { id?: string | undefined; filter?: { match(items: unknown[]): unknown[] } | undefined }) => {
+      egress: (resource: {
+        id?: string | undefined;
+        filter?: { match(items: unknown[]): unknown[] } | undefined;
+      }) => {
         const store = this.store(kind);
         if (resource.id !== undefined) {
           const found = store.get(resource.id);
@@ -119,7 +122,9 @@ export class ScimTestServer {
       const failure = this.failures.shift();
       if (failure !== undefined) {
         if (failure.retryAfter !== undefined) res.setHeader("Retry-After", failure.retryAfter);
-        res.status(failure.status).json({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(failure.status) });
+        res
+          .status(failure.status)
+          .json({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(failure.status) });
         return;
       }
       // Express 5 re-parses req.query on every read; scimmy-routers casts startIndex/count in place.
@@ -142,7 +147,9 @@ export class ScimTestServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
+    await new Promise<void>((resolve) =>
+      this.server === undefined ? resolve() : this.server.close(() => resolve()),
+    );
   }
 
   /** A request to the service as a client would make it (JSON in, JSON out). */
@@ -158,7 +165,10 @@ export class ScimTestServer {
   }
 
   createUser(user: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.request("POST", "/Users", { schemas: [USER_SCHEMA, ...(ENTERPRISE in user ? [ENTERPRISE] : [])], ...user });
+    return this.request("POST", "/Users", {
+      schemas: [USER_SCHEMA, ...(ENTERPRISE in user ? [ENTERPRISE] : [])],
+      ...user,
+    });
   }
 
   createGroup(group: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -1,0 +1,549 @@
+/**
+ * Repository benchmarks, on SQLite and PostgreSQL in the same run, each task of ours in a child
+ * process of its own (for its peak RSS):
+ *
+ * - initial load of N resources and 2N links, beside `sqlite3 .import` / `psql \copy` of the
+ *   same rows into plain keyed tables;
+ * - complete synchronization of an export with 1 % of its resources changed, beside the same
+ *   comparison done in SQL: the new rows loaded into a staging table and FULL JOINed;
+ * - incremental synchronization of 10k changes (no reference).
+ *
+ * Usage (after `npm run build`): `node dist/bench/sync.js [rows]`, or through `npm run bench`.
+ * PostgreSQL: $SYNCUP_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test
+ * (schemas syncup_bench_*, dropped at the end).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseConfig } from "../config/load.js";
+import { CsvFileWriter } from "../csv/writer.js";
+import { openStore } from "../store/store.js";
+import { synchronize } from "../sync/synchronize.js";
+import type { BenchResult } from "./result.js";
+
+const POSTGRES_URL = process.env["SYNCUP_BENCH_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const ENTRY_COLUMNS = ["dn", "guid", "sam", "display", "mail", "department", "created", "uac"];
+const self = fileURLToPath(import.meta.url);
+
+interface Population {
+  /** Resource numbers present, in key order. */
+  readonly ids: readonly number[];
+  /** Version of each resource's values (changed resources get another). */
+  readonly version: (id: number) => number;
+}
+
+const dn = (i: number) => `CN=E${String(i).padStart(9, "0")},OU=Users,DC=corp,DC=example`;
+const groupsOf = (n: number) => Math.max(10, Math.floor(n / 100));
+
+function entryRow(i: number, version: number): string[] {
+  const hex = (i * 2654435761 + version).toString(16).padStart(12, "0").slice(-12);
+  return [
+    dn(i),
+    `${hex.slice(0, 8)}-0000-4000-8000-${hex}`,
+    `e${i}`,
+    `Entry ${i}${version > 0 ? ` (v${version})` : ""}`,
+    `e${i}@example.com`,
+    `Dept ${i % 37}`,
+    `20${String(10 + (i % 15))}0${1 + (i % 9)}1${i % 10}120000.0Z`,
+    String(512 + ((i + version) % 3) * 2),
+  ];
+}
+
+/** Members: every entry is in group i % G, even ones in group 7i % G too (1.5 links an entry). */
+function memberPairs(ids: readonly number[], groups: number): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (const i of ids) {
+    pairs.push([i % groups, i]);
+    if (i % 2 === 0 && (7 * i) % groups !== i % groups) pairs.push([(7 * i) % groups, i]);
+  }
+  return pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
+/** Manager (mono-valued): odd entries report to entry ⌊i/10⌋ (0.5 links an entry). */
+function managerPairs(ids: readonly number[], present: ReadonlySet<number>): [number, number][] {
+  return ids
+    .filter((i) => i % 2 === 1 && present.has(Math.floor(i / 10)))
+    .map((i) => [i, Math.floor(i / 10)]);
+}
+
+async function writeCsv(path: string, header: string[], rows: Iterable<string[]>): Promise<string> {
+  const writer = await CsvFileWriter.open(path, header);
+  for (const row of rows) {
+    const wait = writer.write(row);
+    if (wait !== undefined) await wait;
+  }
+  return (await writer.commit()).sha256;
+}
+
+interface PreparedEntry {
+  mapping: string;
+  kind: "sorted" | "delta";
+  file: string;
+  rows: number;
+  sha256: string;
+}
+
+function writeManifest(dir: string, mode: string, files: PreparedEntry[]): void {
+  writeFileSync(
+    join(dir, "prepare.json"),
+    JSON.stringify({
+      connector: "BENCH",
+      mode,
+      preparedAt: new Date().toISOString(),
+      baseBatch: null,
+      files,
+    }),
+  );
+}
+
+/** A complete export of `population` as prepared files in `dir`. */
+async function writeSorted(dir: string, population: Population, groups: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const present = new Set(population.ids);
+  const members = memberPairs(population.ids, groups);
+  const managers = managerPairs(population.ids, present);
+  const files: PreparedEntry[] = [
+    {
+      mapping: "Entry",
+      kind: "sorted",
+      file: "Entry.sorted.csv",
+      rows: population.ids.length,
+      sha256: await writeCsv(
+        join(dir, "Entry.sorted.csv"),
+        ENTRY_COLUMNS,
+        population.ids.map((i) => entryRow(i, population.version(i))),
+      ),
+    },
+    {
+      mapping: "Members",
+      kind: "sorted",
+      file: "Members.sorted.csv",
+      rows: members.length,
+      sha256: await writeCsv(
+        join(dir, "Members.sorted.csv"),
+        ["group", "member"],
+        members.map(([g, i]) => [dn(g), dn(i)]),
+      ),
+    },
+    {
+      mapping: "Manager",
+      kind: "sorted",
+      file: "Manager.sorted.csv",
+      rows: managers.length,
+      sha256: await writeCsv(
+        join(dir, "Manager.sorted.csv"),
+        ["dn", "manager"],
+        managers.map(([i, m]) => [dn(i), dn(m)]),
+      ),
+    },
+  ];
+  writeManifest(dir, "complete", files);
+}
+
+/** The `.sorted.delta` files taking `from` to `to` (resources and their links). */
+async function writeDelta(dir: string, from: Population, to: Population, groups: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(from.ids);
+  const after = new Set(to.ids);
+  const all = [...new Set([...from.ids, ...to.ids])].sort((a, b) => a - b);
+  const entries: string[][] = [];
+  for (const i of all) {
+    if (!after.has(i)) entries.push(["delete", dn(i), "", "", "", "", "", "", ""]);
+    else if (!before.has(i)) entries.push(["insert", ...entryRow(i, to.version(i))]);
+    else if (from.version(i) !== to.version(i)) entries.push(["update", ...entryRow(i, to.version(i))]);
+  }
+  const pairDelta = (a: [number, number][], b: [number, number][]) => {
+    const key = (p: [number, number]) => `${p[0]}:${p[1]}`;
+    const inA = new Set(a.map(key));
+    const inB = new Set(b.map(key));
+    return [
+      ...a.filter((p) => !inB.has(key(p))).map((p) => ["delete", ...p] as const),
+      ...b.filter((p) => !inA.has(key(p))).map((p) => ["insert", ...p] as const),
+    ].sort((x, y) => x[1] - y[1] || x[2] - y[2]);
+  };
+  const members = pairDelta(memberPairs(from.ids, groups), memberPairs(to.ids, groups));
+  const managers = pairDelta(managerPairs(from.ids, before), managerPairs(to.ids, after));
+  const files: PreparedEntry[] = [
+    {
+      mapping: "Entry",
+      kind: "delta",
+      file: "Entry.sorted.delta",
+      rows: entries.length,
+      sha256: await writeCsv(join(dir, "Entry.sorted.delta"), ["command", ...ENTRY_COLUMNS], entries),
+    },
+    {
+      mapping: "Members",
+      kind: "delta",
+      file: "Members.sorted.delta",
+      rows: members.length,
+      sha256: await writeCsv(
+        join(dir, "Members.sorted.delta"),
+        ["command", "group", "member"],
+        members.map(([c, g, i]) => [c, dn(g), dn(i)]),
+      ),
+    },
+    {
+      mapping: "Manager",
+      kind: "delta",
+      file: "Manager.sorted.delta",
+      rows: managers.length,
+      sha256: await writeCsv(
+        join(dir, "Manager.sorted.delta"),
+        ["command", "dn", "manager"],
+        managers.map(([c, i, m]) => [c, dn(i), dn(m)]),
+      ),
+    },
+  ];
+  writeManifest(dir, "incremental", files);
+}
+
+function configText(dir: string): string {
+  return `version: 1
+workDir: ${JSON.stringify(dir)}
+entityModel:
+  entityTypes:
+    Entry:
+      properties:
+        dn: { type: string }
+        guid: { type: guid }
+        sam: { type: string }
+        display: { type: string }
+        mail: { type: string }
+        department: { type: string }
+        created: { type: date-time }
+        uac: { type: int32 }
+        members: { type: navigation, target: Entry }
+        memberOf: { type: navigation, target: Entry }
+        manager: { type: navigation, target: Entry, targetColumnIndex: 128 }
+        reports: { type: navigation, target: Entry }
+  associations:
+    Members: { property1: Entry.members, property2: Entry.memberOf }
+    Manager: { property1: Entry.manager, property2: Entry.reports }
+connectors:
+  BENCH:
+    thresholds: { MaximumInsertedLines: 0, MaximumUpdatedLines: 0, MaximumDeletedLines: 0, MaximumLinkInsertedLines: 0, MaximumLinkDeletedLines: 0, MaxPercentageInsertedLines: 0, MaxPercentageUpdatedLines: 0, MaxPercentageDeletedLines: 0, MaxLinkPercentageInsertedLines: 0, MaxLinkPercentageDeletedLines: 0 }
+    connections:
+      ad: { type: csv, path: ./source, tables: { entries: { file: 'e' }, members: { file: 'm' }, managers: { file: 'g' } } }
+    entityTypeMappings:
+      Entry:
+        table: ad_entries
+        primaryKey: dn
+        uniqueKeys: [guid]
+        properties: { dn: dn, guid: guid, sam: sam, display: display, mail: mail, department: department, created: { column: created, format: yyyyMMddHHmmss.0Z }, uac: uac }
+    entityAssociationMappings:
+      Members: { table: ad_members, column1: group, column2: member }
+      Manager: { table: ad_managers, column1: dn, column2: manager }
+`;
+}
+
+/** One task of ours, in this process: `node sync.js sync-child <url> <configFile> <mode> <dir>`. */
+async function child(
+  url: string,
+  configFile: string,
+  mode: "initial" | "complete" | "incremental",
+  dir: string,
+): Promise<void> {
+  const config = parseConfig(readFileSync(configFile, "utf8"), {
+    file: configFile,
+    label: configFile,
+    env: {},
+  });
+  const store = await openStore(url);
+  const started = performance.now();
+  try {
+    const report = await synchronize({ store, config, connector: "BENCH", mode, dir });
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(
+      `${JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, state: report.state, resources: report.resources, links: report.links })}\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+function runChild(
+  url: string,
+  configFile: string,
+  mode: string,
+  dir: string,
+): { seconds: number; rss: number } {
+  const out = execFileSync(process.execPath, [self, "sync-child", url, configFile, mode, dir], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
+    seconds: number;
+    maxRssMiB: number;
+    state: string;
+  };
+  if (result.state !== "applied") throw new Error(`benchmark ${mode} ended ${result.state}`);
+  return { seconds: result.seconds, rss: result.maxRssMiB };
+}
+
+function shell(command: string): number {
+  const started = performance.now();
+  const result = spawnSync("bash", ["-c", command], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, LC_ALL: "C" },
+  });
+  if (result.status !== 0) throw new Error(`reference command failed: ${command}`);
+  return (performance.now() - started) / 1000;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const fmt = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+
+interface Dialect {
+  name: "SQLite" | "PostgreSQL";
+  /** A fresh, empty repository. */
+  fresh(): string;
+  /** Runs an SQL script with the reference CLI against a database of its own. */
+  reference(script: string): number;
+  /** The reference CLI's bulk load of a CSV file into a table. */
+  load(table: string, file: string): string;
+  cleanup(): void;
+}
+
+function sqliteDialect(dir: string): Dialect {
+  let n = 0;
+  const refDb = join(dir, "reference.sqlite");
+  return {
+    name: "SQLite",
+    fresh: () => {
+      const path = join(dir, `repo-${++n}.sqlite`);
+      rmSync(path, { force: true });
+      return `sqlite:${path}`;
+    },
+    reference: (script) => {
+      const file = join(dir, "reference.sql");
+      writeFileSync(file, script);
+      return shell(`sqlite3 ${refDb} < ${file}`);
+    },
+    load: (table, file) => `.mode csv\n.separator ";"\n.import --skip 1 ${file} ${table}`,
+    cleanup: () => rmSync(refDb, { force: true }),
+  };
+}
+
+function postgresDialect(): Dialect {
+  const tag = `syncup_bench_${process.pid}`;
+  const schemas: string[] = [];
+  const psql = (sql: string) =>
+    shell(
+      `PGOPTIONS='-c client_min_messages=warning' psql -q -v ON_ERROR_STOP=1 "${POSTGRES_URL}" <<'SQL'\n${sql}\nSQL`,
+    );
+  return {
+    name: "PostgreSQL",
+    fresh: () => {
+      const schema = `${tag}_${schemas.length + 1}`;
+      schemas.push(schema);
+      return `${POSTGRES_URL}${POSTGRES_URL.includes("?") ? "&" : "?"}schema=${schema}`;
+    },
+    reference: (script) =>
+      psql(`CREATE SCHEMA IF NOT EXISTS ${tag}_ref; SET search_path TO ${tag}_ref;\n${script}`),
+    load: (table, file) => `\\copy ${table} FROM '${file}' WITH (FORMAT csv, DELIMITER ';', HEADER true)`,
+    cleanup: () => {
+      psql([...schemas, `${tag}_ref`].map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE;`).join("\n"));
+    },
+  };
+}
+
+interface Generated {
+  dir: string;
+  configFile: string;
+  firstDir: string;
+  nextDir: string;
+  changes: number;
+}
+
+/**
+ * Writes the benchmark's prepared files into `dir`: `first/` (N resources), `next/` (1 %
+ * changed: 0.5 % updated, 0.25 % deleted, 0.25 % new), `forward/` and `backward/` (10k
+ * incremental changes from `first` and back), and `syncup.yaml`.
+ */
+export async function generateSyncBench(rows: number, dir: string): Promise<Generated> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const groups = groupsOf(rows);
+  const configFile = join(dir, "syncup.yaml");
+  writeFileSync(configFile, configText(dir));
+  const first: Population = { ids: Array.from({ length: rows }, (_, i) => i), version: () => 0 };
+  // Group entries (the first `groups`) are never deleted: their members would only become orphans.
+  const next: Population = {
+    ids: [
+      ...first.ids.filter((i) => i < groups || i % 400 !== 13),
+      ...Array.from({ length: Math.floor(rows / 400) }, (_, k) => rows + k),
+    ],
+    version: (i) => (i % 200 === 7 ? 1 : 0),
+  };
+  const changes = Math.min(10_000, Math.max(100, Math.floor(rows / 10)));
+  const incremental: Population = {
+    ids: [
+      ...first.ids.filter((i) => i < groups || i % Math.floor(rows / (changes / 4)) !== 3),
+      ...Array.from({ length: Math.floor(changes / 4) }, (_, k) => rows * 2 + k),
+    ],
+    version: (i) => (i % Math.floor(rows / (changes / 2)) === 5 ? 2 : 0),
+  };
+  const firstDir = join(dir, "first");
+  const nextDir = join(dir, "next");
+  await writeSorted(firstDir, first, groups);
+  await writeSorted(nextDir, next, groups);
+  await writeDelta(join(dir, "forward"), first, incremental, groups);
+  await writeDelta(join(dir, "backward"), incremental, first, groups);
+  return { dir, configFile, firstDir, nextDir, changes };
+}
+
+/** See the file's comment. `rows`: resources of the initial load (links: twice as many). */
+export async function benchSync(options: {
+  rows: number;
+  dir: string;
+  runs?: number;
+}): Promise<BenchResult[]> {
+  const { rows } = options;
+  const runs = options.runs ?? (rows >= 1_000_000 ? 1 : 3);
+  process.stderr.write(`sync bench: generating ${fmt(rows)} resources…\n`);
+  const generated = await generateSyncBench(rows, resolve(options.dir));
+  const { dir } = generated;
+  const results: BenchResult[] = [];
+  for (const dialect of [sqliteDialect(dir), postgresDialect()]) {
+    try {
+      results.push(...bench(dialect, { rows, runs, ...generated }));
+    } finally {
+      dialect.cleanup();
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return results;
+}
+
+function bench(
+  dialect: Dialect,
+  o: {
+    rows: number;
+    runs: number;
+    dir: string;
+    configFile: string;
+    firstDir: string;
+    nextDir: string;
+    changes: number;
+  },
+): BenchResult[] {
+  const results: BenchResult[] = [];
+  const label = `${dialect.name}, ${fmt(o.rows)} resources + ${fmt(2 * o.rows)} links`;
+  process.stderr.write(`sync bench: ${label}: initial…\n`);
+  const initial: number[] = [];
+  let rss = 0;
+  let url = "";
+  for (let r = 0; r < o.runs; r++) {
+    url = dialect.fresh();
+    const run = runChild(url, o.configFile, "initial", o.firstDir);
+    initial.push(run.seconds);
+    rss = Math.max(rss, run.rss);
+  }
+  const tables = `DROP TABLE IF EXISTS ref_entries; DROP TABLE IF EXISTS ref_members; DROP TABLE IF EXISTS ref_managers;
+CREATE TABLE ref_entries (${ENTRY_COLUMNS.map((c) => `${c} TEXT`).join(", ")}, PRIMARY KEY (dn));
+CREATE TABLE ref_members ("group" TEXT, member TEXT, PRIMARY KEY ("group", member));
+CREATE TABLE ref_managers (dn TEXT, manager TEXT, PRIMARY KEY (dn, manager));
+`;
+  const loadFirst = [
+    dialect.load("ref_entries", join(o.firstDir, "Entry.sorted.csv")),
+    dialect.load("ref_members", join(o.firstDir, "Members.sorted.csv")),
+    dialect.load("ref_managers", join(o.firstDir, "Manager.sorted.csv")),
+  ].join("\n");
+  const referenceInitial = median(
+    Array.from({ length: o.runs }, () => dialect.reference(`${tables}\n${loadFirst}\n`)),
+  );
+  results.push({
+    task: `sync initial, ${label}`,
+    rows: 3 * o.rows,
+    oursSeconds: median(initial),
+    reference:
+      dialect.name === "SQLite" ? "sqlite3 .import (3 keyed tables)" : "psql \\copy (3 keyed tables)",
+    referenceSeconds: referenceInitial,
+    peakRssMiB: rss,
+    target: "≤ 3×",
+  });
+
+  // complete, 1 % changed: first → next, then next → first (also 1 %), alternately
+  process.stderr.write(`sync bench: ${label}: complete…\n`);
+  const complete: number[] = [];
+  rss = 0;
+  const runs = o.runs % 2 === 0 ? o.runs : o.runs + 1;
+  for (let r = 0; r < runs; r++) {
+    const run = runChild(url, o.configFile, "complete", r % 2 === 0 ? o.nextDir : o.firstDir);
+    complete.push(run.seconds);
+    rss = Math.max(rss, run.rss);
+  }
+  const compare = `DROP TABLE IF EXISTS stage_entries; DROP TABLE IF EXISTS stage_members;
+CREATE TABLE stage_entries (${ENTRY_COLUMNS.map((c) => `${c} TEXT`).join(", ")}, PRIMARY KEY (dn));
+CREATE TABLE stage_members ("group" TEXT, member TEXT, PRIMARY KEY ("group", member));
+${dialect.load("stage_entries", join(o.nextDir, "Entry.sorted.csv"))}
+${dialect.load("stage_members", join(o.nextDir, "Members.sorted.csv"))}
+SELECT COUNT(*) FROM stage_entries s FULL JOIN ref_entries b ON s.dn = b.dn
+ WHERE s.dn IS NULL OR b.dn IS NULL OR ${ENTRY_COLUMNS.slice(1)
+   .map((c) => `s.${c} <> b.${c}`)
+   .join(" OR ")};
+SELECT COUNT(*) FROM stage_members s FULL JOIN ref_members b ON s."group" = b."group" AND s.member = b.member
+ WHERE s."group" IS NULL OR b."group" IS NULL;
+`;
+  const referenceComplete = median(Array.from({ length: o.runs }, () => dialect.reference(compare)));
+  results.push({
+    task: `sync complete, 1 % changed, ${label}`,
+    rows: 3 * o.rows,
+    oursSeconds: median(complete),
+    reference: `${dialect.name === "SQLite" ? "sqlite3 .import" : "psql \\copy"} into staging + FULL JOIN (compare only)`,
+    referenceSeconds: referenceComplete,
+    peakRssMiB: rss,
+    target: "≤ 3×",
+  });
+
+  process.stderr.write(`sync bench: ${label}: incremental…\n`);
+  const incremental: number[] = [];
+  rss = 0;
+  for (let r = 0; r < runs; r++) {
+    const run = runChild(url, o.configFile, "incremental", join(o.dir, r % 2 === 0 ? "forward" : "backward"));
+    incremental.push(run.seconds);
+    rss = Math.max(rss, run.rss);
+  }
+  results.push({
+    task: `sync incremental, ${fmt(o.changes)} changes, ${dialect.name}, ${fmt(o.rows)} resources held`,
+    rows: o.changes,
+    oursSeconds: median(incremental),
+    reference: null,
+    referenceSeconds: null,
+    peakRssMiB: rss,
+    target: "—",
+  });
+  return results;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [command, ...args] = process.argv.slice(2);
+  if (command === "generate") {
+    await generateSyncBench(Number(args[0]), resolve(args[1] ?? ".bench/sync"));
+  } else if (command === "sync-child") {
+    const [url, configFile, mode, dir] = args as [
+      string,
+      string,
+      "initial" | "complete" | "incremental",
+      string,
+    ];
+    await child(url, configFile, mode, dir);
+  } else {
+    const rows = Number(command ?? 100_000);
+    const results = await benchSync({ rows, dir: resolve(".bench", "sync") });
+    for (const r of results) {
+      process.stdout.write(
+        `${r.task}: ours ${r.oursSeconds.toFixed(2)} s${r.referenceSeconds === null ? "" : `, ${r.reference} ${r.referenceSeconds.toFixed(2)} s (${(r.oursSeconds / r.referenceSeconds).toFixed(2)}×)`}, peak RSS ${r.peakRssMiB?.toFixed(0) ?? "?"} MiB\n`,
+      );
+    }
+  }
+}

@@ -1,0 +1,211 @@
+import { InvalidArgumentError, Option } from "commander";
+import { describeCheck } from "../../core/thresholds.js";
+import type { BatchRow, StagedCount } from "../../store/types.js";
+import { cancelBatch, requireBatch, validateBatch, type SyncReport } from "../../sync/index.js";
+import { batchChanges, batchSummary } from "../../sync/inspect.js";
+import { print } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+import { renderTable } from "../table.js";
+import type { DefineCommand } from "./index.js";
+import { renderSyncReport, withStore } from "./sync.js";
+
+const BATCH_STATES = ["staging", "blocked", "applied", "cancelled", "superseded", "failed", "previewed"];
+
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number");
+  return n;
+}
+
+function renderBatches(batches: readonly BatchRow[]): string {
+  return renderTable(
+    [
+      "batch",
+      "connector",
+      "mode",
+      "state",
+      "created",
+      "res. +",
+      "res. ~",
+      "res. −",
+      "links +",
+      "links −",
+      "orphans",
+    ],
+    batches.map((b) => [
+      b.id,
+      b.connector,
+      b.mode,
+      b.state,
+      b.createdAt.replace("T", " ").slice(0, 19),
+      b.resourcesInserted,
+      b.resourcesUpdated,
+      b.resourcesDeleted,
+      b.linksInserted,
+      b.linksDeleted,
+      b.orphans,
+    ]),
+  );
+}
+
+function renderCounts(counts: { resources: StagedCount[]; links: StagedCount[] }): string {
+  const rows = [...counts.resources, ...counts.links].map((c) => [c.scope, c.operation, c.n]);
+  return rows.length === 0
+    ? "(no staged changes)"
+    : renderTable(["entity type / association", "operation", "changes"], rows);
+}
+
+/** `syncup batches list|show|changes|validate|cancel`. */
+export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
+  const batches = program
+    .command("batches")
+    .description("List, inspect, validate or cancel synchronization batches.");
+
+  batches
+    .command("list")
+    .description("The latest batches, newest first.")
+    .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .option("--connector <name>", "only this connector's batches")
+    .addOption(new Option("--state <state>", "only batches in this state").choices(BATCH_STATES))
+    .option("--limit <n>", "how many", parseCount, 20)
+    .option("--json", "print JSON")
+    .action(
+      async (opts: {
+        config: string;
+        connector?: string;
+        state?: BatchRow["state"];
+        limit: number;
+        json?: boolean;
+      }) => {
+        const rows = await withStore(ctx, opts.config, (store) =>
+          store.batches.list({
+            limit: opts.limit,
+            ...(opts.connector === undefined ? {} : { connector: opts.connector }),
+            ...(opts.state === undefined ? {} : { state: opts.state }),
+          }),
+        );
+        print(
+          ctx.stdout,
+          opts.json === true
+            ? JSON.stringify(rows, null, 2)
+            : rows.length === 0
+              ? "(no batches)"
+              : renderBatches(rows),
+        );
+        setExit(EXIT.OK);
+      },
+    );
+
+  batches
+    .command("show <id>")
+    .description("A batch: its state, its report, the changes it staged (or applied).")
+    .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .option("--json", "print JSON")
+    .action(async (id: string, opts: { config: string; json?: boolean }) => {
+      const { batch, counts } = await withStore(ctx, opts.config, async (store) => ({
+        batch: await requireBatch(store, id),
+        counts: await batchSummary(store, id),
+      }));
+      if (opts.json === true) {
+        print(ctx.stdout, JSON.stringify({ ...batch, changes: counts }, null, 2));
+      } else {
+        const report = batch.report as SyncReport | null;
+        const lines = [renderBatches([batch])];
+        if (batch.error !== null) lines.push(`Error: ${batch.error}`);
+        if (report !== null) {
+          lines.push(
+            renderSyncReport({ ...report, state: batch.state === "applied" ? "applied" : report.state }),
+          );
+          if (report.crossed.length === 0 && report.thresholds.length > 0) {
+            lines.push(`Thresholds checked: ${report.thresholds.map(describeCheck).join("; ")}`);
+          }
+        }
+        lines.push(batch.state === "applied" ? "Journal:" : "Staged changes:", renderCounts(counts));
+        print(ctx.stdout, lines.join("\n"));
+      }
+      setExit(EXIT.OK);
+    });
+
+  batches
+    .command("changes <id>")
+    .description("Page through a batch's staged changes (resources first, then links).")
+    .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .addOption(
+      new Option("--operation <operation>", "only this operation").choices(["insert", "update", "delete"]),
+    )
+    .option("--entity-type <name>", "only this entity type or association")
+    .option("--limit <n>", "changes per page", parseCount, 50)
+    .option("--offset <n>", "changes to skip", parseCount, 0)
+    .option("--json", "print JSON")
+    .action(
+      async (
+        id: string,
+        opts: {
+          config: string;
+          operation?: string;
+          entityType?: string;
+          limit: number;
+          offset: number;
+          json?: boolean;
+        },
+      ) => {
+        const page = await withStore(ctx, opts.config, (store) =>
+          batchChanges(store, id, {
+            limit: opts.limit,
+            offset: opts.offset,
+            ...(opts.operation === undefined ? {} : { operation: opts.operation }),
+            ...(opts.entityType === undefined ? {} : { scope: opts.entityType }),
+          }),
+        );
+        if (opts.json === true) {
+          print(ctx.stdout, JSON.stringify(page, null, 2));
+        } else {
+          print(
+            ctx.stdout,
+            renderTable(
+              ["kind", "operation", "entity type / association", "key", "line", "values"],
+              page.rows.map((r) => [
+                r.kind,
+                r.operation,
+                r.scope,
+                r.key2 === null ? r.key : `${r.key} → ${r.key2}`,
+                r.line ?? "",
+                r.properties === null
+                  ? ""
+                  : r.properties.length > 80
+                    ? `${r.properties.slice(0, 77)}…`
+                    : r.properties,
+              ]),
+            ),
+          );
+          const last = Math.min(opts.offset + page.rows.length, page.total);
+          print(ctx.stdout, `${page.total === 0 ? 0 : opts.offset + 1}–${last} of ${page.total}`);
+        }
+        setExit(EXIT.OK);
+      },
+    );
+
+  batches
+    .command("validate <id>")
+    .description("Apply a blocked batch exactly as it was staged (thresholds are not checked again).")
+    .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .option("--json", "print the report as JSON")
+    .action(async (id: string, opts: { config: string; json?: boolean }) => {
+      const report = await withStore(ctx, opts.config, (store) => validateBatch(store, id));
+      print(ctx.stdout, opts.json === true ? JSON.stringify(report, null, 2) : renderSyncReport(report));
+      setExit(EXIT.OK);
+    });
+
+  batches
+    .command("cancel <id>")
+    .description("Discard a blocked batch's staged changes.")
+    .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .action(async (id: string, opts: { config: string }) => {
+      const batch = await withStore(ctx, opts.config, (store) => cancelBatch(store, id));
+      print(
+        ctx.stdout,
+        `Batch ${batch.id} (${batch.connector} ${batch.mode}) cancelled: nothing was applied.`,
+      );
+      setExit(EXIT.OK);
+    });
+};

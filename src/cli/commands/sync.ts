@@ -1,0 +1,96 @@
+import type { Config } from "../../config/config.js";
+import { loadConfig } from "../../config/load.js";
+import { describeCheck } from "../../core/thresholds.js";
+import { openStore, synchronize, type Store, type SyncReport } from "../../sync/index.js";
+import { print, type CliContext } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+import { renderTable } from "../table.js";
+import { modeOption, type DefineCommand } from "./index.js";
+
+/** Opens the configuration's repository for the length of `fn`. */
+export async function withStore<T>(
+  ctx: CliContext,
+  configFile: string,
+  fn: (store: Store, config: Config) => Promise<T>,
+): Promise<T> {
+  const config = await loadConfig(configFile, ctx.env);
+  const store = await openStore(config.databaseUrl);
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A synchronization report for people: totals, per mapping, thresholds crossed, what to do next. */
+export function renderSyncReport(report: SyncReport): string {
+  const lines = [
+    `Batch ${report.batchId}: ${report.connector} ${report.mode}${report.forced ? " (forced)" : ""} — ${report.state}`,
+    renderTable(
+      ["mapping", "rows", "inserted", "updated", "deleted", "unchanged", "orphans", "conflicts"],
+      report.mappings.map((m) => [
+        m.mapping,
+        m.rows,
+        m.inserted,
+        m.updated,
+        m.deleted,
+        m.unchanged,
+        m.orphans,
+        m.conflicts,
+      ]),
+    ),
+  ];
+  for (const file of report.orphanFiles) lines.push(`Orphans written to ${file}`);
+  if (report.crossed.length > 0) {
+    lines.push(`Thresholds crossed${report.state === "blocked" ? "" : " (ignored)"}:`);
+    for (const check of report.crossed) lines.push(`  - ${describeCheck(check)}`);
+  }
+  if (report.state === "blocked") {
+    lines.push(
+      "Nothing was applied. Review the staged changes with `syncup batches changes " +
+        `${report.batchId}\`, then \`syncup batches validate ${report.batchId}\` or \`syncup batches cancel ${report.batchId}\`.`,
+    );
+  } else if (report.state === "previewed") {
+    lines.push("Dry run: nothing was applied.");
+  }
+  return lines.join("\n");
+}
+
+/** `syncup sync --connector X --mode M [--dry-run] [--force] [--json]`. */
+export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
+  program
+    .command("sync")
+    .description("Synchronize a connector's prepared files (<workDir>/<connector>/) into the repository.")
+    .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .requiredOption("--connector <name>", "connector to synchronize")
+    .addOption(modeOption("complete"))
+    .option("--dir <folder>", "folder of the prepared files (default <workDir>/<connector>)")
+    .option("--dry-run", "stage and report the changes, then discard them")
+    .option("--force", "ignore thresholds; in initial mode, replace the connector's resources")
+    .option("--json", "print the report as JSON")
+    .action(
+      async (opts: {
+        config: string;
+        connector: string;
+        mode: "initial" | "complete" | "incremental";
+        dir?: string;
+        dryRun?: boolean;
+        force?: boolean;
+        json?: boolean;
+      }) => {
+        const report = await withStore(ctx, opts.config, (store, config) =>
+          synchronize({
+            store,
+            config,
+            connector: opts.connector,
+            mode: opts.mode,
+            ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+            dryRun: opts.dryRun === true,
+            force: opts.force === true,
+          }),
+        );
+        print(ctx.stdout, opts.json === true ? JSON.stringify(report, null, 2) : renderSyncReport(report));
+        setExit(report.state === "blocked" ? EXIT.BLOCKED : EXIT.OK);
+      },
+    );
+};

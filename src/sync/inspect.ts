@@ -1,0 +1,171 @@
+/** Read-only views of the repository for `syncup resources` and `syncup batches`. */
+import type { Config } from "../config/config.js";
+import type { Store } from "../store/store.js";
+import type { ChangeFilter, ChangeRow, HistoryRow, ResourceRow, StagedCount } from "../store/types.js";
+import { requireBatch } from "./batches.js";
+import { connectorOf } from "./synchronize.js";
+
+export interface LinkView {
+  readonly association: string;
+  /** Which end of the association this resource is. */
+  readonly end: 1 | 2;
+  readonly otherEntityType: string;
+  readonly otherKey: string;
+  /** Stored in a mono-valued column (of this resource, or of the other one). */
+  readonly mono: boolean;
+}
+
+export interface ResourceView {
+  readonly id: number;
+  readonly entityType: string;
+  readonly key: string;
+  readonly uniqueKeys: readonly (string | null)[];
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly lastBatch: string;
+  readonly createdBatch: string;
+  readonly links: readonly LinkView[];
+}
+
+/** The resources of a connector with primary key `key` (one per entity type), with their links. */
+export async function getResources(
+  store: Store,
+  config: Config,
+  connectorName: string,
+  key: string,
+  entityType?: string,
+): Promise<ResourceView[]> {
+  const connector = connectorOf(config, connectorName);
+  const rows = await store.resources.get(connector.name, key, entityType);
+  const views: ResourceView[] = [];
+  for (const row of rows) {
+    const links: { association: string; end: 1 | 2; other: number; mono: boolean }[] = [];
+    for (const l of await store.links.linksOf(row.id)) {
+      if (l.resource1 === row.id)
+        links.push({ association: l.association, end: 1, other: l.resource2, mono: false });
+      if (l.resource2 === row.id)
+        links.push({ association: l.association, end: 2, other: l.resource1, mono: false });
+    }
+    for (const [column, target] of Object.entries(row.mono)) {
+      const found = monoAssociation(config, row.entityType, Number(column));
+      if (found !== undefined)
+        links.push({ association: found.name, end: found.end, other: target, mono: true });
+    }
+    for (const holder of await store.resources.referencing(row.id)) {
+      for (const [column, target] of Object.entries(holder.mono)) {
+        const found =
+          target === row.id ? monoAssociation(config, holder.entityType, Number(column)) : undefined;
+        if (found !== undefined) {
+          links.push({ association: found.name, end: found.end === 1 ? 2 : 1, other: holder.id, mono: true });
+        }
+      }
+    }
+    const others = new Map(
+      (await store.resources.byIds([...new Set(links.map((l) => l.other))])).map((r) => [r.id, r]),
+    );
+    views.push({
+      id: row.id,
+      entityType: row.entityType,
+      key: row.pk,
+      uniqueKeys: [row.uk1, row.uk2, row.uk3].slice(
+        0,
+        uniqueKeyCount(config, connector.name, row.entityType),
+      ),
+      properties: JSON.parse(row.properties) as Record<string, unknown>,
+      lastBatch: row.batchId,
+      createdBatch: row.createdBatchId,
+      links: links
+        .map((l) => ({
+          association: l.association,
+          end: l.end,
+          otherEntityType: others.get(l.other)?.entity_type ?? "?",
+          otherKey: others.get(l.other)?.pk ?? `#${l.other}`,
+          mono: l.mono,
+        }))
+        .sort((a, b) =>
+          a.association === b.association
+            ? a.otherKey < b.otherKey
+              ? -1
+              : 1
+            : a.association < b.association
+              ? -1
+              : 1,
+        ),
+    });
+  }
+  return views;
+}
+
+export function listResources(
+  store: Store,
+  options: { connector: string; entityType?: string; limit: number; offset: number },
+): Promise<ResourceRow[]> {
+  return store.resources.list(options);
+}
+
+/**
+ * What the journal holds of a primary key: the changes of applied batches, oldest first.
+ * Initial loads are not journaled row by row: a key whose journal does not start with an
+ * insert (or that has none) came from the last initial load before, shown first.
+ */
+export async function resourceHistory(store: Store, connector: string, key: string): Promise<HistoryRow[]> {
+  const journal = await store.resources.history(connector, key);
+  const first = journal[0];
+  if (first?.operation === "insert") return journal;
+  const current = first === undefined ? await store.resources.get(connector, key) : [];
+  if (first === undefined && current.length === 0) return journal;
+  const initial = await store.batches.lastApplied(connector, {
+    mode: "initial",
+    ...(first === undefined ? {} : { before: first.seq }),
+  });
+  if (initial === undefined) return journal;
+  const created: HistoryRow = {
+    batchId: initial.id,
+    seq: initial.seq,
+    mode: "initial",
+    finishedAt: initial.finishedAt,
+    operation: "insert",
+    entityType: first?.entityType ?? current[0]?.entityType ?? "",
+    properties: null,
+  };
+  return [created, ...journal];
+}
+
+/** A page of a batch's staged changes (or, once applied, its journal). */
+export async function batchChanges(
+  store: Store,
+  id: string,
+  filter: ChangeFilter,
+): Promise<{ rows: ChangeRow[]; total: number }> {
+  await requireBatch(store, id);
+  return store.changes.page(id, filter);
+}
+
+/** Changes per entity type / association and operation: what the batch staged or applied. */
+export async function batchSummary(
+  store: Store,
+  id: string,
+): Promise<{ resources: StagedCount[]; links: StagedCount[] }> {
+  await requireBatch(store, id);
+  return store.changes.counts(id);
+}
+
+function monoAssociation(
+  config: Config,
+  entityType: string,
+  column: number,
+): { name: string; end: 1 | 2 } | undefined {
+  for (const a of Object.values(config.associations)) {
+    if (a.end1.entityType === entityType && a.end1.monoColumnIndex === column)
+      return { name: a.name, end: 1 };
+    if (a.end2.entityType === entityType && a.end2.monoColumnIndex === column)
+      return { name: a.name, end: 2 };
+  }
+  return undefined;
+}
+
+function uniqueKeyCount(config: Config, connector: string, entityType: string): number {
+  return (
+    config.connectors[connector]?.entityTypeMappings.find((m) => m.name === entityType)?.uniqueKeys.length ??
+    3
+  );
+}

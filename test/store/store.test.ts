@@ -1,0 +1,170 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { compareOrdinal } from "../../src/core/ordinal.js";
+import { migrate } from "../../src/store/migrate.js";
+import { MIGRATIONS } from "../../src/store/migrations/index.js";
+import { POSTGRES_DDL } from "../../src/store/postgres/ddl.js";
+import { PostgresDriver } from "../../src/store/postgres/driver.js";
+import { SQLITE_DDL } from "../../src/store/sqlite/ddl.js";
+import { SqliteDriver } from "../../src/store/sqlite/driver.js";
+import type { Driver } from "../../src/store/driver.js";
+import { openStore } from "../../src/store/store.js";
+import { testDatabases } from "./dialects.js";
+
+const databases = testDatabases();
+afterAll(async () => {
+  for (const db of databases) await db.cleanup();
+});
+
+async function driverFor(url: string): Promise<Driver> {
+  return url.startsWith("sqlite:") ? SqliteDriver.open(url) : PostgresDriver.open(url);
+}
+
+const KEYS = [
+  "a",
+  "B",
+  "b",
+  "",
+  " x",
+  "a b",
+  "a;b",
+  'q"t',
+  "é",
+  "e\u0301",
+  "z",
+  "Ω",
+  "\uff5e",
+  "😀",
+  "\u00a0",
+  "ab",
+];
+
+describe.each(databases)("store on $dialect", (db) => {
+  it("migrates a new database once and records each migration", async () => {
+    const url = db.url();
+    const store = await openStore(url);
+    await store.close();
+    const driver = await driverFor(url);
+    try {
+      expect(await migrate(driver, db.dialect === "sqlite" ? SQLITE_DDL : POSTGRES_DDL)).toEqual([]);
+      const rows = await driver.all<{ id: number; name: string }>(
+        "SELECT id, name FROM syncup_migrations ORDER BY id",
+      );
+      expect(rows).toEqual(MIGRATIONS.map((m) => ({ id: m.id, name: m.name })));
+      await driver.run("INSERT INTO syncup_migrations (id, name, applied_at) VALUES (999, 'future', 'now')");
+    } finally {
+      await driver.close();
+    }
+    await expect(openStore(url)).rejects.toMatchObject({ code: "DATABASE_SCHEMA_NEWER" });
+  });
+
+  it("orders key columns ordinally, as the prepared files are", async () => {
+    const url = db.url();
+    const s = await openStore(url);
+    await s.close();
+    const driver = await driverFor(url);
+    try {
+      await driver.copyRows(
+        "UR_Resources",
+        ["connector", "entity_type", "pk", "hash", "properties", "batch_id", "created_batch_id"],
+        KEYS.map((k) => ["C", "T", k, "h", "{}", "b", "b"]),
+      );
+      const pages: string[] = [];
+      for await (const page of driver.stream<{ pk: string }>(
+        "SELECT pk FROM UR_Resources WHERE connector = ? ORDER BY pk",
+        ["C"],
+        4,
+      )) {
+        expect(page.length).toBeLessThanOrEqual(4);
+        pages.push(...page.map((r) => r.pk));
+      }
+      expect(pages).toEqual([...KEYS].sort(compareOrdinal));
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("copies values with tabs, newlines, backslashes and nulls intact", async () => {
+    const url = db.url();
+    await (await openStore(url)).close();
+    const driver = await driverFor(url);
+    try {
+      const nasty = ["tab\there", "line\nbreak\r\n", "back\\slash\\N", "\\N", "quote\"'", "ünï😀"];
+      await driver.copyRows(
+        "UR_Resources",
+        ["connector", "entity_type", "pk", "uk1", "hash", "properties", "batch_id", "created_batch_id"],
+        nasty.map((v, i) => [
+          "C",
+          "T",
+          `k${i}`,
+          i % 2 === 0 ? v : null,
+          "h",
+          JSON.stringify({ v }),
+          "b",
+          "b",
+        ]),
+      );
+      const rows = await driver.all<{ uk1: string | null; properties: string }>(
+        "SELECT uk1, properties FROM UR_Resources ORDER BY pk",
+      );
+      expect(rows.map((r) => r.uk1)).toEqual(nasty.map((v, i) => (i % 2 === 0 ? v : null)));
+      expect(rows.map((r) => (JSON.parse(r.properties) as { v: string }).v)).toEqual(nasty);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("rolls a transaction back when its function throws, and streams from a snapshot of its own", async () => {
+    const url = db.url();
+    await (await openStore(url)).close();
+    const driver = await driverFor(url);
+    try {
+      await expect(
+        driver.transaction(async () => {
+          await driver.run(
+            "INSERT INTO UR_Batches (id, connector, mode, state, created_at) VALUES ('x', 'C', 'complete', 'staging', 'now')",
+          );
+          throw new Error("boom");
+        }),
+      ).rejects.toThrow("boom");
+      expect(await driver.all("SELECT id FROM UR_Batches")).toEqual([]);
+      await driver.copyRows(
+        "UR_Batches",
+        ["id", "connector", "mode", "state", "created_at"],
+        Array.from({ length: 10 }, (_, i) => [`b${i}`, "C", "complete", "staging", "now"]),
+      );
+      let seen = 0;
+      for await (const page of driver.stream<{ id: string }>(
+        "SELECT id FROM UR_Batches ORDER BY id",
+        [],
+        3,
+      )) {
+        seen += page.length;
+        // writes while streaming: allowed, and not seen by the stream (file databases)
+        await driver.run(
+          "INSERT INTO UR_Batches (id, connector, mode, state, created_at) VALUES (?, 'C', 'complete', 'staging', 'now')",
+          [`z${seen}`],
+        );
+      }
+      expect(seen).toBe(10);
+    } finally {
+      await driver.close();
+    }
+  });
+});
+
+describe("openStore URLs", () => {
+  it("opens an in-memory SQLite database", async () => {
+    const store = await openStore("sqlite::memory:");
+    expect(store.dialect).toBe("sqlite");
+    expect(await store.resources.hasAny("X")).toBe(false);
+    await store.close();
+  });
+
+  it("refuses an unknown scheme or schema name with DATABASE_URL_INVALID", async () => {
+    await expect(openStore("mysql://localhost/db")).rejects.toMatchObject({ code: "DATABASE_URL_INVALID" });
+    await expect(openStore("postgres://127.0.0.1/test?schema=bad-name")).rejects.toMatchObject({
+      code: "DATABASE_URL_INVALID",
+    });
+    await expect(openStore("sqlite:")).rejects.toMatchObject({ code: "DATABASE_URL_INVALID" });
+  });
+});

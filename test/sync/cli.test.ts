@@ -1,0 +1,152 @@
+/** `syncup sync`, `syncup batches` and `syncup resources`, driven through the CLI's entry point. */
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { dataset, tempDir, testConfigYaml, user, writeComplete, writeIncremental } from "./helpers.js";
+
+function sink(): Writable & { text: () => string } {
+  let text = "";
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return Object.assign(stream, { text: () => text });
+}
+
+/** The helpers' configuration in a file, with a SQLite repository in the work folder. */
+function configFile(workDir: string, thresholds: Record<string, number> = {}): string {
+  const path = join(workDir, "syncup.yaml");
+  writeFileSync(path, testConfigYaml(workDir, { thresholds }, `sqlite:${join(workDir, "repo.db")}`));
+  return path;
+}
+
+async function syncup(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await main(["node", "syncup", ...argv], { stdout, stderr, env: {} });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe("syncup sync / batches / resources", () => {
+  it("synchronizes, blocks, shows, validates and looks up resources", async () => {
+    const workDir = tempDir();
+    const config = configFile(workDir, { MaximumDeletedLines: 1 });
+    const data = dataset(6);
+    await writeComplete(workDir, data, "initial");
+    const initial = await syncup("sync", "--config", config, "--connector", "HR", "--mode", "initial");
+    expect(initial.stderr).toBe("");
+    expect(initial.code).toBe(0);
+    expect(initial.stdout).toMatch(/Batch [0-9a-f-]{36}: HR initial — applied/);
+    expect(initial.stdout).toMatch(/User +│? *6 +│? *6/);
+
+    await writeComplete(workDir, { ...data, users: data.users.slice(2).concat(user(7)) });
+    const blocked = await syncup("sync", "--config", config, "--connector", "HR", "--json");
+    expect(blocked.code).toBe(3);
+    const report = JSON.parse(blocked.stdout) as {
+      batchId: string;
+      state: string;
+      crossed: { threshold: string }[];
+    };
+    expect(report.state).toBe("blocked");
+    expect(report.crossed.map((c) => c.threshold)).toEqual(["MaximumDeletedLines"]);
+
+    const list = await syncup("batches", "list", "--config", config);
+    expect(list.stdout).toContain(report.batchId);
+    expect(list.stdout).toContain("blocked");
+    const show = await syncup("batches", "show", report.batchId, "--config", config);
+    expect(show.stdout).toContain('MaximumDeletedLines at connector "HR": 2 lines > 1 lines');
+    const changes = await syncup(
+      "batches",
+      "changes",
+      report.batchId,
+      "--config",
+      config,
+      "--operation",
+      "delete",
+      "--entity-type",
+      "User",
+    );
+    expect(changes.stdout).toContain("u0001");
+    expect(changes.stdout).toContain("u0002");
+    expect(changes.stdout).toContain("1–2 of 2");
+
+    await writeIncremental(workDir, data, data);
+    const refused = await syncup("sync", "--config", config, "--connector", "HR", "--mode", "incremental");
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(`syncup batches validate ${report.batchId}`);
+
+    const validated = await syncup("batches", "validate", report.batchId, "--config", config);
+    expect(validated.code).toBe(0);
+    expect(validated.stdout).toContain("applied");
+    expect((await syncup("batches", "validate", report.batchId, "--config", config)).code).toBe(2);
+
+    const get = await syncup("resources", "get", "u0003", "--config", config, "--connector", "HR");
+    expect(get.stdout).toContain("user3@example.com");
+    expect(get.stdout).toMatch(/Membership.*Group.*g3/);
+    const history = await syncup(
+      "resources",
+      "history",
+      "u0001",
+      "--config",
+      config,
+      "--connector",
+      "HR",
+      "--json",
+    );
+    expect((JSON.parse(history.stdout) as { operation: string }[]).map((h) => h.operation)).toEqual([
+      "insert",
+      "delete",
+    ]);
+    const resources = await syncup(
+      "resources",
+      "list",
+      "--config",
+      config,
+      "--connector",
+      "HR",
+      "--entity-type",
+      "User",
+    );
+    expect(resources.stdout).toContain("u0007");
+    expect(resources.stdout).not.toContain("u0001");
+  });
+});
+
+const root = resolve(import.meta.dirname, "..", "..");
+
+describe.skipIf(!existsSync(join(root, "dist", "cli", "main.js")))("the built syncup binary", () => {
+  const bin = (...argv: string[]) => {
+    const result = spawnSync(process.execPath, [join(root, "bin", "syncup.js"), ...argv], {
+      encoding: "utf8",
+      env: { ...process.env, SYNCUP_DATABASE_URL: "" },
+    });
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  it("runs sync and batches list, with exit codes 0, 2 and 3", async () => {
+    const workDir = tempDir();
+    const config = configFile(workDir, { MaximumInsertedLines: 2 });
+    await writeComplete(workDir, dataset(4), "initial");
+    const initial = bin("sync", "--config", config, "--connector", "HR", "--mode", "initial", "--json");
+    expect(initial.stderr).toBe("");
+    expect(initial.code).toBe(0);
+    expect(JSON.parse(initial.stdout)).toMatchObject({ state: "applied", resources: { inserted: 7 } });
+    const again = bin("sync", "--config", config, "--connector", "HR", "--mode", "initial");
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("INITIAL_NOT_EMPTY");
+    await writeComplete(workDir, dataset(7));
+    const blocked = bin("sync", "--config", config, "--connector", "HR");
+    expect(blocked.code).toBe(3);
+    expect(blocked.stdout).toContain("MaximumInsertedLines");
+    const list = bin("batches", "list", "--config", config, "--json");
+    expect((JSON.parse(list.stdout) as { state: string }[]).map((b) => b.state)).toEqual([
+      "blocked",
+      "applied",
+    ]);
+  });
+});
