@@ -5,7 +5,15 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 
-export const BENCH_HEADER = ["dn", "sAMAccountName", "displayName", "mail", "employeeID", "department", "whenCreated"];
+export const BENCH_HEADER = [
+  "dn",
+  "sAMAccountName",
+  "displayName",
+  "mail",
+  "employeeID",
+  "department",
+  "whenCreated",
+];
 
 /** A small, fast, seeded generator (mulberry32). */
 export function seededRandom(seed: number): () => number {
@@ -45,7 +53,11 @@ function csvLine(fields: readonly string[]): string {
  * Writes `rows` rows. `changes` (0–1) makes this the "next" export of the same population:
  * that share of ids is updated, deleted or new, a third each.
  */
-export async function writeBenchFile(path: string, rows: number, options: { seed: number; changes?: number }): Promise<void> {
+export async function writeBenchFile(
+  path: string,
+  rows: number,
+  options: { seed: number; changes?: number },
+): Promise<void> {
   const random = seededRandom(options.seed);
   const order = seededRandom(42);
   // A permutation of ids so that keys arrive in random order.
@@ -70,7 +82,8 @@ export async function writeBenchFile(path: string, rows: number, options: { seed
     const fields = benchRow(id, version, random);
     const special = random();
     if (special < 0.002) fields[0] = "";
-    else if (special < 0.003) fields[0] = benchRow(ids[Math.floor(random() * rows)] as number, 0, random)[0] as string;
+    else if (special < 0.003)
+      fields[0] = benchRow(ids[Math.floor(random() * rows)] as number, 0, random)[0] as string;
     chunk += csvLine(fields);
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await once(out, "drain");

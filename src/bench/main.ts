@@ -32,7 +32,9 @@ const benchDir = resolve(option("--dir") ?? join(root, ".bench"));
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Runs a task of ours in a child process `runs` times; median seconds and the largest peak RSS. */
@@ -41,7 +43,10 @@ function ours(task: string, args: string[], before?: () => void): { seconds: num
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     before?.();
-    const out = execFileSync(process.execPath, [child, task, ...args], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, [child, task, ...args], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
     const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { seconds: number; maxRssMiB: number };
     times.push(result.seconds);
     rss = Math.max(rss, result.maxRssMiB);
@@ -54,7 +59,10 @@ function reference(command: string): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const result = spawnSync("bash", ["-c", command], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LC_ALL: "C" } });
+    const result = spawnSync("bash", ["-c", command], {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, LC_ALL: "C" },
+    });
     if (result.status !== 0) throw new Error(`reference command failed: ${command}`);
     times.push((performance.now() - started) / 1000);
   }
@@ -155,7 +163,8 @@ async function benchFiles(rows: number): Promise<BenchResult[]> {
 }
 
 function renderMarkdown(results: readonly BenchResult[]): string {
-  const head = "| task | ours (median s) | reference | reference (median s) | ratio | rows/s | peak RSS (MiB) | target |";
+  const head =
+    "| task | ours (median s) | reference | reference (median s) | ratio | rows/s | peak RSS (MiB) | target |";
   const lines = results.map((r) => {
     const ratio = r.referenceSeconds === null ? "—" : `${(r.oursSeconds / r.referenceSeconds).toFixed(2)}×`;
     return `| ${r.task} | ${r.oursSeconds.toFixed(3)} | ${r.reference ?? "—"} | ${r.referenceSeconds === null ? "—" : r.referenceSeconds.toFixed(3)} | ${ratio} | ${Math.round(r.rows / r.oursSeconds).toLocaleString("en-US")} | ${r.peakRssMiB === null ? "—" : r.peakRssMiB.toFixed(0)} | ${r.target} |`;

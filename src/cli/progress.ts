@@ -8,7 +8,7 @@ export function progressBar(
 ): { update: (label: string, done: number, total: number) => void; stop: () => void } {
   if (!enabled || ctx.stderr.isTTY !== true) return { update: () => undefined, stop: () => undefined };
   const bar = new SingleBar({
-    stream: ctx.stderr as NodeJS.WriteStream,
+    stream: ctx.stderr,
     format: "{label} [{bar}] {percentage}% {value}/{total} MiB",
     hideCursor: true,
     clearOnComplete: true,

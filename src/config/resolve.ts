@@ -349,7 +349,8 @@ export function resolveConfig(
 
   const workDir = abs(raw.workDir ?? "./work");
   const fromEnv = options.env["SYNCUP_DATABASE_URL"];
-  const databaseUrl = fromEnv !== undefined && fromEnv !== "" ? fromEnv : (raw.database?.url ?? DEFAULT_DATABASE_URL);
+  const databaseUrl =
+    fromEnv !== undefined && fromEnv !== "" ? fromEnv : (raw.database?.url ?? DEFAULT_DATABASE_URL);
   const config: Config = {
     file: options.file,
     workDir,

@@ -16,6 +16,7 @@
  * Non-string values are trimmed of surrounding spaces first. A multi-valued property is split
  * on its separator; empty parts are dropped, each part converted.
  */
+import { splitValues } from "./multi-value.js";
 import type { ScalarType } from "../config/schema.js";
 import { compileDateParser, describeDateFormat } from "./convert-date.js";
 
@@ -59,7 +60,7 @@ export function compileConverter(spec: ConverterSpec): Converter {
     expected: `${single.expected}, several separated by "${separator}"`,
     convert(text) {
       const values: ScalarValue[] = [];
-      for (const part of text.split(separator)) {
+      for (const part of splitValues(text, separator)) {
         if (part === "") continue;
         const value = single.convert(part);
         if (value === INVALID) return INVALID;

@@ -28,11 +28,22 @@ export interface ExportReport {
   readonly mode: Mode;
   readonly files: readonly ExportedFile[];
   readonly commands: readonly { connection: string; seconds: number; stderrTail: string }[];
+  /**
+   * Advances the native connectors' incremental state (watermarks, key listings). Already
+   * done unless `deferStateCommit` was set; then call it once the batch was accepted.
+   */
+  readonly commitState: () => Promise<void>;
 }
 
 export interface ExportOptions {
   /** Called as bytes of a source file are read, for progress bars. */
   readonly onProgress?: (table: string, bytesRead: number, size: number) => void;
+  /**
+   * Leave the native connectors' incremental state where it was until the caller calls
+   * `commitState` (after the synchronization applied the batch), so that a failed prepare
+   * or synchronization never loses changes.
+   */
+  readonly deferStateCommit?: boolean;
   /** Diagnostic lines of native connectors. */
   readonly log?: (line: string) => void;
   /** Environment for secrets referenced by native connectors; default process.env. */
@@ -156,8 +167,11 @@ export async function exportConnector(
       files.push({ table, source, output: done.path, rows: done.rows, bytes: done.bytes });
     }
     for (const move of moves) await rename(move.from, move.to);
-    for (const commit of commits) await commit();
-    return { connector: connector.name, mode, files, commands };
+    const commitState = async () => {
+      for (const commit of commits.splice(0)) await commit();
+    };
+    if (options.deferStateCommit !== true) await commitState();
+    return { connector: connector.name, mode, files, commands, commitState };
   } catch (error) {
     await Promise.all(pending.map((p) => p.writer.abort()));
     throw error;

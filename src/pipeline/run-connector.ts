@@ -41,7 +41,10 @@ export async function runConnector(
 ): Promise<ConnectorRun> {
   const mode = await resolveMode(store, connector, requested);
   const progress = options.onProgress;
-  const exported = await exportConnector(config, connector, mode, progress ? { onProgress: progress } : {});
+  const exported = await exportConnector(config, connector, mode, {
+    deferStateCommit: true,
+    ...(progress ? { onProgress: progress } : {}),
+  });
   const prepared = await prepareConnector(config, connector, mode, progress ? { onProgress: progress } : {});
   const sync = await synchronize({
     store,
@@ -51,6 +54,9 @@ export async function runConnector(
     ...(options.force === undefined ? {} : { force: options.force }),
     ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
   });
-  if (sync.state === "applied") await acceptPrepared(config, connector, sync.batchId);
+  if (sync.state === "applied") {
+    await acceptPrepared(config, connector, sync.batchId);
+    await exported.commitState();
+  }
   return { connector, mode, export: exported, prepare: prepared.manifest.summaries, sync };
 }

@@ -3,7 +3,8 @@ import { loadConfig, parseConfig } from "../../src/config/load.js";
 import { SyncupError } from "../../src/errors.js";
 
 const env = {};
-const parse = (text: string) => parseConfig(text, { file: "/etc/syncup/syncup.yaml", label: "syncup.yaml", env });
+const parse = (text: string) =>
+  parseConfig(text, { file: "/etc/syncup/syncup.yaml", label: "syncup.yaml", env });
 
 const minimal = `
 version: 1
@@ -52,9 +53,18 @@ describe("configuration", () => {
     expect(config.exportDir).toBe("/etc/syncup/work/export");
     expect(config.databaseUrl).toBe("sqlite:/etc/syncup/data/syncup.db");
     const hr = config.connectors["HR"];
-    expect(hr?.tables["hr_people"]?.format).toMatchObject({ separator: ",", encoding: "utf-8", skipLines: 0 });
+    expect(hr?.tables["hr_people"]?.format).toMatchObject({
+      separator: ",",
+      encoding: "utf-8",
+      skipLines: 0,
+    });
     expect(hr?.entityTypeMappings[0]?.columns).toEqual(["id", "full_name"]);
-    expect(hr?.associationMappings[0]).toMatchObject({ key1: "id", key2: "id", end1EntityType: "Person", columns: ["id", "manager_id"] });
+    expect(hr?.associationMappings[0]).toMatchObject({
+      key1: "id",
+      key2: "id",
+      end1EntityType: "Person",
+      columns: ["id", "manager_id"],
+    });
     expect(hr?.thresholds.MaximumDeletedLines).toBe(100);
     expect(hr?.thresholds.MaxLinkPercentageDeletedLines).toBe(5);
     expect(config.associations["Person_Manager"]?.end1.monoColumnIndex).toBe(128);
@@ -78,32 +88,56 @@ describe("configuration", () => {
       .replace("name: { type: string }", "name: { type: text }");
     const problems = problemsOf(text);
     expect(problems).toHaveLength(2);
-    expect(problems.join("\n")).toMatch(/entityModel\.entityTypes\.Person\.properties\.name\.type: Invalid option: expected one of "string"\|.*\(line 8\)/);
-    expect(problems.join("\n")).toMatch(/connectors\.HR\.entityTypeMappings\.Person\.colour: unknown key "colour" \(line \d+\)/);
+    expect(problems.join("\n")).toMatch(
+      /entityModel\.entityTypes\.Person\.properties\.name\.type: Invalid option: expected one of "string"\|.*\(line 8\)/,
+    );
+    expect(problems.join("\n")).toMatch(
+      /connectors\.HR\.entityTypeMappings\.Person\.colour: unknown key "colour" \(line \d+\)/,
+    );
     // Cross-references are checked once the shape is right.
     const refs = problemsOf(minimal.replace("table: hr_people, column1", "table: hr_persons, column1"));
     expect(refs).toEqual([
-      expect.stringMatching(/^connectors\.HR\.entityAssociationMappings\.Person_Manager\.table: unknown table "hr_persons" \(this connector has: hr_people\)/),
+      expect.stringMatching(
+        /^connectors\.HR\.entityAssociationMappings\.Person_Manager\.table: unknown table "hr_persons" \(this connector has: hr_people\)/,
+      ),
     ]);
   });
 
   it("checks the cross-references of mappings and associations", () => {
     const text = minimal
-      .replace("properties: { id: id, name: { column: full_name } }", "properties: { id: id, nickname: x, manager: m }")
-      .replace("Person_Manager: { table: hr_people, column1: id, column2: manager_id }", "Person_Manager: { table: hr_people, column1: id, column2: manager_id, key2: email }")
+      .replace(
+        "properties: { id: id, name: { column: full_name } }",
+        "properties: { id: id, nickname: x, manager: m }",
+      )
+      .replace(
+        "Person_Manager: { table: hr_people, column1: id, column2: manager_id }",
+        "Person_Manager: { table: hr_people, column1: id, column2: manager_id, key2: email }",
+      )
       .replace("property2: Person.reports", "property2: Person.boss");
     const problems = problemsOf(text).join("\n");
-    expect(problems).toContain('entityModel.associations.Person_Manager.property2: "boss" is not a navigation property of "Person"');
-    expect(problems).toContain('connectors.HR.entityTypeMappings.Person.properties.nickname: "nickname" is not a scalar property of "Person"');
-    expect(problems).toContain("connectors.HR.entityTypeMappings.Person.properties.manager: \"manager\" is a navigation property");
+    expect(problems).toContain(
+      'entityModel.associations.Person_Manager.property2: "boss" is not a navigation property of "Person"',
+    );
+    expect(problems).toContain(
+      'connectors.HR.entityTypeMappings.Person.properties.nickname: "nickname" is not a scalar property of "Person"',
+    );
+    expect(problems).toContain(
+      'connectors.HR.entityTypeMappings.Person.properties.manager: "manager" is a navigation property',
+    );
   });
 
   it("refuses a unique key that repeats the primary key and a bad file pattern", () => {
     const problems = problemsOf(
-      minimal.replace("primaryKey: id", "primaryKey: id\n        uniqueKeys: [id]").replace("'^people.*\\.csv$'", "'^people(.csv'"),
+      minimal
+        .replace("primaryKey: id", "primaryKey: id\n        uniqueKeys: [id]")
+        .replace("'^people.*\\.csv$'", "'^people(.csv'"),
     ).join("\n");
-    expect(problems).toContain('connectors.HR.entityTypeMappings.Person.uniqueKeys.0: "id" is already a key of this mapping');
-    expect(problems).toContain("connectors.HR.connections.hr.tables.people.file: not a valid regular expression");
+    expect(problems).toContain(
+      'connectors.HR.entityTypeMappings.Person.uniqueKeys.0: "id" is already a key of this mapping',
+    );
+    expect(problems).toContain(
+      "connectors.HR.connections.hr.tables.people.file: not a valid regular expression",
+    );
   });
 
   it("reports YAML syntax errors with their line", () => {
@@ -111,7 +145,9 @@ describe("configuration", () => {
   });
 
   it("names the file when it cannot be read", async () => {
-    await expect(loadConfig("/nonexistent/syncup.yaml")).rejects.toThrow(/Cannot read the configuration "\/nonexistent\/syncup.yaml": ENOENT/);
+    await expect(loadConfig("/nonexistent/syncup.yaml")).rejects.toThrow(
+      /Cannot read the configuration "\/nonexistent\/syncup.yaml": ENOENT/,
+    );
   });
 
   it("loads the quickstart example", async () => {

@@ -50,7 +50,10 @@ function snapshot(dir: string): Record<string, string> {
 
 for (const name of readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, "case.yaml")))) {
   describe(`golden: ${name}`, () => {
-    const spec = parse(readFileSync(join(fixtures, name, "case.yaml"), "utf8")) as { connector: string; steps: Step[] };
+    const spec = parse(readFileSync(join(fixtures, name, "case.yaml"), "utf8")) as {
+      connector: string;
+      steps: Step[];
+    };
     const dir = join(scratch, name);
     cpSync(join(fixtures, name), dir, { recursive: true });
 

@@ -2,7 +2,7 @@
  * How LDAP values become CSV text (pure): binary forms of Active Directory's identifiers,
  * multi-valued cells, generalized time, and which attributes the schema says are single-valued.
  */
-import { joinValues } from "../shared/multi-value.js";
+import { joinValues } from "../../core/multi-value.js";
 
 export type BinaryForm = "guid" | "sid" | "base64";
 

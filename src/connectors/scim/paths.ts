@@ -8,7 +8,7 @@
  * Through a multi-valued attribute without a selector the path yields every value; the cell
  * then joins them with `|` (escaping `\` and `|`), even when there is only one.
  */
-import { joinValues } from "../shared/multi-value.js";
+import { joinValues } from "../../core/multi-value.js";
 
 type Selector =
   | { readonly kind: "primary" }

@@ -20,8 +20,11 @@ function escapeValue(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll(MULTI_VALUE_SEPARATOR, "\\|");
 }
 
-/** The values of a cell written by `joinValues` (an empty cell has none). */
-export function splitValues(cell: string): string[] {
+/**
+ * The values of a cell written by `joinValues` (an empty cell has none); `\` escapes the
+ * next character, so a value may hold the separator.
+ */
+export function splitValues(cell: string, separator: string = MULTI_VALUE_SEPARATOR): string[] {
   if (cell === "") return [];
   const values: string[] = [];
   let current = "";
@@ -29,7 +32,7 @@ export function splitValues(cell: string): string[] {
     const c = cell[i] as string;
     if (c === "\\" && i + 1 < cell.length) {
       current += cell[++i] as string;
-    } else if (c === MULTI_VALUE_SEPARATOR) {
+    } else if (c === separator) {
       values.push(current);
       current = "";
     } else {
