@@ -1,0 +1,106 @@
+/**
+ * `syncup run` on the quickstart example, as the README promises it: a first run loads,
+ * a second reports zero changes, deleting half the people blocks with exit code 3 and the
+ * staged deletes can be reviewed and validated.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "..", "..");
+const bin = join(root, "bin", "syncup.js");
+const dir = mkdtempSync(join(tmpdir(), "syncup-run-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function syncup(args: string[]): { code: number; stdout: string; stderr: string } {
+  const env = { ...process.env };
+  delete env["SYNCUP_DATABASE_URL"];
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: "utf8", env });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface RunJson {
+  runs: {
+    connector: string;
+    mode: string;
+    sync: {
+      batchId: string;
+      state: string;
+      resources: Record<string, number>;
+      links: Record<string, number>;
+    };
+  }[];
+}
+
+describe("syncup run on the quickstart example", () => {
+  cpSync(join(root, "examples", "quickstart"), dir, { recursive: true });
+  const config = join(dir, "syncup.yaml");
+  writeFileSync(
+    config,
+    readFileSync(config, "utf8")
+      .replace("workDir: ../../work", "workDir: ./work")
+      .replace("sqlite:../../data/syncup.db", "sqlite:./data/syncup.db"),
+  );
+  const run = (extra: string[] = []) => syncup(["run", "--config", config, "--json", ...extra]);
+
+  it("loads everything on the first run (initial) and finds nothing to do on the second", () => {
+    const first = run();
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    const loaded = JSON.parse(first.stdout) as RunJson;
+    expect(loaded.runs.map((r) => [r.connector, r.mode, r.sync.state])).toEqual([
+      ["HR", "initial", "applied"],
+      ["AD", "initial", "applied"],
+    ]);
+    expect(loaded.runs[0]?.sync.resources["inserted"]).toBe(300);
+
+    const second = JSON.parse(run().stdout) as RunJson;
+    for (const r of second.runs) {
+      expect(r.mode).toBe("complete");
+      expect(r.sync.resources).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
+      expect(r.sync.links).toEqual({ inserted: 0, deleted: 0 });
+    }
+  });
+
+  it("blocks a run that would delete half the people, shows the staged deletes, applies them on validate", () => {
+    const hr = join(dir, "hr", "hr_people_20261126.csv");
+    const lines = readFileSync(hr, "latin1").split("\r\n");
+    writeFileSync(hr, Buffer.from(lines.filter((_, i) => i < 2 || i % 2 === 0).join("\r\n"), "latin1"));
+    const blocked = run(["--connector", "HR"]);
+    expect(blocked.code).toBe(3);
+    const report = JSON.parse(blocked.stdout) as RunJson;
+    const batch = report.runs[0]?.sync;
+    expect(batch?.state).toBe("blocked");
+    expect(batch?.resources["deleted"]).toBe(150);
+
+    const changes = syncup([
+      "batches",
+      "changes",
+      batch?.batchId ?? "",
+      "--config",
+      config,
+      "--operation",
+      "delete",
+      "--json",
+      "--limit",
+      "500",
+    ]);
+    expect(changes.code).toBe(0);
+    expect(changes.stdout).toContain('"delete"');
+
+    const unchanged = JSON.parse(
+      syncup(["resources", "list", "--connector", "HR", "--config", config, "--json", "--limit", "1000"])
+        .stdout,
+    ) as unknown[];
+    expect(unchanged).toHaveLength(300);
+
+    expect(syncup(["batches", "validate", batch?.batchId ?? "", "--config", config]).code).toBe(0);
+    const after = JSON.parse(
+      syncup(["resources", "list", "--connector", "HR", "--config", config, "--json", "--limit", "1000"])
+        .stdout,
+    ) as unknown[];
+    expect(after).toHaveLength(150);
+  });
+});
