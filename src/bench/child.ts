@@ -20,7 +20,9 @@ async function run(task: string, args: string[]): Promise<void> {
   const started = performance.now();
   if (task === "delta-only") {
     const [previous, next, output] = args as [string, string, string];
-    const header = (await openCsv(next, { separator: ";" })).header;
+    const probe = await openCsv(next, { separator: ";" });
+    const header = probe.header;
+    await probe.close();
     const writer = await CsvFileWriter.open(output, ["command", ...header]);
     for await (const batch of mergeDelta(await fieldsOf(previous), await fieldsOf(next), 1)) {
       for (const change of batch) {

@@ -1,5 +1,6 @@
 import type { Config } from "../../config/config.js";
 import { loadConfig } from "../../config/load.js";
+import { acceptPrepared } from "../../prepare/previous.js";
 import { describeCheck } from "../../core/thresholds.js";
 import { openStore, synchronize, type Store, type SyncReport } from "../../sync/index.js";
 import { print, type CliContext } from "../context.js";
@@ -89,6 +90,10 @@ export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
             force: opts.force === true,
           }),
         );
+        if (report.state === "applied" && opts.dir === undefined) {
+          // The batch is durably applied: the prepared files become the base of the next diff.
+          await acceptPrepared(await loadConfig(opts.config, ctx.env), opts.connector, report.batchId);
+        }
         print(ctx.stdout, opts.json === true ? JSON.stringify(report, null, 2) : renderSyncReport(report));
         setExit(report.state === "blocked" ? EXIT.BLOCKED : EXIT.OK);
       },
