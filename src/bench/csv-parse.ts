@@ -8,6 +8,7 @@
  *
  *   npx tsc -p tsconfig.build.json && node dist/bench/csv-parse.js [--rows 1000000] [--runs 3]
  */
+import { seededRandom } from "./generate.js";
 import { execFileSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from "node:fs";
 import { once } from "node:events";
@@ -35,17 +36,6 @@ interface Result {
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const DEPARTMENTS = ["Finance", "HR", "IT", "Sales", "Marketing", "Legal", "Operations", "R&D"];
