@@ -2,7 +2,19 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "data/", "work/", "**/*.js", "**/*.mjs", ".bench/", "vitest.config.ts"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "coverage/",
+      "data/",
+      "work/",
+      "**/*.js",
+      "**/*.mjs",
+      ".bench/",
+      "vitest.config.ts",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
