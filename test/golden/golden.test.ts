@@ -82,6 +82,8 @@ for (const name of readdirSync(fixtures).filter((n) => existsSync(join(fixtures,
         await run();
         if (step.expect !== undefined) {
           const expected = snapshot(join(dir, step.expect));
+          // A missing or empty expected folder would compare nothing.
+          expect(Object.keys(expected).length, `files in ${step.expect}`).toBeGreaterThan(0);
           const actual = snapshot(work);
           for (const [file, content] of Object.entries(expected)) {
             expect(actual[file], `${file} of step ${index + 1}`).toBe(content);
