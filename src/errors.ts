@@ -57,6 +57,27 @@ export const ERROR_CODES = {
   CONNECTOR_STATE_INVALID: "bad-input",
   /** A blocked batch waits for `batches validate` or `batches cancel` (exit code 3). */
   CONNECTOR_BLOCKED: "blocked",
+  // Agent and server (HTTP)
+  /** No, or a wrong, bearer token (401). */
+  UNAUTHORIZED: "bad-input",
+  /** An authenticated caller acting outside its rights: another connector, an admin operation (403). */
+  FORBIDDEN: "bad-input",
+  /** An uploaded file's name is not one a batch may hold. */
+  FILE_NAME_INVALID: "bad-input",
+  /** An uploaded body does not match its announced SHA-256 (truncated or corrupted). */
+  FILE_CHECKSUM_MISMATCH: "bad-input",
+  /** A file of that name with another content is already in the batch. */
+  FILE_CONFLICT: "bad-input",
+  FILE_TOO_LARGE: "bad-input",
+  /** The seal lists a file the server does not hold, or with another SHA-256. */
+  SEAL_INCOMPLETE: "bad-input",
+  /** The server cannot be reached, or kept failing, after every retry. */
+  SERVER_UNREACHABLE: "unexpected",
+  /** The server refused a request for a reason this agent cannot handle. */
+  SERVER_REFUSED: "bad-input",
+  JOB_NOT_FOUND: "bad-input",
+  /** The job, or another job of its connector, is running (in this or another process). */
+  JOB_RUNNING: "bad-input",
   // Anything else
   INTERNAL: "unexpected",
 } as const;

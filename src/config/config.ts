@@ -139,6 +139,34 @@ export interface JobDef {
   readonly tasks: readonly ("export" | "prepare" | "synchronize")[];
 }
 
+export interface ServerAgentDef {
+  readonly id: string;
+  readonly secretHash: string;
+  readonly connectors: readonly string[];
+}
+
+export interface ServerDef {
+  readonly host: string;
+  readonly port: number;
+  readonly batchDir: string;
+  readonly adminTokenHash: string | null;
+  readonly maxFileBytes: number;
+  readonly uploadTimeoutMs: number;
+  readonly agents: Readonly<Record<string, ServerAgentDef>>;
+}
+
+export interface AgentDef {
+  readonly id: string;
+  /** The server's base URL, without a trailing slash. */
+  readonly serverUrl: string;
+  readonly secret: { readonly env?: string; readonly file?: string };
+  /** Connectors whose jobs this agent runs. */
+  readonly connectors: readonly string[];
+  readonly onDrift: "complete" | "stop";
+  readonly retries: number;
+  readonly requestTimeoutMs: number;
+}
+
 export interface Config {
   /** Absolute path of the configuration file. */
   readonly file: string;
@@ -150,6 +178,10 @@ export interface Config {
   readonly associations: Readonly<Record<string, AssociationDef>>;
   readonly connectors: Readonly<Record<string, ConnectorDef>>;
   readonly jobs: Readonly<Record<string, JobDef>>;
+  /** `syncup server`'s settings, defaults applied. */
+  readonly server: ServerDef;
+  /** `syncup agent`'s settings; null when the configuration has no `agent` section. */
+  readonly agent: AgentDef | null;
 }
 
 /** Every mapping of a connector, entity type mappings first. */

@@ -15,6 +15,7 @@ import type {
   EntityTypeMappingDef,
   JobDef,
   PropertyMappingDef,
+  ServerAgentDef,
 } from "./config.js";
 import {
   CONNECTOR_THRESHOLD_DEFAULTS,
@@ -24,6 +25,8 @@ import {
 } from "./schema.js";
 import { DEFAULT_CSV_FORMAT, type CsvFormat } from "../csv/format.js";
 import { nativeConnector } from "../connectors/index.js";
+import { ADMIN_PRINCIPAL } from "../protocol/api.js";
+import { parseSecretHash } from "../protocol/secret-hash.js";
 
 export interface ConfigProblem {
   path: (string | number)[];
@@ -33,6 +36,11 @@ export interface ConfigProblem {
 const DEFAULT_MEMORY_BUDGET_MIB = 64;
 const DEFAULT_DATABASE_URL = "sqlite:./data/syncup.db";
 const DEFAULT_COMMAND_TIMEOUT_SECONDS = 3600;
+const DEFAULT_SERVER_PORT = 8080;
+const DEFAULT_MAX_FILE_MIB = 4096;
+const DEFAULT_UPLOAD_TIMEOUT_MINUTES = 60;
+const DEFAULT_AGENT_RETRIES = 8;
+const DEFAULT_REQUEST_TIMEOUT_SECONDS = 300;
 
 /** Resolves `raw`; returns the problems found (then `config` is undefined) or the frozen config. */
 export function resolveConfig(
@@ -345,6 +353,27 @@ export function resolveConfig(
     };
   }
 
+  const agents: Record<string, ServerAgentDef> = {};
+  for (const [agentId, agent] of Object.entries(raw.server?.agents ?? {})) {
+    const apath = ["server", "agents", agentId];
+    if (agentId === ADMIN_PRINCIPAL) problem(apath, `"${ADMIN_PRINCIPAL}" is reserved for the administrator`);
+    if (parseSecretHash(agent.secretHash) === undefined) {
+      problem([...apath, "secretHash"], "not a secret hash: make one with `syncup secret hash`");
+    }
+    agent.connectors.forEach((c, i) => {
+      if (!(c in raw.connectors)) problem([...apath, "connectors", i], `unknown connector "${c}"`);
+    });
+    agents[agentId] = { id: agentId, secretHash: agent.secretHash, connectors: agent.connectors };
+  }
+  const adminTokenHash = raw.server?.adminTokenHash ?? null;
+  if (adminTokenHash !== null && parseSecretHash(adminTokenHash) === undefined) {
+    problem(["server", "adminTokenHash"], "not a secret hash: make one with `syncup secret hash`");
+  }
+  const rawAgent = raw.agent;
+  rawAgent?.connectors?.forEach((c, i) => {
+    if (!(c in raw.connectors)) problem(["agent", "connectors", i], `unknown connector "${c}"`);
+  });
+
   if (problems.length > 0) return { problems };
 
   const workDir = abs(raw.workDir ?? "./work");
@@ -364,6 +393,30 @@ export function resolveConfig(
     associations,
     connectors,
     jobs,
+    server: {
+      host: raw.server?.host ?? "127.0.0.1",
+      port: raw.server?.port ?? DEFAULT_SERVER_PORT,
+      batchDir: abs(raw.server?.batchDir ?? resolve(workDir, "batches")),
+      adminTokenHash,
+      maxFileBytes: (raw.server?.maxFileMiB ?? DEFAULT_MAX_FILE_MIB) * 1024 * 1024,
+      uploadTimeoutMs: (raw.server?.uploadTimeoutMinutes ?? DEFAULT_UPLOAD_TIMEOUT_MINUTES) * 60_000,
+      agents,
+    },
+    agent:
+      rawAgent === undefined
+        ? null
+        : {
+            id: rawAgent.id,
+            serverUrl: rawAgent.server.replace(/\/+$/, ""),
+            secret:
+              rawAgent.secretEnv !== undefined
+                ? { env: rawAgent.secretEnv }
+                : { file: abs(rawAgent.secretFile ?? "") },
+            connectors: rawAgent.connectors ?? Object.keys(raw.connectors),
+            onDrift: rawAgent.onDrift ?? "complete",
+            retries: rawAgent.retries ?? DEFAULT_AGENT_RETRIES,
+            requestTimeoutMs: (rawAgent.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000,
+          },
   };
   return { config: deepFreeze(config), problems };
 }

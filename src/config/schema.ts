@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { NATIVE_CONNECTION_SCHEMAS } from "../connectors/schemas.js";
+import { checkSecretSources } from "../connectors/shared/schema-parts.js";
 
 const name = z
   .string()
@@ -192,6 +193,68 @@ const job = z.strictObject({
   tasks: z.array(z.enum(JOB_TASKS)).min(1).optional(),
 });
 
+export const ON_DRIFT = ["complete", "stop"] as const;
+
+const serverAgent = z.strictObject({
+  secretHash: z
+    .string()
+    .describe("The hash of the agent's secret, as `syncup secret hash` prints it; never the secret."),
+  connectors: z.array(name).min(1).describe("The connectors this agent may send batches for."),
+});
+
+const server = z.strictObject({
+  host: z.string().optional().describe("Address to listen on; default 127.0.0.1."),
+  port: z.number().int().min(0).max(65535).optional().describe("Port to listen on; default 8080."),
+  batchDir: z.string().optional().describe("Where uploaded batches are kept; default `<workDir>/batches`."),
+  adminTokenHash: z
+    .string()
+    .optional()
+    .describe(
+      "The hash of the administrator token (`syncup secret hash`); without it, admin operations are refused.",
+    ),
+  maxFileMiB: z.number().int().min(1).optional().describe("Largest file an agent may upload; default 4096."),
+  uploadTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("A notified batch not sealed within this time is cancelled; default 60."),
+  agents: z.record(name, serverAgent).optional(),
+});
+
+const agent = z
+  .strictObject({
+    id: name.describe("The agent's id, as the server's `server.agents` names it."),
+    server: z.url().describe("The server's base URL, e.g. http://syncup.example:8080."),
+    secretEnv: z.string().optional().describe("Environment variable holding the agent's secret."),
+    secretFile: z.string().optional().describe("File holding the agent's secret."),
+    connectors: z.array(name).optional().describe("Connectors whose jobs this agent runs; default all."),
+    onDrift: z
+      .enum(ON_DRIFT)
+      .optional()
+      .describe("When the server refuses an incremental batch: run a complete instead (default) or stop."),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .optional()
+      .describe("Further attempts after a network error; default 8."),
+    requestTimeoutSeconds: z
+      .number()
+      .positive()
+      .optional()
+      .describe("Seconds to wait for each answer; default 300."),
+  })
+  .superRefine((value, ctx) =>
+    checkSecretSources(value, ctx, {
+      env: "secretEnv",
+      file: "secretFile",
+      what: "the agent's secret",
+      required: true,
+    }),
+  );
+
 export const configSchema = z.strictObject({
   version: z.literal(1),
   workDir: z.string().optional().describe("Prepared files, per connector; default `./work`."),
@@ -213,6 +276,8 @@ export const configSchema = z.strictObject({
   }),
   connectors: z.record(name, connector),
   jobs: z.record(name, job).optional(),
+  server: server.optional(),
+  agent: agent.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,6 @@
 import type { Mode } from "../config/config.js";
-import type { Driver } from "./driver.js";
-import type { BatchRow, BatchState, ChangeCounts } from "./types.js";
+import { placeholders, type Driver } from "./driver.js";
+import type { BatchFileRow, BatchRow, BatchState, ChangeCounts } from "./types.js";
 
 interface BatchRecord {
   seq: number;
@@ -23,6 +23,8 @@ interface BatchRecord {
   orphans: number;
   report: string | null;
   error: string | null;
+  agent: string | null;
+  sealed_at: string | null;
 }
 
 export interface NewBatch {
@@ -34,6 +36,8 @@ export interface NewBatch {
   source: string | null;
   preparedAt: string | null;
   baseBatch: string | null;
+  /** The agent that notified it: the batch starts `notified` instead of `staging`. */
+  agent?: string;
 }
 
 export interface BatchOutcome {
@@ -48,20 +52,82 @@ export class BatchRepository {
 
   async create(batch: NewBatch): Promise<void> {
     await this.db.run(
-      `INSERT INTO UR_Batches (id, connector, mode, state, dry_run, forced, source, prepared_at, base_batch, created_at)
-       VALUES (?, ?, ?, 'staging', ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO UR_Batches (id, connector, mode, state, dry_run, forced, source, prepared_at, base_batch, created_at, agent)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         batch.id,
         batch.connector,
         batch.mode,
+        batch.agent === undefined ? "staging" : "notified",
         batch.dryRun ? 1 : 0,
         batch.forced ? 1 : 0,
         batch.source,
         batch.preparedAt,
         batch.baseBatch,
         new Date().toISOString(),
+        batch.agent ?? null,
       ],
     );
+  }
+
+  /** Records that a notified batch's files are complete; false when it is no longer `notified`. */
+  async seal(id: string, source: string): Promise<boolean> {
+    return (
+      (await this.db.run(
+        "UPDATE UR_Batches SET state = 'sealed', sealed_at = ?, source = ? WHERE id = ? AND state = 'notified'",
+        [new Date().toISOString(), source, id],
+      )) === 1
+    );
+  }
+
+  /** The connector's batches in any of `states`, oldest first. */
+  async inStates(connector: string, states: readonly BatchState[]): Promise<BatchRow[]> {
+    const rows = await this.db.all<BatchRecord>(
+      `SELECT * FROM UR_Batches WHERE connector = ? AND state IN (${placeholders(states.length)}) ORDER BY seq`,
+      [connector, ...states],
+    );
+    return rows.map(toBatch);
+  }
+
+  /** Connectors that have batches in any of `states`. */
+  async connectorsWith(states: readonly BatchState[]): Promise<string[]> {
+    const rows = await this.db.all<{ connector: string }>(
+      `SELECT DISTINCT connector FROM UR_Batches WHERE state IN (${placeholders(states.length)}) ORDER BY connector`,
+      [...states],
+    );
+    return rows.map((r) => r.connector);
+  }
+
+  /** The newest batch of the connector among `states` (dry runs left out). */
+  async newestIn(connector: string, states: readonly BatchState[]): Promise<BatchRow | undefined> {
+    const row = await this.db.get<BatchRecord>(
+      `SELECT * FROM UR_Batches WHERE connector = ? AND dry_run = 0 AND state IN (${placeholders(states.length)}) ORDER BY seq DESC LIMIT 1`,
+      [connector, ...states],
+    );
+    return row === undefined ? undefined : toBatch(row);
+  }
+
+  /** How many batches are in each state. */
+  async countByState(): Promise<Map<BatchState, number>> {
+    const rows = await this.db.all<{ state: string; n: number }>(
+      "SELECT state, COUNT(*) AS n FROM UR_Batches GROUP BY state",
+    );
+    return new Map(rows.map((r) => [r.state as BatchState, Number(r.n)]));
+  }
+
+  async addFile(batchId: string, file: BatchFileRow): Promise<void> {
+    await this.db.run(
+      "INSERT INTO UR_BatchFiles (batch_id, name, sha256, bytes, uploaded_at) VALUES (?, ?, ?, ?, ?)",
+      [batchId, file.name, file.sha256, file.bytes, new Date().toISOString()],
+    );
+  }
+
+  async files(batchId: string): Promise<BatchFileRow[]> {
+    const rows = await this.db.all<BatchFileRow>(
+      "SELECT name, sha256, bytes FROM UR_BatchFiles WHERE batch_id = ? ORDER BY name",
+      [batchId],
+    );
+    return rows.map((r) => ({ name: r.name, sha256: r.sha256, bytes: Number(r.bytes) }));
   }
 
   async get(id: string): Promise<BatchRow | undefined> {
@@ -184,5 +250,7 @@ function toBatch(row: BatchRecord): BatchRow {
     orphans: row.orphans,
     report: row.report === null ? null : (JSON.parse(row.report) as unknown),
     error: row.error,
+    agent: row.agent,
+    sealedAt: row.sealed_at,
   };
 }

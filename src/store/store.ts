@@ -7,6 +7,7 @@ import { ApplyRepository } from "./apply.js";
 import { BatchRepository } from "./batches.js";
 import { ChangeRepository } from "./changes.js";
 import type { Dialect, Driver } from "./driver.js";
+import { JobInstanceRepository } from "./jobs.js";
 import { LinkRepository } from "./links.js";
 import { migrate } from "./migrate.js";
 import { POSTGRES_DDL } from "./postgres/ddl.js";
@@ -24,6 +25,7 @@ export interface Store {
   readonly links: LinkRepository;
   readonly changes: ChangeRepository;
   readonly applier: ApplyRepository;
+  readonly jobs: JobInstanceRepository;
   /** Refreshes planner statistics after bulk changes (PostgreSQL). */
   analyze(tables: readonly string[]): Promise<void>;
   /** Runs `fn` in one transaction (not nestable). */
@@ -63,6 +65,7 @@ export function storeOn(driver: Driver): Store {
     links: new LinkRepository(driver),
     changes: new ChangeRepository(driver),
     applier: new ApplyRepository(driver),
+    jobs: new JobInstanceRepository(driver),
     analyze: (tables) => driver.analyze(tables),
     transaction: (fn) => driver.transaction(fn),
     close: () => driver.close(),

@@ -2,6 +2,10 @@
 import type { Mode } from "../config/config.js";
 
 export type BatchState =
+  /** Announced by an agent, whose files are being uploaded. */
+  | "notified"
+  /** Uploaded and sealed: waits for its turn to be synchronized. */
+  | "sealed"
   /** Changes being staged (or a run that died while staging: see `failStale`). */
   | "staging"
   /** A threshold was crossed: staged changes wait for `validate` or `cancel`. */
@@ -37,9 +41,19 @@ export interface BatchRow extends ChangeCounts {
   baseBatch: string | null;
   createdAt: string;
   finishedAt: string | null;
+  /** The agent that notified the batch; null for a local synchronization. */
+  agent: string | null;
+  sealedAt: string | null;
   /** The synchronization report, JSON. */
   report: unknown;
   error: string | null;
+}
+
+/** A file uploaded into a batch. */
+export interface BatchFileRow {
+  name: string;
+  sha256: string;
+  bytes: number;
 }
 
 /** The column of UR_Resources through which an association end resolves. */

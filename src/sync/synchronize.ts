@@ -25,37 +25,31 @@ export async function synchronize(options: SynchronizeOptions): Promise<SyncRepo
   const connector = connectorOf(config, options.connector);
   const dir = options.dir ?? join(config.workDir, connector.name);
   await failInterrupted(store, connector.name);
-  if (mode === "incremental") {
-    const blocked = (await store.batches.inState(connector.name, "blocked"))[0];
-    if (blocked !== undefined) throw blockedError(blocked);
-  }
-  const prepared = await loadPrepared(dir, connector, mode);
-  if (mode === "incremental" && prepared.baseBatch !== null) {
-    const last = await store.batches.lastApplied(connector.name);
-    if (last?.id !== prepared.baseBatch) {
-      throw new SyncupError(
-        "BASE_MISMATCH",
-        `The incremental changes in "${dir}" were computed from batch ${prepared.baseBatch}, but the last batch applied to connector "${connector.name}" is ${last?.id ?? "none"}: previous/ and the repository have drifted apart. Run a complete synchronization (--mode complete).`,
-      );
+  let batchId: string;
+  let prepared: Prepared;
+  if (options.batchId === undefined) {
+    prepared = await checkedPrepared(options, dir);
+    batchId = randomUUID();
+    await store.batches.create({
+      id: batchId,
+      connector: connector.name,
+      mode,
+      dryRun: options.dryRun === true,
+      forced: options.force === true,
+      source: dir,
+      preparedAt: prepared.preparedAt,
+      baseBatch: prepared.baseBatch,
+    });
+  } else {
+    batchId = options.batchId;
+    await claimSealed(store, batchId, connector.name, mode);
+    try {
+      prepared = await checkedPrepared(options, dir);
+    } catch (error) {
+      await store.batches.setState(batchId, "failed", { error: (error as Error).message }, "staging");
+      throw error;
     }
   }
-  if (mode === "initial" && options.force !== true && (await store.resources.hasAny(connector.name))) {
-    throw new SyncupError(
-      "INITIAL_NOT_EMPTY",
-      `The repository already holds resources of connector "${connector.name}": an initial load would duplicate them. Use --mode complete to synchronize them, or --force to replace them.`,
-    );
-  }
-  const batchId = randomUUID();
-  await store.batches.create({
-    id: batchId,
-    connector: connector.name,
-    mode,
-    dryRun: options.dryRun === true,
-    forced: options.force === true,
-    source: dir,
-    preparedAt: prepared.preparedAt,
-    baseBatch: prepared.baseBatch,
-  });
   const ctx: StageContext = {
     store,
     config,
@@ -282,6 +276,47 @@ export function countsOf(report: SyncReport) {
     linksDeleted: report.links.deleted,
     orphans: report.orphans,
   };
+}
+
+/** The checks before anything is staged: blocked connector, prepared files, base batch, empty connector. */
+async function checkedPrepared(options: SynchronizeOptions, dir: string): Promise<Prepared> {
+  const { store, mode } = options;
+  const connector = connectorOf(options.config, options.connector);
+  if (mode === "incremental") {
+    const blocked = (await store.batches.inState(connector.name, "blocked"))[0];
+    if (blocked !== undefined) throw blockedError(blocked);
+  }
+  const prepared = await loadPrepared(dir, connector, mode);
+  if (mode === "incremental" && prepared.baseBatch !== null) {
+    const last = await store.batches.lastApplied(connector.name);
+    if (last?.id !== prepared.baseBatch) {
+      throw new SyncupError(
+        "BASE_MISMATCH",
+        `The incremental changes in "${dir}" were computed from batch ${prepared.baseBatch}, but the last batch applied to connector "${connector.name}" is ${last?.id ?? "none"}: previous/ and the repository have drifted apart. Run a complete synchronization (--mode complete).`,
+      );
+    }
+  }
+  if (mode === "initial" && options.force !== true && (await store.resources.hasAny(connector.name))) {
+    throw new SyncupError(
+      "INITIAL_NOT_EMPTY",
+      `The repository already holds resources of connector "${connector.name}": an initial load would duplicate them. Use --mode complete to synchronize them, or --force to replace them.`,
+    );
+  }
+  return prepared;
+}
+
+/** Moves a sealed batch (uploaded by an agent) to `staging`: only one caller ever wins it. */
+async function claimSealed(store: Store, id: string, connector: string, mode: string): Promise<void> {
+  const batch = await store.batches.get(id);
+  if (batch?.connector !== connector || batch.mode !== mode) {
+    throw new SyncupError("BATCH_NOT_FOUND", `There is no ${mode} batch ${id} of connector "${connector}".`);
+  }
+  if (!(await store.batches.setState(id, "staging", {}, "sealed"))) {
+    throw new SyncupError(
+      "BATCH_STATE",
+      `Batch ${id} is ${batch.state}: only a sealed batch can be synchronized, and only once.`,
+    );
+  }
 }
 
 /** A batch left in `staging` was interrupted (killed, crashed): it can never be applied. */

@@ -15,6 +15,11 @@ export interface SynchronizeOptions {
   readonly dryRun?: boolean;
   /** Ignore thresholds; in initial mode, replace the connector's resources. */
   readonly force?: boolean;
+  /**
+   * A batch an agent notified and sealed: it is claimed (sealed → staging) instead of created,
+   * so that it is synchronized at most once. Default: a new batch.
+   */
+  readonly batchId?: string;
   /** Called before each step of the apply transaction (tests inject failures here). */
   readonly beforeApplyStep?: (step: ApplyStep) => void | Promise<void>;
 }

@@ -6,6 +6,7 @@ import { definePrepareCommand } from "./prepare.js";
 import { defineRunCommand } from "./run.js";
 import { defineBatchesCommand } from "./batches.js";
 import { defineResourcesCommand } from "./resources.js";
+import { defineSecretCommand, defineServerCommand } from "./server.js";
 import { defineSyncCommand } from "./sync.js";
 
 /** Adds one subcommand to the program; `setExit` records the command's exit code. */
@@ -26,4 +27,6 @@ export const COMMANDS: readonly DefineCommand[] = [
   defineSyncCommand,
   defineBatchesCommand,
   defineResourcesCommand,
+  defineServerCommand,
+  defineSecretCommand,
 ];

@@ -1,5 +1,6 @@
 import { initial } from "./001-initial.js";
+import { transfer } from "./002-transfer.js";
 import type { Migration } from "./types.js";
 
 /** Every migration, in order. Append only: a released migration is never edited. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, transfer];

@@ -1,0 +1,390 @@
+/**
+ * `syncup server`'s HTTP API (Fastify): the batch protocol for agents, batch administration,
+ * job history, health, Prometheus metrics, and the OpenAPI document with its docs page.
+ * Every refusal is an `ApiError` body with a stable code, and is logged.
+ */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { Config } from "../config/config.js";
+import { ERROR_CODES, SyncupError, type ErrorCode } from "../errors.js";
+import { API_PREFIX, PATHS, SHA256_HEADER, type ApiError, type JobInstance } from "../protocol/api.js";
+import type { Store } from "../store/store.js";
+import type { BatchState } from "../store/types.js";
+import { batchChanges, batchSummary } from "../sync/inspect.js";
+import { Authenticator, requireAdmin, requireConnector, type Principal } from "./auth.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { Mutex } from "./mutex.js";
+import * as S from "./schemas.js";
+import type { TransferService } from "./transfer.js";
+import type { BatchWorker } from "./worker.js";
+
+export interface AppDeps {
+  readonly config: Config;
+  /** The API's connection (bookkeeping, reads). */
+  readonly store: Store;
+  readonly mutex: Mutex;
+  readonly transfer: TransferService;
+  readonly worker: BatchWorker;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+}
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  BATCH_NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
+  FILE_TOO_LARGE: 413,
+  FILE_CONFLICT: 409,
+  BATCH_STATE: 409,
+  BASE_MISMATCH: 409,
+  CONNECTOR_BLOCKED: 409,
+  SEAL_INCOMPLETE: 409,
+  INITIAL_NOT_EMPTY: 409,
+};
+
+/** JSON bodies are small; files are streamed and limited by `server.maxFileMiB`. */
+const JSON_BODY_LIMIT = 1024 * 1024;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export async function buildApp(deps: AppDeps) {
+  const { config, transfer, worker, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: JSON_BODY_LIMIT,
+    disableRequestLogging: false,
+    return503OnClosing: true,
+  });
+  const auth = new Authenticator(config.server);
+
+  // Files arrive as raw bytes: handed to the route as the request stream, never buffered.
+  app.addContentTypeParser("application/octet-stream", (_request, payload, done) => done(null, payload));
+  app.decorateRequest("principal", null);
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const body = errorBody(error);
+    if (body.statusCode >= 500) request.log.error({ err: error }, body.message);
+    else {
+      metrics.refused(body.code);
+      request.log.warn(
+        {
+          code: body.code,
+          status: body.statusCode,
+          principal: request.principal?.id ?? null,
+          url: request.url,
+        },
+        `refused: ${body.message}`,
+      );
+    }
+    void reply.status(body.statusCode).send(body);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "syncup server API",
+        version: "1",
+        description:
+          "The batch protocol between syncup agents and the server (notify, upload, seal), batch administration and job history. Agents authenticate with `Bearer <agent id>:<secret>`, administrators with `Bearer admin:<token>`.",
+      },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+        schemas: {},
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: PATHS.docs });
+
+  const authenticated = async (request: FastifyRequest) => {
+    request.principal = await auth.authenticate(request.headers.authorization);
+  };
+  const principal = (request: FastifyRequest): Principal => {
+    if (request.principal === null) throw new SyncupError("UNAUTHORIZED", "Authentication required.");
+    return request.principal;
+  };
+
+  app.get(PATHS.openapi, { schema: { hide: true } }, () => app.swagger());
+
+  app.get(
+    PATHS.health,
+    { schema: { summary: "Liveness and database check", security: [], response: { 200: S.health } } },
+    async () => {
+      await deps.mutex.run(() => deps.store.batches.countByState());
+      return { status: "ok", database: deps.store.label };
+    },
+  );
+
+  app.get(
+    PATHS.metrics,
+    { schema: { summary: "Prometheus metrics", security: [], produces: ["text/plain"] } },
+    async (_request, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
+
+  await app.register(
+    (api, _options, done) => {
+      api.addHook("onRequest", authenticated);
+
+      api.post<{ Body: S.NotifyBody }>(
+        "/batches",
+        {
+          schema: {
+            summary: "Notify a new batch",
+            description:
+              "An agent announces a batch of a connector before it prepares it. A complete (or initial) batch cancels the connector's incremental batches not yet applied. An incremental batch must name the batch its previous/ came from: the last one the server accepted (409 BASE_MISMATCH otherwise), and is refused while a blocked batch waits (409 CONNECTOR_BLOCKED).",
+            body: S.notifyRequest,
+            response: { 201: S.notifyResponse, ...S.errors(400, 401, 403, 409) },
+          },
+        },
+        async (request, reply) => {
+          const answer = await transfer.notify(principal(request), request.body);
+          request.log.info(
+            { batch: answer.id, connector: answer.connector, mode: answer.mode, cancelled: answer.cancelled },
+            "batch notified",
+          );
+          return reply.status(201).send(answer);
+        },
+      );
+
+      api.get<{ Querystring: { connector?: string; state?: BatchState; limit?: number } }>(
+        "/batches",
+        {
+          schema: {
+            summary: "List batches, newest first",
+            querystring: S.batchListQuery,
+            response: { 200: { type: "array", items: S.batchView }, ...S.errors(401, 403) },
+          },
+        },
+        (request) =>
+          transfer.list(principal(request), {
+            limit: request.query.limit ?? 20,
+            ...(request.query.connector === undefined ? {} : { connector: request.query.connector }),
+            ...(request.query.state === undefined ? {} : { state: request.query.state }),
+          }),
+      );
+
+      api.get<{ Params: { id: string } }>(
+        "/batches/:id",
+        {
+          schema: {
+            summary: "A batch, its files and its report",
+            params: S.idParams,
+            response: { 200: S.batchDetail, ...S.errors(401, 403, 404) },
+          },
+        },
+        async (request) => {
+          const view = await transfer.view(principal(request), request.params.id);
+          const changes = await deps.mutex.run(() => batchSummary(deps.store, request.params.id));
+          return { ...view, changes };
+        },
+      );
+
+      api.delete<{ Params: { id: string } }>(
+        "/batches/:id",
+        {
+          schema: {
+            summary: "Abandon a batch not yet sealed (its agent)",
+            params: S.idParams,
+            response: { 200: S.batchView, ...S.errors(401, 403, 404, 409) },
+          },
+        },
+        (request) => transfer.abandon(principal(request), request.params.id),
+      );
+
+      api.put<{ Params: { id: string; name: string } }>(
+        "/batches/:id/files/:name",
+        {
+          schema: {
+            summary: "Upload one file of a batch",
+            description: `The body is the file's bytes (application/octet-stream), streamed; the ${SHA256_HEADER} header holds their SHA-256, which the server checks. 201 when stored, 200 when the same file was already there (a retry changes nothing), 409 when a different file of that name is.`,
+            params: S.fileParams,
+            headers: S.uploadHeaders,
+            consumes: ["application/octet-stream"],
+            response: { 200: S.batchFile, 201: S.batchFile, ...S.errors(400, 401, 403, 404, 409, 413) },
+          },
+        },
+        async (request, reply) => {
+          const sha = request.headers[SHA256_HEADER];
+          const body = request.body as NodeJS.ReadableStream | undefined;
+          if (body === undefined || typeof (body as { pipe?: unknown }).pipe !== "function") {
+            throw new SyncupError("FILE_NAME_INVALID", "Send the file's bytes as application/octet-stream.");
+          }
+          const file = await transfer.upload(
+            principal(request),
+            request.params.id,
+            request.params.name,
+            typeof sha === "string" ? sha.toLowerCase() : undefined,
+            body as import("node:stream").Readable,
+          );
+          const { created, ...rest } = file;
+          return reply.status(created ? 201 : 200).send(rest);
+        },
+      );
+
+      api.post<{ Params: { id: string }; Body: S.SealBody }>(
+        "/batches/:id/seal",
+        {
+          schema: {
+            summary: "Seal a batch: its files are complete",
+            description:
+              "Lists every file with its SHA-256; the server checks them against what it received and against prepare.json. Sealing again answers the batch as it is. Once sealed, the batch is queued: per connector, batches are synchronized one at a time in notification order, each at most once.",
+            params: S.idParams,
+            body: S.sealRequest,
+            response: { 200: S.batchView, ...S.errors(400, 401, 403, 404, 409) },
+          },
+        },
+        async (request) => {
+          const view = await transfer.seal(principal(request), request.params.id, request.body);
+          request.log.info({ batch: view.id, connector: view.connector, state: view.state }, "batch sealed");
+          return view;
+        },
+      );
+
+      api.get<{
+        Params: { id: string };
+        Querystring: { operation?: string; entityType?: string; offset?: number; limit?: number };
+      }>(
+        "/batches/:id/changes",
+        {
+          schema: {
+            summary: "Page through a batch's staged changes (admin)",
+            params: S.idParams,
+            querystring: S.changesQuery,
+            response: { 200: S.changesPage, ...S.errors(401, 403, 404) },
+          },
+        },
+        (request) => {
+          requireAdmin(principal(request), "read a batch's changes");
+          const q = request.query;
+          return deps.mutex.run(() =>
+            batchChanges(deps.store, request.params.id, {
+              limit: q.limit ?? 50,
+              offset: q.offset ?? 0,
+              ...(q.operation === undefined ? {} : { operation: q.operation }),
+              ...(q.entityType === undefined ? {} : { scope: q.entityType }),
+            }),
+          );
+        },
+      );
+
+      api.post<{ Params: { id: string } }>(
+        "/batches/:id/validate",
+        {
+          schema: {
+            summary: "Apply a blocked batch as staged (admin)",
+            params: S.idParams,
+            response: { 200: S.anyObject, ...S.errors(401, 403, 404, 409) },
+          },
+        },
+        async (request) => {
+          requireAdmin(principal(request), "validate a batch");
+          const report = await worker.validate(request.params.id);
+          request.log.info({ batch: request.params.id }, "batch validated by the administrator");
+          return report;
+        },
+      );
+
+      api.post<{ Params: { id: string } }>(
+        "/batches/:id/cancel",
+        {
+          schema: {
+            summary: "Discard a blocked batch (admin)",
+            params: S.idParams,
+            response: { 200: S.batchView, ...S.errors(401, 403, 404, 409) },
+          },
+        },
+        async (request) => {
+          requireAdmin(principal(request), "cancel a batch");
+          const batch = await worker.cancel(request.params.id);
+          request.log.info({ batch: batch.id }, "batch cancelled by the administrator");
+          return deps.mutex.run(() => transfer.viewOf(batch));
+        },
+      );
+
+      api.get<{ Params: { name: string } }>(
+        "/connectors/:name",
+        {
+          schema: {
+            summary: "A connector's queue: last accepted and applied batch, blocking batch",
+            params: S.nameParams,
+            response: { 200: S.connectorStatus, ...S.errors(400, 401, 403) },
+          },
+        },
+        (request) => transfer.connectorStatus(principal(request), request.params.name),
+      );
+
+      api.post<{ Body: JobInstance }>(
+        "/job-instances",
+        {
+          schema: {
+            summary: "Record a job run (agent)",
+            body: S.jobInstance,
+            response: { 200: S.jobInstance, 201: S.jobInstance, ...S.errors(400, 401, 403) },
+          },
+        },
+        async (request, reply) => {
+          const who = principal(request);
+          requireConnector(who, request.body.connector);
+          const instance = { ...request.body, agent: who.kind === "agent" ? who.id : request.body.agent };
+          const created = await deps.mutex.run(() => deps.store.jobs.record(instance));
+          request.log.info(
+            { job: instance.job, outcome: instance.outcome, instance: instance.id },
+            "job instance recorded",
+          );
+          return reply.status(created ? 201 : 200).send(instance);
+        },
+      );
+
+      api.get<{ Querystring: { job?: string; limit?: number } }>(
+        "/job-instances",
+        {
+          schema: {
+            summary: "Job runs, newest first",
+            querystring: S.jobQuery,
+            response: { 200: { type: "array", items: S.jobInstance }, ...S.errors(401) },
+          },
+        },
+        (request) => {
+          const who = principal(request);
+          return deps.mutex.run(() =>
+            deps.store.jobs.list({
+              limit: request.query.limit ?? 20,
+              ...(request.query.job === undefined ? {} : { job: request.query.job }),
+              ...(who.kind === "agent" ? { connectors: who.connectors } : {}),
+            }),
+          );
+        },
+      );
+      done();
+    },
+    { prefix: API_PREFIX },
+  );
+
+  return app;
+}
+
+function errorBody(error: Error & { statusCode?: number; code?: string }): ApiError {
+  if (error instanceof SyncupError) {
+    const kind = ERROR_CODES[error.code];
+    const statusCode = STATUS[error.code] ?? (kind === "unexpected" ? 500 : kind === "blocked" ? 409 : 400);
+    return { statusCode, code: error.code, message: error.message };
+  }
+  const status = error.statusCode ?? 500;
+  if (status < 500) {
+    const code =
+      status === 413 ? "FILE_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "REQUEST_INVALID";
+    return { statusCode: status, code, message: error.message };
+  }
+  return { statusCode: 500, code: "INTERNAL", message: "Internal error: see the server's log." };
+}

@@ -1,0 +1,77 @@
+/**
+ * Bearer authentication: `Bearer <agentId>:<secret>` or `Bearer admin:<token>`, checked
+ * against the scrypt hashes of the configuration. Tokens that verified once are remembered
+ * by their SHA-256 (never in clear), so that scrypt runs once per token, not per request.
+ */
+import { createHash } from "node:crypto";
+import type { ServerDef } from "../config/config.js";
+import { SyncupError } from "../errors.js";
+import { ADMIN_PRINCIPAL } from "../protocol/api.js";
+import { verifySecret } from "../protocol/secret-hash.js";
+
+export type Principal =
+  | { readonly kind: "agent"; readonly id: string; readonly connectors: readonly string[] }
+  | { readonly kind: "admin"; readonly id: typeof ADMIN_PRINCIPAL };
+
+const CACHE_LIMIT = 1000;
+
+export class Authenticator {
+  private readonly verified = new Map<string, Principal>();
+
+  constructor(private readonly server: ServerDef) {}
+
+  async authenticate(header: string | undefined): Promise<Principal> {
+    const match = header === undefined ? null : /^Bearer\s+([^\s:]+):(\S+)$/i.exec(header);
+    if (match === null) {
+      throw new SyncupError(
+        "UNAUTHORIZED",
+        "Authentication required: send `Authorization: Bearer <agent id>:<secret>` (or `admin:<token>`).",
+      );
+    }
+    const [, id, secret] = match as unknown as [string, string, string];
+    const digest = createHash("sha256").update(`${id}:${secret}`).digest("hex");
+    const known = this.verified.get(digest);
+    if (known !== undefined) return known;
+    const principal = await this.verify(id, secret);
+    if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
+    this.verified.set(digest, principal);
+    return principal;
+  }
+
+  private async verify(id: string, secret: string): Promise<Principal> {
+    if (id === ADMIN_PRINCIPAL) {
+      if (this.server.adminTokenHash !== null && (await verifySecret(secret, this.server.adminTokenHash))) {
+        return { kind: "admin", id: ADMIN_PRINCIPAL };
+      }
+      throw new SyncupError(
+        "UNAUTHORIZED",
+        "The admin token is wrong, or the server has no server.adminTokenHash.",
+      );
+    }
+    const agent = this.server.agents[id];
+    if (agent !== undefined && (await verifySecret(secret, agent.secretHash))) {
+      return { kind: "agent", id, connectors: agent.connectors };
+    }
+    throw new SyncupError("UNAUTHORIZED", `Unknown agent "${id}" or wrong secret.`);
+  }
+}
+
+/** Refuses a caller that is not the administrator. */
+export function requireAdmin(principal: Principal, action: string): void {
+  if (principal.kind !== "admin") {
+    throw new SyncupError(
+      "FORBIDDEN",
+      `Only the administrator may ${action}; agent "${principal.id}" may not.`,
+    );
+  }
+}
+
+/** Refuses an agent acting on a connector the configuration does not give it. */
+export function requireConnector(principal: Principal, connector: string): void {
+  if (principal.kind === "agent" && !principal.connectors.includes(connector)) {
+    throw new SyncupError(
+      "FORBIDDEN",
+      `Agent "${principal.id}" may not act on connector "${connector}" (its connectors: ${principal.connectors.join(", ")}).`,
+    );
+  }
+}

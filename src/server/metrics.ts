@@ -1,0 +1,96 @@
+/**
+ * Prometheus metrics (`GET /metrics`): batches by state (read from the database at each
+ * scrape), rows applied by operation, threshold blocks, synchronization durations, refusals.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { BatchState } from "../store/types.js";
+import type { SyncReport } from "../sync/types.js";
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly rows: Counter<"kind" | "operation">;
+  private readonly blocks: Counter<"connector">;
+  private readonly outcomes: Counter<"connector" | "outcome">;
+  private readonly durations: Histogram<"connector" | "mode">;
+  private readonly refusals: Counter<"code">;
+  private readonly uploaded: Counter;
+
+  constructor(batchStates: () => Promise<Map<BatchState, number>>) {
+    collectDefaultMetrics({ register: this.registry, prefix: "syncup_" });
+    new Gauge({
+      name: "syncup_batches",
+      help: "Batches in the repository, by state.",
+      labelNames: ["state"],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [state, n] of await batchStates()) this.set({ state }, n);
+      },
+    });
+    this.rows = new Counter({
+      name: "syncup_rows_applied_total",
+      help: "Resources and links applied to the repository, by operation.",
+      labelNames: ["kind", "operation"],
+      registers: [this.registry],
+    });
+    this.blocks = new Counter({
+      name: "syncup_threshold_blocks_total",
+      help: "Batches blocked because they crossed a threshold.",
+      labelNames: ["connector"],
+      registers: [this.registry],
+    });
+    this.outcomes = new Counter({
+      name: "syncup_batches_synchronized_total",
+      help: "Batches synchronized by the server, by outcome (applied, blocked, failed).",
+      labelNames: ["connector", "outcome"],
+      registers: [this.registry],
+    });
+    this.durations = new Histogram({
+      name: "syncup_synchronization_seconds",
+      help: "Time to stage and apply one batch.",
+      labelNames: ["connector", "mode"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers: [this.registry],
+    });
+    this.refusals = new Counter({
+      name: "syncup_requests_refused_total",
+      help: "API requests refused, by error code.",
+      labelNames: ["code"],
+      registers: [this.registry],
+    });
+    this.uploaded = new Counter({
+      name: "syncup_uploaded_bytes_total",
+      help: "Bytes of batch files received from agents.",
+      registers: [this.registry],
+    });
+  }
+
+  /** Records a batch the worker synchronized (or validated). */
+  synchronized(report: SyncReport): void {
+    this.outcomes.inc({ connector: report.connector, outcome: report.state });
+    this.durations.observe({ connector: report.connector, mode: report.mode }, report.seconds);
+    if (report.state === "blocked") this.blocks.inc({ connector: report.connector });
+    if (report.state === "applied") this.applied(report);
+  }
+
+  /** Counts the rows of an applied batch. */
+  applied(report: SyncReport): void {
+    this.rows.inc({ kind: "resource", operation: "insert" }, report.resources.inserted);
+    this.rows.inc({ kind: "resource", operation: "update" }, report.resources.updated);
+    this.rows.inc({ kind: "resource", operation: "delete" }, report.resources.deleted);
+    this.rows.inc({ kind: "link", operation: "insert" }, report.links.inserted);
+    this.rows.inc({ kind: "link", operation: "delete" }, report.links.deleted);
+  }
+
+  failed(connector: string): void {
+    this.outcomes.inc({ connector, outcome: "failed" });
+  }
+
+  refused(code: string): void {
+    this.refusals.inc({ code });
+  }
+
+  bytes(n: number): void {
+    this.uploaded.inc(n);
+  }
+}

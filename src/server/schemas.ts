@@ -1,0 +1,266 @@
+/**
+ * JSON Schemas of the API's bodies, parameters and answers: Fastify validates requests and
+ * serializes answers with them, and the OpenAPI document (`/openapi.json`) is built from them.
+ * The TypeScript shapes are in `src/protocol/api.ts`.
+ */
+import type { NotifyRequest, SealRequest } from "../protocol/api.js";
+
+export type NotifyBody = NotifyRequest;
+export type SealBody = SealRequest;
+
+const MODES = ["initial", "complete", "incremental"];
+const STATES = [
+  "notified",
+  "sealed",
+  "staging",
+  "applied",
+  "blocked",
+  "failed",
+  "cancelled",
+  "superseded",
+  "previewed",
+];
+const nullableString = { type: ["string", "null"] } as const;
+const sha256 = { type: "string", pattern: "^[0-9a-fA-F]{64}$" } as const;
+const count = { type: "integer", minimum: 0 } as const;
+
+export const apiError = {
+  type: "object",
+  required: ["statusCode", "code", "message"],
+  properties: {
+    statusCode: { type: "integer" },
+    code: { type: "string", description: "Stable error code (UNAUTHORIZED, BASE_MISMATCH, …)." },
+    message: { type: "string", description: "What is wrong and what to do." },
+  },
+} as const;
+
+/** The error answers of a route, by status. */
+export function errors(...statuses: number[]): Record<number, typeof apiError> {
+  return Object.fromEntries(statuses.map((s) => [s, apiError]));
+}
+
+export const health = {
+  type: "object",
+  properties: { status: { type: "string" }, database: { type: "string" } },
+} as const;
+
+export const idParams = {
+  type: "object",
+  required: ["id"],
+  properties: { id: { type: "string", description: "Batch GUID." } },
+} as const;
+
+export const nameParams = {
+  type: "object",
+  required: ["name"],
+  properties: { name: { type: "string", description: "Connector name." } },
+} as const;
+
+export const fileParams = {
+  type: "object",
+  required: ["id", "name"],
+  properties: {
+    id: { type: "string" },
+    name: {
+      type: "string",
+      description:
+        "prepare.json, or <mapping>.sorted.csv / <mapping>.sorted.delta of the connector's mappings.",
+    },
+  },
+} as const;
+
+export const uploadHeaders = {
+  type: "object",
+  required: ["x-content-sha256"],
+  properties: { "x-content-sha256": { ...sha256, description: "SHA-256 of the body, hex." } },
+} as const;
+
+export const notifyRequest = {
+  type: "object",
+  required: ["connector", "mode", "baseBatch"],
+  additionalProperties: false,
+  properties: {
+    connector: { type: "string", minLength: 1 },
+    mode: { type: "string", enum: MODES },
+    baseBatch: { ...nullableString, description: "Incremental: the batch previous/ came from." },
+  },
+} as const;
+
+export const notifyResponse = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    seq: { type: "integer" },
+    connector: { type: "string" },
+    mode: { type: "string", enum: MODES },
+    state: { type: "string", enum: ["notified"] },
+    cancelled: { type: "array", items: { type: "string" } },
+  },
+} as const;
+
+export const batchFile = {
+  type: "object",
+  properties: { name: { type: "string" }, sha256: { type: "string" }, bytes: count },
+} as const;
+
+export const sealRequest = {
+  type: "object",
+  required: ["files"],
+  additionalProperties: false,
+  properties: {
+    files: {
+      type: "array",
+      minItems: 1,
+      maxItems: 1000,
+      items: {
+        type: "object",
+        required: ["name", "sha256"],
+        additionalProperties: false,
+        properties: { name: { type: "string" }, sha256 },
+      },
+    },
+  },
+} as const;
+
+const batchProperties = {
+  id: { type: "string" },
+  seq: { type: "integer" },
+  connector: { type: "string" },
+  mode: { type: "string", enum: MODES },
+  state: { type: "string", enum: STATES },
+  agent: nullableString,
+  baseBatch: nullableString,
+  createdAt: { type: "string" },
+  sealedAt: nullableString,
+  finishedAt: nullableString,
+  counts: {
+    type: "object",
+    properties: {
+      resourcesInserted: count,
+      resourcesUpdated: count,
+      resourcesDeleted: count,
+      linksInserted: count,
+      linksDeleted: count,
+      orphans: count,
+    },
+  },
+  error: nullableString,
+  files: { type: "array", items: batchFile },
+} as const;
+
+export const batchView = { type: "object", properties: batchProperties } as const;
+
+const stagedCount = {
+  type: "object",
+  properties: { scope: { type: "string" }, operation: { type: "string" }, n: count },
+} as const;
+
+export const batchDetail = {
+  type: "object",
+  properties: {
+    ...batchProperties,
+    report: {
+      description: "The synchronization report (thresholds checked and crossed, counts per mapping).",
+    },
+    changes: {
+      type: "object",
+      description:
+        "Staged (or, once applied, journaled) changes per entity type / association and operation.",
+      properties: {
+        resources: { type: "array", items: stagedCount },
+        links: { type: "array", items: stagedCount },
+      },
+    },
+  },
+} as const;
+
+export const batchListQuery = {
+  type: "object",
+  properties: {
+    connector: { type: "string" },
+    state: { type: "string", enum: STATES },
+    limit: { type: "integer", minimum: 1, maximum: 1000 },
+  },
+} as const;
+
+export const changesQuery = {
+  type: "object",
+  properties: {
+    operation: { type: "string", enum: ["insert", "update", "delete"] },
+    entityType: { type: "string" },
+    offset: { type: "integer", minimum: 0 },
+    limit: { type: "integer", minimum: 1, maximum: 10000 },
+  },
+} as const;
+
+export const changesPage = {
+  type: "object",
+  properties: {
+    total: count,
+    rows: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          kind: { type: "string" },
+          operation: { type: "string" },
+          scope: { type: "string" },
+          key: { type: "string" },
+          key2: nullableString,
+          line: { type: ["integer", "null"] },
+          properties: nullableString,
+        },
+      },
+    },
+  },
+} as const;
+
+export const anyObject = { type: "object", additionalProperties: true } as const;
+
+export const connectorStatus = {
+  type: "object",
+  properties: {
+    connector: { type: "string" },
+    lastAccepted: nullableString,
+    lastApplied: nullableString,
+    blocked: nullableString,
+    pending: count,
+  },
+} as const;
+
+const taskOutcome = {
+  type: "object",
+  required: ["task", "outcome", "startedAt", "seconds", "counts", "message"],
+  properties: {
+    task: { type: "string", enum: ["export", "prepare", "upload", "synchronize"] },
+    outcome: { type: "string", enum: ["succeeded", "failed", "skipped"] },
+    startedAt: { type: "string" },
+    seconds: { type: "number", minimum: 0 },
+    counts: { type: "object", additionalProperties: { type: "number" } },
+    message: nullableString,
+  },
+} as const;
+
+export const jobInstance = {
+  type: "object",
+  required: ["id", "job", "connector", "mode", "ranMode", "outcome", "startedAt", "finishedAt", "tasks"],
+  properties: {
+    id: { type: "string", minLength: 1, maxLength: 100 },
+    job: { type: "string", minLength: 1 },
+    connector: { type: "string", minLength: 1 },
+    mode: { type: "string", enum: MODES },
+    ranMode: { type: "string", enum: MODES },
+    agent: nullableString,
+    outcome: { type: "string", enum: ["succeeded", "failed", "waiting", "blocked"] },
+    startedAt: { type: "string" },
+    finishedAt: { type: "string" },
+    batchId: nullableString,
+    tasks: { type: "array", maxItems: 20, items: taskOutcome },
+    message: nullableString,
+  },
+} as const;
+
+export const jobQuery = {
+  type: "object",
+  properties: { job: { type: "string" }, limit: { type: "integer", minimum: 1, maximum: 1000 } },
+} as const;

@@ -1,0 +1,92 @@
+/**
+ * `syncup server`: the repository's side. Opens the database (two connections on PostgreSQL:
+ * one for the API, one for the worker's long transactions; one shared connection on SQLite,
+ * whose writers are serialized anyway), starts the batch worker and the HTTP API.
+ */
+import { mkdir } from "node:fs/promises";
+import pino, { type Logger } from "pino";
+import type { Config } from "../config/config.js";
+import { openStore, type Store } from "../store/store.js";
+import { buildApp } from "./app.js";
+import { ServerMetrics } from "./metrics.js";
+import { Mutex } from "./mutex.js";
+import { TransferService } from "./transfer.js";
+import { BatchWorker } from "./worker.js";
+
+export interface ServerOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly log?: Logger;
+  /** Milliseconds between two looks at the queue; default 5000. */
+  readonly pollMs?: number;
+  /** Test hook: a pause before each step of an apply transaction, in milliseconds. */
+  readonly applyPauseMs?: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly app: Awaited<ReturnType<typeof buildApp>>;
+  readonly worker: BatchWorker;
+  readonly store: Store;
+  /** Stops taking requests, lets the batch being synchronized finish, closes the database. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? pino({ name: "syncup-server" });
+  await mkdir(config.server.batchDir, { recursive: true });
+  const apiStore = await openStore(config.databaseUrl);
+  const apiMutex = new Mutex();
+  let workerStore = apiStore;
+  let workerMutex = apiMutex;
+  if (apiStore.dialect === "postgres") {
+    workerStore = await openStore(config.databaseUrl);
+    workerMutex = new Mutex();
+  }
+  const metrics = new ServerMetrics(() => apiMutex.run(() => apiStore.batches.countByState()));
+  const batchDir = (id: string) => transfer.batchDir(id);
+  const pause = options.applyPauseMs;
+  const worker = new BatchWorker({
+    config,
+    store: workerStore,
+    mutex: workerMutex,
+    metrics,
+    log,
+    batchDir,
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    ...(pause === undefined || pause <= 0
+      ? {}
+      : { beforeApplyStep: () => new Promise<void>((r) => setTimeout(r, pause)) }),
+  });
+  const transfer = new TransferService({
+    config,
+    store: apiStore,
+    mutex: apiMutex,
+    metrics,
+    wake: () => worker.wake(),
+  });
+  const app = await buildApp({ config, store: apiStore, mutex: apiMutex, transfer, worker, metrics, log });
+  await worker.start();
+  const address = await app.listen({
+    host: options.host ?? config.server.host,
+    port: options.port ?? config.server.port,
+  });
+  log.info(
+    { url: address, database: apiStore.label, batchDir: config.server.batchDir },
+    "syncup server listening",
+  );
+  let closing: Promise<void> | null = null;
+  return {
+    url: address,
+    app,
+    worker,
+    store: apiStore,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await worker.stop();
+        if (workerStore !== apiStore) await workerStore.close();
+        await apiStore.close();
+      })()),
+  };
+}

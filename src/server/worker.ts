@@ -1,0 +1,209 @@
+/**
+ * The server's batch queue. Per connector, sealed batches are synchronized one at a time in
+ * the order their notifications arrived: a batch waits while an earlier one of its connector
+ * is still being uploaded, and an incremental waits while a blocked batch holds the connector.
+ * A notified batch that is not sealed within `server.uploadTimeoutMinutes` is cancelled.
+ *
+ * The database is the queue: after a crash, batches left `staging` (their staged rows were
+ * never applied, the apply being one transaction) go back to `sealed` and run again.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../config/config.js";
+import { SyncupError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import type { BatchRow } from "../store/types.js";
+import { cancelBatch, validateBatch } from "../sync/batches.js";
+import { synchronize } from "../sync/synchronize.js";
+import type { SyncReport } from "../sync/types.js";
+import { describeCheck } from "../core/thresholds.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { Mutex } from "./mutex.js";
+
+export interface WorkerDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly mutex: Mutex;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** Where a batch's files are. */
+  readonly batchDir: (id: string) => string;
+  /** Milliseconds between two looks at the queue when nothing woke the worker. */
+  readonly pollMs?: number;
+  /** Test hook: called before each step of an apply transaction. */
+  readonly beforeApplyStep?: () => Promise<void>;
+}
+
+export class BatchWorker {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  /** Puts interrupted batches back in the queue, then processes it until `stop`. */
+  async start(): Promise<void> {
+    await this.deps.mutex.run(async () => {
+      for (const connector of await this.deps.store.batches.connectorsWith(["staging"])) {
+        for (const batch of await this.deps.store.batches.inState(connector, "staging")) {
+          await this.deps.store.changes.discard(batch.id);
+          const state = batch.agent === null ? "failed" : "sealed";
+          await this.deps.store.batches.setState(
+            batch.id,
+            state,
+            { error: "interrupted: the server stopped while staging" },
+            "staging",
+          );
+          this.deps.log.warn(
+            { batch: batch.id, connector, state },
+            "batch interrupted while staging, requeued",
+          );
+        }
+      }
+    });
+    const tick = () => {
+      this.wake();
+      this.timer = setTimeout(tick, this.deps.pollMs ?? 5000);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Looks at the queue now (after a seal, a validation, a cancellation). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.running !== null) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.again && !this.stopping) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Finishes the batch being synchronized, then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Resolves once the queue has nothing ready (tests). */
+  async idle(): Promise<void> {
+    while (this.running !== null) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      this.again = false;
+      let progressed = false;
+      const connectors = await this.deps.mutex.run(() =>
+        this.deps.store.batches.connectorsWith(["notified", "sealed"]),
+      );
+      for (const connector of connectors) {
+        if (this.stopping) return;
+        if (await this.step(connector)) progressed = true;
+      }
+      if (!progressed && !this.again) return;
+    }
+  }
+
+  /** Synchronizes the connector's next batch if it is ready; true when something changed. */
+  private async step(connector: string): Promise<boolean> {
+    const { store, log } = this.deps;
+    const next = await this.deps.mutex.run(async () => {
+      const queue = await store.batches.inStates(connector, ["notified", "sealed"]);
+      const head = queue[0];
+      if (head === undefined) return undefined;
+      if (head.state === "notified") {
+        const age = Date.now() - Date.parse(head.createdAt);
+        if (age > this.deps.config.server.uploadTimeoutMs) {
+          await store.batches.setState(
+            head.id,
+            "cancelled",
+            {
+              error: `not sealed within ${Math.round(this.deps.config.server.uploadTimeoutMs / 60_000)} minutes`,
+            },
+            "notified",
+          );
+          log.warn({ batch: head.id, connector }, "batch never sealed: cancelled");
+          return "changed" as const;
+        }
+        return undefined;
+      }
+      if (head.mode === "incremental" && (await store.batches.inState(connector, "blocked")).length > 0) {
+        return undefined;
+      }
+      return head;
+    });
+    if (next === undefined) return false;
+    if (next === "changed") return true;
+    await this.run(next);
+    return true;
+  }
+
+  private async run(batch: BatchRow): Promise<void> {
+    const { store, config, log, metrics } = this.deps;
+    log.info({ batch: batch.id, connector: batch.connector, mode: batch.mode }, "synchronizing batch");
+    try {
+      const report = await this.deps.mutex.run(() =>
+        synchronize({
+          store,
+          config,
+          connector: batch.connector,
+          mode: batch.mode,
+          dir: this.deps.batchDir(batch.id),
+          batchId: batch.id,
+          ...(this.deps.beforeApplyStep === undefined ? {} : { beforeApplyStep: this.deps.beforeApplyStep }),
+        }),
+      );
+      metrics.synchronized(report);
+      log.info(
+        {
+          batch: batch.id,
+          connector: batch.connector,
+          state: report.state,
+          resources: report.resources,
+          links: report.links,
+          crossed: report.crossed.map(describeCheck),
+          seconds: report.seconds,
+        },
+        `batch ${report.state}`,
+      );
+    } catch (error) {
+      metrics.failed(batch.connector);
+      log.error(
+        {
+          batch: batch.id,
+          connector: batch.connector,
+          code: error instanceof SyncupError ? error.code : "INTERNAL",
+          err: error,
+        },
+        "batch failed",
+      );
+    }
+  }
+
+  /** An administrator applies a blocked batch, in the queue's turn. */
+  async validate(id: string): Promise<SyncReport> {
+    const report = await this.deps.mutex.run(() =>
+      validateBatch(this.deps.store, id, {
+        ...(this.deps.beforeApplyStep === undefined ? {} : { beforeApplyStep: this.deps.beforeApplyStep }),
+      }),
+    );
+    this.deps.metrics.applied(report);
+    this.wake();
+    return report;
+  }
+
+  /** An administrator discards a blocked batch. */
+  async cancel(id: string): Promise<BatchRow> {
+    const batch = await this.deps.mutex.run(() => cancelBatch(this.deps.store, id));
+    this.wake();
+    return batch;
+  }
+}
