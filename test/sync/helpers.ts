@@ -258,8 +258,9 @@ export async function writePrepared(
 /** Everything the repository holds for the connector, by key, in a stable order. */
 export async function snapshot(
   store: Store,
+  connector = CONNECTOR,
 ): Promise<{ resources: string[]; links: string[]; mono: string[] }> {
-  const rows = await store.resources.list({ connector: CONNECTOR, limit: 1_000_000, offset: 0 });
+  const rows = await store.resources.list({ connector, limit: 1_000_000, offset: 0 });
   const pkOf = new Map(rows.map((r) => [r.id, `${r.entityType}:${r.pk}`]));
   const resources = rows.map((r) => `${r.entityType}:${r.pk} ${r.uk1 ?? "-"} ${r.properties}`);
   const links: string[] = [];

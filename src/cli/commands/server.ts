@@ -6,6 +6,7 @@ import { hashSecret } from "../../protocol/secret-hash.js";
 import { startServer } from "../../server/server.js";
 import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { applyPauseMs } from "../fault-hooks.js";
 import type { DefineCommand } from "./index.js";
 
 function parsePort(value: string): number {
@@ -41,12 +42,12 @@ export const defineServerCommand: DefineCommand = (program, ctx, setExit) => {
     .action(async (opts: { config: string; host?: string; port?: number }) => {
       const config = await loadConfig(opts.config, ctx.env);
       const log = pino({ name: "syncup-server", level: ctx.env["SYNCUP_LOG_LEVEL"] ?? "info" });
-      const pause = Number(ctx.env["SYNCUP_TEST_APPLY_PAUSE_MS"] ?? "0");
+      const pause = applyPauseMs(ctx.env);
       const server = await startServer(config, {
         log,
         ...(opts.host === undefined ? {} : { host: opts.host }),
         ...(opts.port === undefined ? {} : { port: opts.port }),
-        ...(pause > 0 ? { applyPauseMs: pause } : {}),
+        ...(pause === undefined ? {} : { applyPauseMs: pause }),
       });
       const signal = await firstSignal();
       log.info({ signal }, "stopping: the batch being synchronized finishes first");

@@ -5,6 +5,7 @@ import { describeCheck } from "../../core/thresholds.js";
 import { openStore, synchronize, type Store, type SyncReport } from "../../sync/index.js";
 import { print, type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { applyPauseHook } from "../fault-hooks.js";
 import { renderTable } from "../table.js";
 import { modeOption, type DefineCommand } from "./index.js";
 
@@ -79,12 +80,14 @@ export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
         force?: boolean;
         json?: boolean;
       }) => {
+        const pause = applyPauseHook(ctx.env);
         const report = await withStore(ctx, opts.config, (store, config) =>
           synchronize({
             store,
             config,
             connector: opts.connector,
             mode: opts.mode,
+            ...(pause === undefined ? {} : { beforeApplyStep: pause }),
             ...(opts.dir === undefined ? {} : { dir: opts.dir }),
             dryRun: opts.dryRun === true,
             force: opts.force === true,
