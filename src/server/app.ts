@@ -59,7 +59,6 @@ export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: JSON_BODY_LIMIT,
-    disableRequestLogging: false,
     return503OnClosing: true,
   });
   const auth = new Authenticator(config.server);
@@ -83,7 +82,19 @@ export async function buildApp(deps: AppDeps) {
         `refused: ${body.message}`,
       );
     }
+    if (!request.raw.complete) void reply.header("connection", "close");
     void reply.status(body.statusCode).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body: ApiError = {
+      statusCode: 404,
+      code: "NOT_FOUND",
+      message: `There is no ${request.method} ${request.url.split("?")[0]}: see /openapi.json.`,
+    };
+    metrics.refused(body.code);
+    request.log.warn({ code: body.code, url: request.url }, `refused: ${body.message}`);
+    void reply.status(404).send(body);
   });
 
   await app.register(swagger, {
@@ -116,10 +127,21 @@ export async function buildApp(deps: AppDeps) {
 
   app.get(
     PATHS.health,
-    { schema: { summary: "Liveness and database check", security: [], response: { 200: S.health } } },
-    async () => {
-      await deps.mutex.run(() => deps.store.batches.countByState());
-      return { status: "ok", database: deps.store.label };
+    {
+      schema: {
+        summary: "Liveness and database check",
+        security: [],
+        response: { 200: S.health, 503: S.health },
+      },
+    },
+    async (request, reply) => {
+      try {
+        await deps.mutex.run(() => deps.store.batches.countByState());
+        return { status: "ok", database: deps.store.label };
+      } catch (error) {
+        request.log.error({ err: error }, "health check: the database does not answer");
+        return reply.status(503).send({ status: "database unavailable", database: deps.store.label });
+      }
     },
   );
 
@@ -218,7 +240,9 @@ export async function buildApp(deps: AppDeps) {
           const sha = request.headers[SHA256_HEADER];
           const body = request.body as NodeJS.ReadableStream | undefined;
           if (body === undefined || typeof (body as { pipe?: unknown }).pipe !== "function") {
-            throw new SyncupError("FILE_NAME_INVALID", "Send the file's bytes as application/octet-stream.");
+            throw Object.assign(new Error("Send the file's bytes as application/octet-stream."), {
+              statusCode: 415,
+            });
           }
           const file = await transfer.upload(
             principal(request),

@@ -3,11 +3,11 @@
  * against the scrypt hashes of the configuration. Tokens that verified once are remembered
  * by their SHA-256 (never in clear), so that scrypt runs once per token, not per request.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { ServerDef } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import { ADMIN_PRINCIPAL } from "../protocol/api.js";
-import { verifySecret } from "../protocol/secret-hash.js";
+import { hashSecret, verifySecret } from "../protocol/secret-hash.js";
 
 export type Principal =
   | { readonly kind: "agent"; readonly id: string; readonly connectors: readonly string[] }
@@ -18,7 +18,13 @@ const CACHE_LIMIT = 1000;
 export class Authenticator {
   private readonly verified = new Map<string, Principal>();
 
+  private decoyHash: Promise<string> | null = null;
+
   constructor(private readonly server: ServerDef) {}
+
+  private decoy(): Promise<string> {
+    return (this.decoyHash ??= hashSecret(randomBytes(16).toString("hex")));
+  }
 
   async authenticate(header: string | undefined): Promise<Principal> {
     const match = header === undefined ? null : /^Bearer\s+([^\s:]+):(\S+)$/i.exec(header);
@@ -49,7 +55,8 @@ export class Authenticator {
       );
     }
     const agent = this.server.agents[id];
-    if (agent !== undefined && (await verifySecret(secret, agent.secretHash))) {
+    // An unknown id costs a hash too, so that timing does not tell which agent ids exist.
+    if ((await verifySecret(secret, agent?.secretHash ?? (await this.decoy()))) && agent !== undefined) {
       return { kind: "agent", id, connectors: agent.connectors };
     }
     throw new SyncupError("UNAUTHORIZED", `Unknown agent "${id}" or wrong secret.`);

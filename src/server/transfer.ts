@@ -115,6 +115,15 @@ export class TransferService {
 
   /** Drift detection: an incremental must follow the last batch the server accepted. */
   private async checkBase(connector: string, base: string | null): Promise<void> {
+    const ahead = (await this.store.batches.inStates(connector, PENDING_STATES)).find(
+      (b) => b.mode !== "incremental",
+    );
+    if (ahead !== undefined) {
+      throw new SyncupError(
+        "BASE_MISMATCH",
+        `A ${ahead.mode} batch ${ahead.id} of "${connector}" is waiting to be synchronized: an incremental batch cannot be based on what it will replace. Run a complete synchronization, or wait for it.`,
+      );
+    }
     const last = await this.store.batches.newestIn(connector, ACCEPTED_STATES);
     if (base !== null && last?.id === base) return;
     const run = "Run a complete synchronization of the connector.";
@@ -236,7 +245,7 @@ export class TransferService {
       const held = new Map((await this.store.batches.files(id)).map((f) => [f.name, f]));
       for (const file of request.files) {
         const have = held.get(file.name);
-        if (have?.sha256 !== file.sha256) {
+        if (have?.sha256 !== file.sha256.toLowerCase()) {
           throw new SyncupError(
             "SEAL_INCOMPLETE",
             have === undefined
@@ -338,11 +347,11 @@ export class TransferService {
   ): Promise<BatchView[]> {
     if (query.connector !== undefined) requireConnector(principal, query.connector);
     return this.deps.mutex.run(async () => {
-      const rows = await this.store.batches.list(query);
-      const visible = rows.filter(
-        (b) => principal.kind === "admin" || principal.connectors.includes(b.connector),
-      );
-      return Promise.all(visible.map((b) => this.viewOf(b)));
+      const rows = await this.store.batches.list({
+        ...query,
+        ...(principal.kind === "agent" ? { connectors: principal.connectors } : {}),
+      });
+      return Promise.all(rows.map((b) => this.viewOf(b)));
     });
   }
 

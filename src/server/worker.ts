@@ -76,13 +76,18 @@ export class BatchWorker {
       this.again = true;
       return;
     }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.again && !this.stopping) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.running = this.drain()
+      .catch((error: unknown) => {
+        // The database went away (or another fault outside a batch): log it, try again at the next tick.
+        this.deps.log.error({ err: error }, "batch queue: cannot read the queue");
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopping) {
+          this.again = false;
+          this.wake();
+        }
+      });
   }
 
   /** Finishes the batch being synchronized, then stops. */

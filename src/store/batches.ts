@@ -136,9 +136,19 @@ export class BatchRepository {
   }
 
   /** The newest batches first, of one connector or of all. */
-  async list(options: { connector?: string; state?: BatchState; limit: number }): Promise<BatchRow[]> {
+  async list(options: {
+    connector?: string;
+    /** Only these connectors' batches (an agent's). */
+    connectors?: readonly string[];
+    state?: BatchState;
+    limit: number;
+  }): Promise<BatchRow[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
+    if (options.connectors !== undefined) {
+      where.push(`connector IN (${placeholders(options.connectors.length)})`);
+      params.push(...options.connectors);
+    }
     if (options.connector !== undefined) {
       where.push("connector = ?");
       params.push(options.connector);
