@@ -46,6 +46,22 @@ export async function runConnector(
     ...(progress ? { onProgress: progress } : {}),
   });
   const prepared = await prepareConnector(config, connector, mode, progress ? { onProgress: progress } : {});
+  const sync = await synchronizePrepared(config, store, connector, mode, exported, options);
+  return { connector, mode, export: exported, prepare: prepared.manifest.summaries, sync };
+}
+
+/**
+ * Synchronizes the prepared files, then, only when the batch was applied, advances `previous/`
+ * and the export's incremental state (`exported`, when this process ran the export), in that order.
+ */
+export async function synchronizePrepared(
+  config: Config,
+  store: Store,
+  connector: string,
+  mode: Mode,
+  exported: Pick<ExportReport, "commitState"> | undefined,
+  options: Pick<RunConnectorOptions, "force" | "dryRun"> = {},
+): Promise<SyncReport> {
   const sync = await synchronize({
     store,
     config,
@@ -56,7 +72,7 @@ export async function runConnector(
   });
   if (sync.state === "applied") {
     await acceptPrepared(config, connector, sync.batchId);
-    await exported.commitState();
+    await exported?.commitState();
   }
-  return { connector, mode, export: exported, prepare: prepared.manifest.summaries, sync };
+  return sync;
 }

@@ -63,19 +63,25 @@ export const FINAL_STATES: readonly BatchState[] = [
 
 /** `POST /api/v1/batches` */
 export interface NotifyRequest {
+  /**
+   * The batch GUID, chosen by the agent, so that a notification can be retried safely: the
+   * same id with the same connector, mode and base answers the batch already made (200).
+   */
+  readonly id?: string;
   readonly connector: string;
   readonly mode: Mode;
   /** Incremental: the batch `previous/` came from (`previous/manifest.json`'s `batch`); else null. */
   readonly baseBatch: string | null;
 }
 
-/** `201` answer to a notification. */
+/** `201` answer to a notification (`200` to its retry). */
 export interface NotifyResponse {
   readonly id: string;
   readonly seq: number;
   readonly connector: string;
   readonly mode: Mode;
-  readonly state: "notified";
+  /** `notified`; a retried notification answers the batch's state now. */
+  readonly state: BatchState;
   /** Earlier unapplied incremental batches this complete notification cancelled. */
   readonly cancelled: readonly string[];
 }

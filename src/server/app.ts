@@ -166,7 +166,7 @@ export async function buildApp(deps: AppDeps) {
             description:
               "An agent announces a batch of a connector before it prepares it. A complete (or initial) batch cancels the connector's incremental batches not yet applied. An incremental batch must name the batch its previous/ came from: the last one the server accepted (409 BASE_MISMATCH otherwise), and is refused while a blocked batch waits (409 CONNECTOR_BLOCKED).",
             body: S.notifyRequest,
-            response: { 201: S.notifyResponse, ...S.errors(400, 401, 403, 409) },
+            response: { 200: S.notifyResponse, 201: S.notifyResponse, ...S.errors(400, 401, 403, 409) },
           },
         },
         async (request, reply) => {

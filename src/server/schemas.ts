@@ -80,6 +80,12 @@ export const notifyRequest = {
   required: ["connector", "mode", "baseBatch"],
   additionalProperties: false,
   properties: {
+    id: {
+      type: "string",
+      pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+      description:
+        "The batch GUID chosen by the agent (lowercase UUID): a retried notification answers the same batch.",
+    },
     connector: { type: "string", minLength: 1 },
     mode: { type: "string", enum: MODES },
     baseBatch: { ...nullableString, description: "Incremental: the batch previous/ came from." },
@@ -93,7 +99,7 @@ export const notifyResponse = {
     seq: { type: "integer" },
     connector: { type: "string" },
     mode: { type: "string", enum: MODES },
-    state: { type: "string", enum: ["notified"] },
+    state: { type: "string", enum: STATES },
     cancelled: { type: "array", items: { type: "string" } },
   },
 } as const;

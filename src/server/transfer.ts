@@ -57,8 +57,12 @@ export class TransferService {
     return join(this.deps.config.server.batchDir, id);
   }
 
-  /** A new batch for `request.connector`; a complete one cancels the connector's pending incrementals. */
-  async notify(principal: Principal, request: NotifyRequest): Promise<NotifyResponse> {
+  /**
+   * A new batch for `request.connector`; a complete one cancels the connector's pending
+   * incrementals. `created` is false when `request.id` names a batch this notification
+   * already made (a retry).
+   */
+  async notify(principal: Principal, request: NotifyRequest): Promise<NotifyResponse & { created: boolean }> {
     const connector = this.deps.config.connectors[request.connector];
     if (connector === undefined) {
       throw new SyncupError(
@@ -68,6 +72,11 @@ export class TransferService {
     }
     requireConnector(principal, connector.name);
     return this.deps.mutex.run(async () => {
+      const id = request.id ?? randomUUID();
+      const retried = await this.store.batches.get(id);
+      if (retried !== undefined) {
+        return { ...this.sameNotification(principal, request, retried), created: false };
+      }
       const cancelled: string[] = [];
       if (request.mode === "incremental") {
         const blocked = (await this.store.batches.inState(connector.name, "blocked"))[0];
@@ -79,7 +88,6 @@ export class TransferService {
         }
         await this.checkBase(connector.name, request.baseBatch);
       }
-      const id = randomUUID();
       if (request.mode !== "incremental") {
         for (const batch of await this.store.batches.inStates(connector.name, PENDING_STATES)) {
           if (batch.mode !== "incremental") continue;
@@ -109,19 +117,44 @@ export class TransferService {
         mode: request.mode,
         state: "notified",
         cancelled,
+        created: true,
       };
     });
   }
 
+  /** The answer to a retried notification: the batch it made, if it is the same notification. */
+  private sameNotification(principal: Principal, request: NotifyRequest, batch: BatchRow): NotifyResponse {
+    const base = request.mode === "incremental" ? request.baseBatch : null;
+    if (
+      batch.connector !== request.connector ||
+      batch.mode !== request.mode ||
+      batch.agent !== principal.id ||
+      batch.baseBatch !== base
+    ) {
+      throw new SyncupError(
+        "BATCH_STATE",
+        `Batch id ${batch.id} is already used by another notification (${batch.mode} of "${batch.connector}"): choose a new id.`,
+      );
+    }
+    return {
+      id: batch.id,
+      seq: batch.seq,
+      connector: batch.connector,
+      mode: batch.mode,
+      state: batch.state,
+      cancelled: [],
+    };
+  }
+
   /** Drift detection: an incremental must follow the last batch the server accepted. */
   private async checkBase(connector: string, base: string | null): Promise<void> {
-    const ahead = (await this.store.batches.inStates(connector, PENDING_STATES)).find(
+    const ahead = (await this.store.batches.inState(connector, "notified")).find(
       (b) => b.mode !== "incremental",
     );
     if (ahead !== undefined) {
       throw new SyncupError(
         "BASE_MISMATCH",
-        `A ${ahead.mode} batch ${ahead.id} of "${connector}" is waiting to be synchronized: an incremental batch cannot be based on what it will replace. Run a complete synchronization, or wait for it.`,
+        `A ${ahead.mode} batch ${ahead.id} of "${connector}" is still being uploaded: an incremental batch cannot be based on what it will replace. Run a complete synchronization, or wait for it.`,
       );
     }
     const last = await this.store.batches.newestIn(connector, ACCEPTED_STATES);

@@ -8,6 +8,8 @@ import { defineBatchesCommand } from "./batches.js";
 import { defineResourcesCommand } from "./resources.js";
 import { defineSecretCommand, defineServerCommand } from "./server.js";
 import { defineSyncCommand } from "./sync.js";
+import { defineAgentCommand } from "./agent.js";
+import { defineJobsCommand } from "./jobs.js";
 
 /** Adds one subcommand to the program; `setExit` records the command's exit code. */
 export type DefineCommand = (program: Command, ctx: CliContext, setExit: (code: number) => void) => void;
@@ -29,4 +31,6 @@ export const COMMANDS: readonly DefineCommand[] = [
   defineResourcesCommand,
   defineServerCommand,
   defineSecretCommand,
+  defineAgentCommand,
+  defineJobsCommand,
 ];

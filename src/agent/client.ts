@@ -1,0 +1,304 @@
+/**
+ * The agent's HTTP client of the server API (`src/protocol/api.ts`), over Node's fetch.
+ *
+ * Every request carries the agent's bearer token and a timeout. Network errors (refused,
+ * reset, timed out, cut mid-answer), 5xx and 429 answers are retried with exponential
+ * backoff, honouring Retry-After. Every request is idempotent: uploads, the seal, reads, job
+ * instances, and the notification too, whose batch GUID the agent chooses. A 4xx
+ * answer is final: it becomes a SyncupError with the server's code. After the retries are
+ * spent the error is SERVER_UNREACHABLE.
+ */
+import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import type { Logger } from "pino";
+import type { AgentDef } from "../config/config.js";
+import { describeError, isNetworkError, isTlsError } from "../connectors/shared/failures.js";
+import { withRetries } from "../connectors/shared/retry.js";
+import { readSecret } from "../connectors/shared/secret.js";
+import { ERROR_CODES, SyncupError, type ErrorCode } from "../errors.js";
+import {
+  PATHS,
+  SHA256_HEADER,
+  type ApiError,
+  type BatchFile,
+  type BatchView,
+  type ConnectorStatus,
+  type JobInstance,
+  type NotifyRequest,
+  type NotifyResponse,
+  type SealRequest,
+} from "../protocol/api.js";
+
+/** A non-2xx answer. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ApiError | undefined,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}${body === undefined ? "" : ` ${body.code}: ${body.message}`}`);
+    this.name = "HttpStatusError";
+  }
+
+  get transient(): boolean {
+    return this.status >= 500 || this.status === 429;
+  }
+}
+
+export interface ServerClientOptions {
+  /** The server's base URL, without a trailing slash. */
+  readonly serverUrl: string;
+  readonly agentId: string;
+  readonly secret: string;
+  /** Further attempts after a network error, a 5xx or a 429. */
+  readonly retries: number;
+  readonly requestTimeoutMs: number;
+  readonly logger: Logger;
+  /** Backoff of the first retry (default 1 s), doubled each time up to `maxDelayMs` (default 30 s). */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+interface RequestSpec {
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  readonly path: string;
+  readonly json?: unknown;
+  /** A file streamed as the body (a fresh stream per attempt). */
+  readonly file?: { readonly path: string; readonly sha256: string };
+  /** Statuses answered with `undefined` instead of an error (404 for a GET). */
+  readonly allow?: readonly number[];
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function parseApiError(status: number, text: string): ApiError | undefined {
+  try {
+    const body = JSON.parse(text) as Partial<ApiError>;
+    if (typeof body.code === "string" && typeof body.message === "string") {
+      return { statusCode: status, code: body.code, message: body.message };
+    }
+  } catch {
+    // not JSON: a proxy's page, described by its status
+  }
+  return undefined;
+}
+
+/** fetch's own network failures: "fetch failed" (connect, reset), "terminated" (answer cut off). */
+function isFetchNetworkError(error: unknown): boolean {
+  if (isTlsError(error)) return false;
+  if (isNetworkError(error)) return true;
+  return error instanceof TypeError && /^(fetch failed|terminated)$/.test(error.message);
+}
+
+/** Whether another attempt is worth it: a network error, a 5xx or a 429. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof HttpStatusError) return error.transient;
+  return isFetchNetworkError(error);
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+export class ServerClient {
+  constructor(private readonly options: ServerClientOptions) {}
+
+  /** A client for the configuration's agent section; reads the agent's secret. */
+  static async fromConfig(
+    agent: AgentDef,
+    logger: Logger,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+  ): Promise<ServerClient> {
+    const secret = await readSecret(agent.secret, env, `Agent "${agent.id}": the secret`);
+    if (secret === undefined) {
+      throw new SyncupError(
+        "CONFIG_INVALID",
+        `Agent "${agent.id}": set agent.secretEnv or agent.secretFile.`,
+      );
+    }
+    return new ServerClient({
+      serverUrl: agent.serverUrl,
+      agentId: agent.id,
+      secret,
+      retries: agent.retries,
+      requestTimeoutMs: agent.requestTimeoutMs,
+      logger,
+    });
+  }
+
+  get serverUrl(): string {
+    return this.options.serverUrl;
+  }
+
+  /**
+   * `POST /batches`: announces a batch. The agent chooses the batch GUID, so that a retry after
+   * a lost answer gets the same batch back instead of making a second one.
+   */
+  async notify(request: NotifyRequest): Promise<NotifyResponse> {
+    return (await this.request<NotifyResponse>({
+      method: "POST",
+      path: PATHS.batches,
+      json: { id: randomUUID(), ...request },
+    }))!;
+  }
+
+  /** `GET /batches/:id`, or undefined when the server does not know the batch. */
+  async getBatch(id: string): Promise<BatchView | undefined> {
+    return this.request<BatchView>({ method: "GET", path: PATHS.batch(id), allow: [404] });
+  }
+
+  /** `PUT /batches/:id/files/:name`: streams the file; `stored` is false when the server already held it. */
+  async upload(
+    batchId: string,
+    name: string,
+    path: string,
+    sha256: string,
+  ): Promise<{ file: BatchFile; stored: boolean }> {
+    let status = 0;
+    const file = await this.request<BatchFile>(
+      { method: "PUT", path: PATHS.file(batchId, name), file: { path, sha256 } },
+      (s) => {
+        status = s;
+      },
+    );
+    return { file: file!, stored: status === 201 };
+  }
+
+  /** `POST /batches/:id/seal`. */
+  async seal(batchId: string, request: SealRequest): Promise<BatchView> {
+    return (await this.request<BatchView>({ method: "POST", path: PATHS.seal(batchId), json: request }))!;
+  }
+
+  /** `DELETE /batches/:id`: abandons this agent's unsealed batch. */
+  async abandon(batchId: string): Promise<BatchView> {
+    return (await this.request<BatchView>({ method: "DELETE", path: PATHS.batch(batchId) }))!;
+  }
+
+  /** `GET /connectors/:name`. */
+  async connector(name: string): Promise<ConnectorStatus> {
+    return (await this.request<ConnectorStatus>({ method: "GET", path: PATHS.connector(name) }))!;
+  }
+
+  /** `POST /job-instances`: recording the same instance twice changes nothing. */
+  async postJobInstance(instance: JobInstance): Promise<void> {
+    await this.request<unknown>({ method: "POST", path: PATHS.jobInstances, json: instance });
+  }
+
+  /** `GET /job-instances`, newest first. */
+  async jobInstances(options: { job?: string; limit: number }): Promise<JobInstance[]> {
+    const query = new URLSearchParams({ limit: String(options.limit) });
+    if (options.job !== undefined) query.set("job", options.job);
+    return (await this.request<JobInstance[]>({
+      method: "GET",
+      path: `${PATHS.jobInstances}?${query.toString()}`,
+    }))!;
+  }
+
+  private async request<T>(spec: RequestSpec, onStatus?: (status: number) => void): Promise<T | undefined> {
+    const url = `${this.options.serverUrl}${spec.path}`;
+    const what = `${spec.method} ${url}`;
+    let attempts = 0;
+    try {
+      return await withRetries(
+        async (attempt) => {
+          attempts = attempt;
+          return await this.once<T>(url, spec, onStatus);
+        },
+        {
+          retries: this.options.retries,
+          isTransient: isRetryable,
+          requestedDelayMs: (error) => (error instanceof HttpStatusError ? error.retryAfterMs : undefined),
+          ...(this.options.baseDelayMs === undefined ? {} : { baseDelayMs: this.options.baseDelayMs }),
+          ...(this.options.maxDelayMs === undefined ? {} : { maxDelayMs: this.options.maxDelayMs }),
+          onRetry: (error, attempt, delayMs) =>
+            this.options.logger.warn(
+              { request: what, attempt, delayMs, error: describeError(error) },
+              `${what} failed (${describeError(error)}), attempt ${attempt} of ${this.options.retries + 1}; retrying in ${Math.round(delayMs / 100) / 10} s`,
+            ),
+        },
+      );
+    } catch (error) {
+      throw this.failure(error, what, attempts);
+    }
+  }
+
+  private async once<T>(
+    url: string,
+    spec: RequestSpec,
+    onStatus: ((status: number) => void) | undefined,
+  ): Promise<T | undefined> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.options.agentId}:${this.options.secret}`,
+      Accept: "application/json",
+    };
+    const init: RequestInit & { duplex?: "half" } = {
+      method: spec.method,
+      headers,
+      signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+    };
+    if (spec.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(spec.json);
+    } else if (spec.file !== undefined) {
+      headers["Content-Type"] = "application/octet-stream";
+      headers[SHA256_HEADER] = spec.file.sha256;
+      init.body = Readable.toWeb(createReadStream(spec.file.path)) as ReadableStream<Uint8Array>;
+      init.duplex = "half";
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    if (spec.allow?.includes(response.status)) return undefined;
+    if (!response.ok) {
+      throw new HttpStatusError(
+        response.status,
+        parseApiError(response.status, text),
+        retryAfterMs(response.headers.get("retry-after")),
+      );
+    }
+    onStatus?.(response.status);
+    if (text === "") return undefined;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new SyncupError(
+        "SERVER_REFUSED",
+        `${spec.method} ${url} answered HTTP ${response.status} with a body that is not JSON: is agent.server the syncup server's URL?`,
+        { cause: error },
+      );
+    }
+  }
+
+  private failure(error: unknown, what: string, attempts: number): unknown {
+    if (error instanceof SyncupError) return error;
+    const tries = attempts <= 1 ? "" : ` after ${attempts} attempts`;
+    if (error instanceof HttpStatusError && !error.transient) {
+      const code =
+        error.body !== undefined && isErrorCode(error.body.code) ? error.body.code : "SERVER_REFUSED";
+      const reason = error.body?.message ?? `HTTP ${error.status}`;
+      return new SyncupError(
+        code,
+        `The server refused ${what}: ${reason} (HTTP ${error.status}${error.body === undefined ? "" : ` ${error.body.code}`}).`,
+        { cause: error },
+      );
+    }
+    if (isTlsError(error)) {
+      return new SyncupError(
+        "SERVER_UNREACHABLE",
+        `${what}: the TLS connection failed: ${describeError(error)}. Check the server's certificate (NODE_EXTRA_CA_CERTS names extra trusted CAs).`,
+        { cause: error },
+      );
+    }
+    return new SyncupError(
+      "SERVER_UNREACHABLE",
+      `Cannot reach the server at ${this.options.serverUrl}: ${what} failed${tries}: ${describeError(error)}. Check agent.server, that the server is running, and the network between them.`,
+      { cause: error },
+    );
+  }
+}
