@@ -18,7 +18,10 @@ import { withRetries } from "../connectors/shared/retry.js";
 import { readSecret } from "../connectors/shared/secret.js";
 import { ERROR_CODES, SyncupError, type ErrorCode } from "../errors.js";
 import {
+  ADMIN_PRINCIPAL,
   PATHS,
+  type BatchDetail,
+  type ChangesPage,
   SHA256_HEADER,
   type ApiError,
   type BatchFile,
@@ -133,6 +136,18 @@ export class ServerClient {
     });
   }
 
+  /** A client acting as the administrator (`Bearer admin:<token>`), for `syncup batches --server`. */
+  static forAdmin(serverUrl: string, token: string, logger: Logger): ServerClient {
+    return new ServerClient({
+      serverUrl: serverUrl.replace(/\/+$/, ""),
+      agentId: ADMIN_PRINCIPAL,
+      secret: token,
+      retries: 2,
+      requestTimeoutMs: 300_000,
+      logger,
+    });
+  }
+
   get serverUrl(): string {
     return this.options.serverUrl;
   }
@@ -189,6 +204,46 @@ export class ServerClient {
   /** `POST /job-instances`: recording the same instance twice changes nothing. */
   async postJobInstance(instance: JobInstance): Promise<void> {
     await this.request<unknown>({ method: "POST", path: PATHS.jobInstances, json: instance });
+  }
+
+  /** `GET /batches`, newest first. */
+  async listBatches(query: { connector?: string; state?: string; limit: number }): Promise<BatchView[]> {
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.connector !== undefined) params.set("connector", query.connector);
+    if (query.state !== undefined) params.set("state", query.state);
+    return (await this.request<BatchView[]>({
+      method: "GET",
+      path: `${PATHS.batches}?${params.toString()}`,
+    }))!;
+  }
+
+  /** `GET /batches/:id` with its report and its changes per scope and operation. */
+  async batchDetail(id: string): Promise<BatchDetail> {
+    return (await this.request<BatchDetail>({ method: "GET", path: PATHS.batch(id) }))!;
+  }
+
+  /** `GET /batches/:id/changes` (admin). */
+  async changes(
+    id: string,
+    filter: { operation?: string; entityType?: string; offset: number; limit: number },
+  ): Promise<ChangesPage> {
+    const params = new URLSearchParams({ offset: String(filter.offset), limit: String(filter.limit) });
+    if (filter.operation !== undefined) params.set("operation", filter.operation);
+    if (filter.entityType !== undefined) params.set("entityType", filter.entityType);
+    return (await this.request<ChangesPage>({
+      method: "GET",
+      path: `${PATHS.changes(id)}?${params.toString()}`,
+    }))!;
+  }
+
+  /** `POST /batches/:id/validate` (admin): the report of the applied batch. */
+  async validate(id: string): Promise<unknown> {
+    return this.request<unknown>({ method: "POST", path: PATHS.validate(id), json: {} });
+  }
+
+  /** `POST /batches/:id/cancel` (admin). */
+  async cancel(id: string): Promise<BatchView> {
+    return (await this.request<BatchView>({ method: "POST", path: PATHS.cancel(id), json: {} }))!;
   }
 
   /** `GET /job-instances`, newest first. */

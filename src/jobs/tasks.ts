@@ -147,7 +147,7 @@ export function plannedTasks(
 /** The message of an instance that fell back from incremental to complete. */
 export function fallbackNote(reason: string, mode: Mode): string {
   const trimmed = reason.replace(/[.\s]+$/, "");
-  return `The incremental run could not go on (${trimmed}); ran a ${mode} synchronization instead.`;
+  return `The incremental run could not go on (${trimmed}); ran ${mode === "initial" ? "an" : "a"} ${mode} synchronization instead.`;
 }
 
 /** Sums numeric fields of a list of records. */

@@ -50,7 +50,7 @@ export const FILE_NAME_PATTERN =
   /^(?:prepare\.json|[A-Za-z0-9_][A-Za-z0-9_-]{0,127}\.sorted\.(?:csv|delta))$/;
 
 export type { BatchState } from "../store/types.js";
-import type { BatchState } from "../store/types.js";
+import type { BatchState, ChangeRow, StagedCount } from "../store/types.js";
 
 /** Batches that will never change again. */
 export const FINAL_STATES: readonly BatchState[] = [
@@ -125,6 +125,17 @@ export interface BatchView {
   readonly files: readonly BatchFile[];
   /** The synchronization report once staged (`GET /batches/:id` only). */
   readonly report?: unknown;
+}
+
+/** `GET /api/v1/batches/:id`: the batch, its report, and its changes per scope and operation. */
+export interface BatchDetail extends BatchView {
+  readonly changes: { readonly resources: readonly StagedCount[]; readonly links: readonly StagedCount[] };
+}
+
+/** `GET /api/v1/batches/:id/changes`: a page of staged (or journaled) changes. */
+export interface ChangesPage {
+  readonly rows: readonly ChangeRow[];
+  readonly total: number;
 }
 
 /** `GET /api/v1/connectors/:name` */

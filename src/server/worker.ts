@@ -38,6 +38,7 @@ export class BatchWorker {
   private again = false;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
+  private current: BatchRow | null = null;
 
   constructor(private readonly deps: WorkerDeps) {}
 
@@ -67,6 +68,13 @@ export class BatchWorker {
       this.timer.unref();
     };
     tick();
+  }
+
+  /** The batch being synchronized, for the log ("" when none). */
+  busy(): string {
+    return this.current === null
+      ? ""
+      : `batch ${this.current.id} (${this.current.connector} ${this.current.mode})`;
   }
 
   /** Looks at the queue now (after a seal, a validation, a cancellation). */
@@ -154,6 +162,7 @@ export class BatchWorker {
   private async run(batch: BatchRow): Promise<void> {
     const { store, config, log, metrics } = this.deps;
     log.info({ batch: batch.id, connector: batch.connector, mode: batch.mode }, "synchronizing batch");
+    this.current = batch;
     try {
       const report = await this.deps.mutex.run(() =>
         synchronize({
@@ -190,6 +199,8 @@ export class BatchWorker {
         },
         "batch failed",
       );
+    } finally {
+      this.current = null;
     }
   }
 

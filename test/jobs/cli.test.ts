@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { runUntilSignalled } from "../../src/cli/commands/agent.js";
+import { runUntilSignalled } from "../../src/cli/signals.js";
 import { main } from "../../src/cli/main.js";
 import { loadConfig } from "../../src/config/load.js";
 import { startScheduler } from "../../src/jobs/scheduler.js";
@@ -138,14 +138,20 @@ describe("runUntilSignalled", () => {
     writeFileSync(configFile, slowConfigYaml(800, "* * * * * *"));
     const config = await loadConfig(configFile, {});
     const { logger, lines } = memoryLogger();
-    return { scheduler: startScheduler(config, { logger, env: {} }), lines };
+    const scheduler = startScheduler(config, { logger, env: {} });
+    const stoppable = {
+      name: "Agent",
+      stop: () => scheduler.stop(),
+      busy: () => scheduler.busy().join(", "),
+    };
+    return { scheduler, stoppable, lines };
   }
 
   it("stops gracefully on the first signal", async () => {
-    const { scheduler, lines } = await slowScheduler();
+    const { scheduler, stoppable, lines } = await slowScheduler();
     const signals = new EventEmitter();
     const exits: number[] = [];
-    const done = runUntilSignalled(scheduler, memoryLogger().logger, signals, (code) => exits.push(code));
+    const done = runUntilSignalled(stoppable, memoryLogger().logger, signals, (code) => exits.push(code));
     await new Promise((r) => setTimeout(r, 1300));
     signals.emit("SIGTERM", "SIGTERM");
     await done;
@@ -156,10 +162,10 @@ describe("runUntilSignalled", () => {
   });
 
   it("exits at once on a second signal", async () => {
-    const { scheduler } = await slowScheduler();
+    const { stoppable } = await slowScheduler();
     const signals = new EventEmitter();
     const exits: number[] = [];
-    const done = runUntilSignalled(scheduler, memoryLogger().logger, signals, (code) => exits.push(code));
+    const done = runUntilSignalled(stoppable, memoryLogger().logger, signals, (code) => exits.push(code));
     await new Promise((r) => setTimeout(r, 1300));
     signals.emit("SIGINT", "SIGINT");
     signals.emit("SIGINT", "SIGINT");

@@ -1,15 +1,29 @@
 import { InvalidArgumentError, Option } from "commander";
 import { describeCheck } from "../../core/thresholds.js";
-import type { BatchRow, StagedCount } from "../../store/types.js";
+import { ServerClient } from "../../agent/client.js";
+import { SyncupError } from "../../errors.js";
+import type { BatchView } from "../../protocol/api.js";
+import type { BatchRow, BatchState, ChangeFilter, ChangeRow, StagedCount } from "../../store/types.js";
 import { cancelBatch, requireBatch, validateBatch, type SyncReport } from "../../sync/index.js";
 import { batchChanges, batchSummary } from "../../sync/inspect.js";
-import { print } from "../context.js";
+import { print, type CliContext } from "../context.js";
+import { streamLogger } from "../log.js";
 import { EXIT } from "../exit-codes.js";
 import { renderTable } from "../table.js";
 import type { DefineCommand } from "./index.js";
 import { renderSyncReport, withStore } from "./sync.js";
 
-const BATCH_STATES = ["staging", "blocked", "applied", "cancelled", "superseded", "failed", "previewed"];
+const BATCH_STATES = [
+  "notified",
+  "sealed",
+  "staging",
+  "blocked",
+  "applied",
+  "cancelled",
+  "superseded",
+  "failed",
+  "previewed",
+];
 
 export function parseCount(value: string): number {
   const n = Number(value);
@@ -55,6 +69,87 @@ function renderCounts(counts: { resources: StagedCount[]; links: StagedCount[] }
     : renderTable(["entity type / association", "operation", "changes"], rows);
 }
 
+interface BatchOptions {
+  config: string;
+  server?: string;
+}
+
+/** Where `syncup batches` reads and acts: the configuration's repository, or a server's API. */
+interface BatchSource {
+  list(query: { connector?: string; state?: BatchState; limit: number }): Promise<BatchRow[]>;
+  show(id: string): Promise<{ batch: BatchRow; counts: { resources: StagedCount[]; links: StagedCount[] } }>;
+  changes(
+    id: string,
+    filter: ChangeFilter & { limit: number; offset: number },
+  ): Promise<{ rows: ChangeRow[]; total: number }>;
+  validate(id: string): Promise<SyncReport>;
+  cancel(id: string): Promise<BatchRow>;
+}
+
+function localSource(ctx: CliContext, configFile: string): BatchSource {
+  return {
+    list: (query) => withStore(ctx, configFile, (store) => store.batches.list(query)),
+    show: (id) =>
+      withStore(ctx, configFile, async (store) => ({
+        batch: await requireBatch(store, id),
+        counts: await batchSummary(store, id),
+      })),
+    changes: (id, filter) => withStore(ctx, configFile, (store) => batchChanges(store, id, filter)),
+    validate: (id) => withStore(ctx, configFile, (store) => validateBatch(store, id)),
+    cancel: (id) => withStore(ctx, configFile, (store) => cancelBatch(store, id)),
+  };
+}
+
+function remoteSource(ctx: CliContext, url: string): BatchSource {
+  const token = ctx.env["SYNCUP_ADMIN_TOKEN"];
+  if (token === undefined || token === "") {
+    throw new SyncupError(
+      "UNAUTHORIZED",
+      `--server ${url}: set SYNCUP_ADMIN_TOKEN to the administrator token (the one whose hash is the server's server.adminTokenHash).`,
+    );
+  }
+  const client = ServerClient.forAdmin(url, token, streamLogger(ctx.stderr, "warn"));
+  const rowOf = (view: BatchView): BatchRow => ({
+    ...view,
+    ...view.counts,
+    dryRun: false,
+    forced: false,
+    source: null,
+    preparedAt: null,
+    report: view.report ?? null,
+  });
+  return {
+    list: async (query) => (await client.listBatches(query)).map(rowOf),
+    show: async (id) => {
+      const detail = await client.batchDetail(id);
+      return {
+        batch: rowOf(detail),
+        counts: { resources: [...detail.changes.resources], links: [...detail.changes.links] },
+      };
+    },
+    changes: async (id, filter) => {
+      const page = await client.changes(id, {
+        offset: filter.offset,
+        limit: filter.limit,
+        ...(filter.operation === undefined ? {} : { operation: filter.operation }),
+        ...(filter.scope === undefined ? {} : { entityType: filter.scope }),
+      });
+      return { rows: [...page.rows], total: page.total };
+    },
+    validate: async (id) => (await client.validate(id)) as SyncReport,
+    cancel: async (id) => rowOf(await client.cancel(id)),
+  };
+}
+
+function sourceOf(ctx: CliContext, opts: BatchOptions): BatchSource {
+  return opts.server === undefined ? localSource(ctx, opts.config) : remoteSource(ctx, opts.server);
+}
+
+const SERVER_OPTION = [
+  "--server <url>",
+  "act on a server's batches (admin token in $SYNCUP_ADMIN_TOKEN)",
+] as const;
+
 /** `syncup batches list|show|changes|validate|cancel`. */
 export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
   const batches = program
@@ -65,25 +160,25 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
     .command("list")
     .description("The latest batches, newest first.")
     .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .option(...SERVER_OPTION)
     .option("--connector <name>", "only this connector's batches")
     .addOption(new Option("--state <state>", "only batches in this state").choices(BATCH_STATES))
     .option("--limit <n>", "how many", parseCount, 20)
     .option("--json", "print JSON")
     .action(
-      async (opts: {
-        config: string;
-        connector?: string;
-        state?: BatchRow["state"];
-        limit: number;
-        json?: boolean;
-      }) => {
-        const rows = await withStore(ctx, opts.config, (store) =>
-          store.batches.list({
-            limit: opts.limit,
-            ...(opts.connector === undefined ? {} : { connector: opts.connector }),
-            ...(opts.state === undefined ? {} : { state: opts.state }),
-          }),
-        );
+      async (
+        opts: BatchOptions & {
+          connector?: string;
+          state?: BatchRow["state"];
+          limit: number;
+          json?: boolean;
+        },
+      ) => {
+        const rows = await sourceOf(ctx, opts).list({
+          limit: opts.limit,
+          ...(opts.connector === undefined ? {} : { connector: opts.connector }),
+          ...(opts.state === undefined ? {} : { state: opts.state }),
+        });
         print(
           ctx.stdout,
           opts.json === true
@@ -100,12 +195,10 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
     .command("show <id>")
     .description("A batch: its state, its report, the changes it staged (or applied).")
     .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .option(...SERVER_OPTION)
     .option("--json", "print JSON")
-    .action(async (id: string, opts: { config: string; json?: boolean }) => {
-      const { batch, counts } = await withStore(ctx, opts.config, async (store) => ({
-        batch: await requireBatch(store, id),
-        counts: await batchSummary(store, id),
-      }));
+    .action(async (id: string, opts: BatchOptions & { json?: boolean }) => {
+      const { batch, counts } = await sourceOf(ctx, opts).show(id);
       if (opts.json === true) {
         print(ctx.stdout, JSON.stringify({ ...batch, changes: counts }, null, 2));
       } else {
@@ -130,6 +223,7 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
     .command("changes <id>")
     .description("Page through a batch's staged changes (resources first, then links).")
     .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .option(...SERVER_OPTION)
     .addOption(
       new Option("--operation <operation>", "only this operation").choices(["insert", "update", "delete"]),
     )
@@ -140,8 +234,7 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
     .action(
       async (
         id: string,
-        opts: {
-          config: string;
+        opts: BatchOptions & {
           operation?: string;
           entityType?: string;
           limit: number;
@@ -149,14 +242,12 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
           json?: boolean;
         },
       ) => {
-        const page = await withStore(ctx, opts.config, (store) =>
-          batchChanges(store, id, {
-            limit: opts.limit,
-            offset: opts.offset,
-            ...(opts.operation === undefined ? {} : { operation: opts.operation }),
-            ...(opts.entityType === undefined ? {} : { scope: opts.entityType }),
-          }),
-        );
+        const page = await sourceOf(ctx, opts).changes(id, {
+          limit: opts.limit,
+          offset: opts.offset,
+          ...(opts.operation === undefined ? {} : { operation: opts.operation }),
+          ...(opts.entityType === undefined ? {} : { scope: opts.entityType }),
+        });
         if (opts.json === true) {
           print(ctx.stdout, JSON.stringify(page, null, 2));
         } else {
@@ -189,9 +280,10 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
     .command("validate <id>")
     .description("Apply a blocked batch exactly as it was staged (thresholds are not checked again).")
     .option("-c, --config <file>", "configuration file", "syncup.yaml")
+    .option(...SERVER_OPTION)
     .option("--json", "print the report as JSON")
-    .action(async (id: string, opts: { config: string; json?: boolean }) => {
-      const report = await withStore(ctx, opts.config, (store) => validateBatch(store, id));
+    .action(async (id: string, opts: BatchOptions & { json?: boolean }) => {
+      const report = await sourceOf(ctx, opts).validate(id);
       print(ctx.stdout, opts.json === true ? JSON.stringify(report, null, 2) : renderSyncReport(report));
       setExit(EXIT.OK);
     });
@@ -200,8 +292,9 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
     .command("cancel <id>")
     .description("Discard a blocked batch's staged changes.")
     .option("-c, --config <file>", "configuration file", "syncup.yaml")
-    .action(async (id: string, opts: { config: string }) => {
-      const batch = await withStore(ctx, opts.config, (store) => cancelBatch(store, id));
+    .option(...SERVER_OPTION)
+    .action(async (id: string, opts: BatchOptions) => {
+      const batch = await sourceOf(ctx, opts).cancel(id);
       print(
         ctx.stdout,
         `Batch ${batch.id} (${batch.connector} ${batch.mode}) cancelled: nothing was applied.`,

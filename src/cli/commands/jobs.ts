@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from "commander";
-import { pino, type Logger } from "pino";
 import { ServerClient } from "../../agent/client.js";
 import type { Config } from "../../config/config.js";
 import { loadConfig } from "../../config/load.js";
@@ -8,17 +7,10 @@ import { cronOf } from "../../jobs/scheduler.js";
 import type { JobInstance } from "../../protocol/api.js";
 import { openStore } from "../../store/store.js";
 import { print } from "../context.js";
+import { streamLogger } from "../log.js";
 import { EXIT, exitCodeOf } from "../exit-codes.js";
 import { renderTable } from "../table.js";
 import type { DefineCommand } from "./index.js";
-
-/** A pino logger writing JSON lines to `stream`. */
-export function streamLogger(stream: NodeJS.WritableStream, level: pino.LevelWithSilent = "info"): Logger {
-  return pino(
-    { name: "syncup", level, timestamp: pino.stdTimeFunctions.isoTime },
-    { write: (line: string) => stream.write(line) },
-  );
-}
 
 function parseLimit(value: string): number {
   const n = Number(value);

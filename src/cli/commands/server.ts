@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from "commander";
-import pino from "pino";
 import { loadConfig } from "../../config/load.js";
 import { SyncupError } from "../../errors.js";
 import { hashSecret } from "../../protocol/secret-hash.js";
@@ -7,26 +6,14 @@ import { startServer } from "../../server/server.js";
 import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { applyPauseMs } from "../fault-hooks.js";
+import { logLevel, streamLogger } from "../log.js";
+import { runUntilSignalled } from "../signals.js";
 import type { DefineCommand } from "./index.js";
 
 function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number");
   return n;
-}
-
-/** Resolves at the first SIGTERM or SIGINT; a second one ends the process at once. */
-function firstSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let seen = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (seen) process.exit(EXIT.UNEXPECTED);
-      seen = true;
-      resolve(signal);
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
 }
 
 /** `syncup server`: the HTTP API and batch queue, until SIGTERM. */
@@ -41,7 +28,7 @@ export const defineServerCommand: DefineCommand = (program, ctx, setExit) => {
     .option("--port <n>", "port to listen on (default: server.port, 8080; 0 picks a free one)", parsePort)
     .action(async (opts: { config: string; host?: string; port?: number }) => {
       const config = await loadConfig(opts.config, ctx.env);
-      const log = pino({ name: "syncup-server", level: ctx.env["SYNCUP_LOG_LEVEL"] ?? "info" });
+      const log = streamLogger(ctx.stdout, logLevel(ctx.env));
       const pause = applyPauseMs(ctx.env);
       const server = await startServer(config, {
         log,
@@ -49,10 +36,12 @@ export const defineServerCommand: DefineCommand = (program, ctx, setExit) => {
         ...(opts.port === undefined ? {} : { port: opts.port }),
         ...(pause === undefined ? {} : { applyPauseMs: pause }),
       });
-      const signal = await firstSignal();
-      log.info({ signal }, "stopping: the batch being synchronized finishes first");
-      await server.close();
-      log.info("stopped");
+      await runUntilSignalled(
+        { name: "Server", stop: () => server.close(), busy: () => server.worker.busy() },
+        log,
+        process,
+        (code) => process.exit(code),
+      );
       setExit(EXIT.OK);
     });
 };
