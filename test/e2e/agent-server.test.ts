@@ -242,6 +242,26 @@ describe.each(databases)("agents and a server as processes ($dialect)", (db) => 
     await expectFaithful("HR");
   }, 90_000);
 
+  it("finishes the batch under way when the server is stopped with SIGTERM", async () => {
+    await server.stop();
+    server = await startServer({ SYNCUP_TEST_APPLY_PAUSE_MS: "1000" });
+    writeHr(env, 300, 2);
+    const running = hrJob("HR_complete");
+    const staging = await waitFor("an HR batch being synchronized", async () => {
+      const head = (await batches("HR"))[0];
+      return head?.state === "staging" ? head : undefined;
+    });
+    await sleep(1500);
+    expect(await server.stop()).toBe(0);
+    const rows = (await batches("HR")).filter((b) => b.id === staging.id);
+    expect(rows.map((b) => b.state)).toEqual(["applied"]);
+    server = await startServer();
+    const hr = await running;
+    expect(hr.code, hr.stderr).toBe(0);
+    expect(hr.instance).toMatchObject({ outcome: "succeeded", batchId: staging.id });
+    await expectFaithful("HR");
+  }, 90_000);
+
   it("runs a complete instead of an incremental when previous/ was tampered with", async () => {
     const previous = join(env.dir, `${AGENT_HR.id}-work`, "HR", "previous", "Person.sorted.csv");
     writeFileSync(previous, readFileSync(previous, "utf8").replace("00002", "00999"));
