@@ -28,6 +28,7 @@ import {
 import { hashSecret } from "../../src/protocol/secret-hash.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import type { Store } from "../../src/store/store.js";
+import { THRESHOLDS_OFF } from "../sync/helpers.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const QUICKSTART = join(root, "examples", "quickstart");
@@ -57,19 +58,6 @@ function secretHashes(): Promise<Record<string, string>> {
   }))();
   return hashes;
 }
-
-const THRESHOLDS_OFF = {
-  MaximumInsertedLines: 0,
-  MaximumUpdatedLines: 0,
-  MaximumDeletedLines: 0,
-  MaximumLinkInsertedLines: 0,
-  MaximumLinkDeletedLines: 0,
-  MaxPercentageInsertedLines: 0,
-  MaxPercentageUpdatedLines: 0,
-  MaxPercentageDeletedLines: 0,
-  MaxLinkPercentageInsertedLines: 0,
-  MaxLinkPercentageDeletedLines: 0,
-};
 
 export interface EnvOptions {
   /** Switch every threshold of both connectors off. */

@@ -14,7 +14,8 @@ import type { Store } from "../../src/store/store.js";
 
 export const CONNECTOR = "HR";
 
-const OFF = {
+/** Every threshold switched off. */
+export const THRESHOLDS_OFF = {
   MaximumInsertedLines: 0,
   MaximumUpdatedLines: 0,
   MaximumDeletedLines: 0,
@@ -51,7 +52,7 @@ export function testConfigYaml(
 ): string {
   const thresholds = options.thresholds ?? {};
   const connectorThresholds =
-    thresholds === "defaults" ? "" : `thresholds: ${JSON.stringify({ ...OFF, ...thresholds })}`;
+    thresholds === "defaults" ? "" : `thresholds: ${JSON.stringify({ ...THRESHOLDS_OFF, ...thresholds })}`;
   const userThresholds =
     options.userThresholds === undefined
       ? ""
