@@ -214,7 +214,7 @@ async function waitForSynchronization(batchId: string, deps: ServerAttemptDeps):
       );
     }
     const counts = { ...batch.counts };
-    if (!PENDING.has(batch.state)) return { ...endOf(batch), counts };
+    if (!PENDING.has(batch.state)) return { ...endOf(batch, deps.client.serverUrl), counts };
     if (Date.now() >= deadline || deps.signal?.aborted === true) {
       const why =
         deps.signal?.aborted === true
@@ -231,7 +231,7 @@ async function waitForSynchronization(batchId: string, deps: ServerAttemptDeps):
   }
 }
 
-function endOf(batch: BatchView): AttemptEnd {
+function endOf(batch: BatchView, serverUrl: string): AttemptEnd {
   switch (batch.state) {
     case "applied":
       return { outcome: "succeeded", batchId: batch.id, message: null };
@@ -239,7 +239,7 @@ function endOf(batch: BatchView): AttemptEnd {
       return {
         outcome: "blocked",
         batchId: batch.id,
-        message: `Batch ${batch.id} is BLOCKED by its thresholds; nothing was applied. Review its staged changes on the server (syncup batches changes ${batch.id} with the server's configuration, or GET ${PATHS.changes(batch.id)}), then validate or cancel it there.`,
+        message: `Batch ${batch.id} is BLOCKED by its thresholds; nothing was applied. Review its staged changes (syncup batches changes ${batch.id} --server ${serverUrl}, with the admin token in SYNCUP_ADMIN_TOKEN), then validate or cancel it.`,
       };
     default:
       return {
