@@ -4,15 +4,6 @@ import type { LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
 /** An association whose links are stored in a mono-valued column. */
 export type MonoScope = LinkScope & { readonly mono: NonNullable<LinkScope["mono"]> };
 
-/** A link as an initial load writes it: ends resolved. */
-export interface NewLink {
-  key1: string;
-  key2: string;
-  resource1: number;
-  resource2: number;
-  line: number;
-}
-
 /**
  * `UR_ResourceLinks` and the mono-valued columns of `UR_Resources`, seen alike as pairs of
  * key values. A mono-valued link has no row of its own: its pair is derived from the keys of
@@ -68,45 +59,79 @@ export class LinkRepository {
     return rows.filter((r) => wanted.has(`${r.key1}\u0000${r.key2}`));
   }
 
-  /** Bulk insert of an initial load's multi-valued links. */
-  async insertMany(
-    connector: string,
+  /**
+   * Initial load of an association, in SQL: the file's pairs are bulk-loaded into a scratch
+   * table, both ends resolved there by index lookups (a unique key held by several resources
+   * resolves to the lowest primary key, as in `resolveKeys`), then the resolved pairs are
+   * inserted in file order: into `UR_ResourceLinks`, or for a mono-valued association into
+   * `UR_LinkInputs` for `applyMonoInputs`. Pairs with an end not found are handed to
+   * `onOrphan` in file order. Runs in the caller's transaction.
+   */
+  async loadInitial(
     batchId: string,
-    association: string,
-    links: readonly NewLink[],
-  ): Promise<void> {
-    await this.db.copyRows(
-      "UR_ResourceLinks",
-      ["connector", "association", "key1", "key2", "resource1", "resource2", "batch_id"],
-      links.map((l): SqlValue[] => [
-        connector,
-        association,
-        l.key1,
-        l.key2,
-        l.resource1,
-        l.resource2,
-        batchId,
-      ]),
+    connector: string,
+    scope: LinkScope,
+    pairs: AsyncIterable<(readonly [number, string, string])[]>,
+    onOrphan: (orphan: {
+      line: number;
+      key1: string;
+      key2: string;
+      missing: "end1" | "end2" | "both";
+    }) => Promise<void>,
+  ): Promise<number> {
+    await this.db.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS syncup_link_keys (line INTEGER NOT NULL, key1 TEXT NOT NULL, key2 TEXT NOT NULL, r1 BIGINT, r2 BIGINT)`,
     );
-  }
-
-  /** Initial load of a mono-valued association, step 1: the resolved pairs go to the scratch table. */
-  async addMonoInputs(batchId: string, scope: MonoScope, links: readonly NewLink[]): Promise<void> {
-    const holder = (l: NewLink) => (scope.mono.end === 1 ? l.resource1 : l.resource2);
-    const target = (l: NewLink) => (scope.mono.end === 1 ? l.resource2 : l.resource1);
-    await this.db.copyRows(
-      "UR_LinkInputs",
-      ["batch_id", "association", "line", "key1", "key2", "holder", "target"],
-      links.map((l): SqlValue[] => [
-        batchId,
-        scope.association,
-        l.line,
-        l.key1,
-        l.key2,
-        holder(l),
-        target(l),
-      ]),
-    );
+    await this.db.run("DELETE FROM syncup_link_keys");
+    await this.db.copyRows("syncup_link_keys", ["line", "key1", "key2"], pairs);
+    await this.db.analyze(["syncup_link_keys"]);
+    // A primary key is unique: a join. A unique key may be held by several resources: the lowest pk.
+    for (const [n, type, column] of [
+      [1, scope.end1Type, scope.key1Column],
+      [2, scope.end2Type, scope.key2Column],
+    ] as const) {
+      await this.db.run(
+        column === "pk"
+          ? `UPDATE syncup_link_keys SET r${n} = r.id FROM UR_Resources r
+             WHERE r.connector = ? AND r.entity_type = ? AND r.pk = syncup_link_keys.key${n}`
+          : `UPDATE syncup_link_keys SET r${n} = (SELECT r.id FROM UR_Resources r
+               WHERE r.connector = ? AND r.entity_type = ? AND r.${column} = syncup_link_keys.key${n}
+               ORDER BY r.pk LIMIT 1)`,
+        [connector, type],
+      );
+    }
+    for (let after = 0; ;) {
+      const page = await this.db.all<{ line: number; key1: string; key2: string; m1: number; m2: number }>(
+        `SELECT line, key1, key2, CASE WHEN r1 IS NULL THEN 1 ELSE 0 END AS m1, CASE WHEN r2 IS NULL THEN 1 ELSE 0 END AS m2
+         FROM syncup_link_keys WHERE (r1 IS NULL OR r2 IS NULL) AND line > ? ORDER BY line LIMIT 10000`,
+        [after],
+      );
+      for (const o of page) {
+        await onOrphan({
+          line: Number(o.line),
+          key1: o.key1,
+          key2: o.key2,
+          missing: Number(o.m1) === 1 && Number(o.m2) === 1 ? "both" : Number(o.m1) === 1 ? "end1" : "end2",
+        });
+      }
+      if (page.length < 10000) break;
+      after = Number(page[page.length - 1]!.line);
+    }
+    const resolved = "FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL ORDER BY line";
+    const inserted =
+      scope.mono === null
+        ? await this.db.run(
+            `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
+             SELECT ?, ?, key1, key2, r1, r2, ? ${resolved}`,
+            [connector, scope.association, batchId],
+          )
+        : await this.db.run(
+            `INSERT INTO UR_LinkInputs (batch_id, association, line, key1, key2, holder, target)
+             SELECT ?, ?, line, key1, key2, ${scope.mono.end === 1 ? "r1, r2" : "r2, r1"} ${resolved}`,
+            [batchId, scope.association],
+          );
+    await this.db.run("DELETE FROM syncup_link_keys");
+    return inserted;
   }
 
   /**

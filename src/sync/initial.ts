@@ -1,29 +1,18 @@
 /**
  * Initial mode: the first load of a connector. Resources go straight to UR_Resources (COPY on
  * PostgreSQL, prepared inserts on SQLite), in file order, which is key order; then links,
- * whose ends are resolved by key in chunks. No staging, no thresholds. The caller runs it in
- * one transaction.
+ * bulk-loaded into a scratch table and resolved there in SQL. No staging, no thresholds. The
+ * caller runs it in one transaction.
  */
 import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
 import { compareOrdinal, compareOrdinalTuple } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
-import type { MonoScope, NewLink } from "../store/links.js";
+import type { MonoScope } from "../store/links.js";
 import type { NewResource } from "../store/resources.js";
-import {
-  CHUNK,
-  linkScopeOf,
-  newMappingReport,
-  resolveKeys,
-  showKey,
-  throwProblems,
-  type StageContext,
-} from "./context.js";
+import { linkScopeOf, newMappingReport, showKey, throwProblems, type StageContext } from "./context.js";
 import { monoConflictReason } from "./link-stager.js";
 import { missingReason, OrphanFile } from "./orphans.js";
 import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
-
-/** Links resolved and loaded per round: one COPY each (resolution goes by CHUNK keys). */
-const LINK_CHUNK = 10 * CHUNK;
 
 export async function loadInitialResources(ctx: StageContext, file: PreparedFile): Promise<void> {
   const mapping = file.mapping as EntityTypeMappingDef;
@@ -64,21 +53,12 @@ export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): P
   const report = newMappingReport(file);
   ctx.reports.set(mapping.name, report);
   const scope = linkScopeOf(ctx.config, ctx.connector, mapping);
-  const mono = scope.mono === null ? null : ({ ...scope, mono: scope.mono } satisfies MonoScope);
   const orphans = new OrphanFile(ctx.dir, mapping.name);
   const reader = await openPrepared(file, false);
-  try {
-    let previous: readonly string[] | undefined;
-    let chunk: NewLink[] = [];
-    const flush = async () => {
-      const found = await resolveChunk(ctx, scope, chunk, orphans, report);
-      chunk = [];
-      if (mono === null)
-        await ctx.store.links.insertMany(ctx.connector.name, ctx.batchId, mapping.name, found);
-      else await ctx.store.links.addMonoInputs(ctx.batchId, mono, found);
-      report.inserted += found.length;
-    };
+  async function* pairs(): AsyncGenerator<(readonly [number, string, string])[]> {
+    let previous: readonly [string, string] | undefined;
     for await (const rows of reader.rows) {
+      const batch: (readonly [number, string, string])[] = [];
       for (const row of rows) {
         report.rows++;
         const pair = [row.fields[0] ?? "", row.fields[1] ?? ""] as const;
@@ -86,12 +66,30 @@ export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): P
           throw unsortedError(file, row.line, showKey(...pair), showKey(...previous));
         }
         previous = pair;
-        chunk.push({ key1: pair[0], key2: pair[1], resource1: 0, resource2: 0, line: row.line });
-        if (chunk.length >= LINK_CHUNK) await flush();
+        batch.push([row.line, pair[0], pair[1]]);
       }
+      yield batch;
     }
-    await flush();
-    if (mono !== null) {
+  }
+  try {
+    report.inserted = await ctx.store.links.loadInitial(
+      ctx.batchId,
+      ctx.connector.name,
+      scope,
+      pairs(),
+      async (o) => {
+        report.orphans++;
+        await orphans.add(
+          o.line,
+          o.key1,
+          o.key2,
+          o.missing,
+          missingReason(o.missing, scope.end1Type, scope.end2Type),
+        );
+      },
+    );
+    if (scope.mono !== null) {
+      const mono = { ...scope, mono: scope.mono } satisfies MonoScope;
       const conflicts = await ctx.store.links.applyMonoInputs(ctx.batchId, ctx.connector.name, mono);
       for (const c of conflicts) {
         await orphans.add(c.line, c.key1, c.key2, "", monoConflictReason(mono.mono, c.winner1, c.winner2));
@@ -107,48 +105,4 @@ export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): P
   }
   const path = await orphans.close();
   if (path !== null) ctx.orphanFiles.push(path);
-}
-
-/** The pairs of `chunk` whose two ends are found, ids filled in; the others go to the orphans file. */
-async function resolveChunk(
-  ctx: StageContext,
-  scope: ReturnType<typeof linkScopeOf>,
-  chunk: readonly NewLink[],
-  orphans: OrphanFile,
-  report: { orphans: number },
-): Promise<NewLink[]> {
-  if (chunk.length === 0) return [];
-  const ends1 = await resolveKeys(
-    ctx,
-    scope.end1Type,
-    scope.key1Column,
-    chunk.map((l) => l.key1),
-    false,
-  );
-  const ends2 = await resolveKeys(
-    ctx,
-    scope.end2Type,
-    scope.key2Column,
-    chunk.map((l) => l.key2),
-    false,
-  );
-  const found: NewLink[] = [];
-  for (const link of chunk) {
-    const id1 = ends1.get(link.key1)?.id ?? null;
-    const id2 = ends2.get(link.key2)?.id ?? null;
-    if (id1 !== null && id2 !== null) {
-      found.push({ ...link, resource1: id1, resource2: id2 });
-      continue;
-    }
-    const missing = id1 === null && id2 === null ? "both" : id1 === null ? "end1" : "end2";
-    await orphans.add(
-      link.line,
-      link.key1,
-      link.key2,
-      missing,
-      missingReason(missing, scope.end1Type, scope.end2Type),
-    );
-    report.orphans++;
-  }
-  return found;
 }
