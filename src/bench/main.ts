@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const body = `# Benchmarks
 
-Produced by \`npm run bench ${process.argv.slice(2).join(" ")}\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.
+Produced by \`npm run bench -- ${process.argv.slice(2).join(" ")}\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.
 Each figure is the median of ${runs} runs; our code and the reference tool run on the same
 generated data in the same run (seeded AD-like rows: 7 columns, about 100 bytes a row,
 0.2 % empty keys, 0.1 % duplicate keys, 2 % quoted fields; the "next" export changes 1 % of
