@@ -72,6 +72,8 @@ export class LinkRepository {
     connector: string,
     scope: LinkScope,
     pairs: AsyncIterable<(readonly [number, string, string])[]>,
+    /** Where the ends are looked up: UR_Resources, or an initial load's scratch table. */
+    resources: string,
     onOrphan: (orphan: {
       line: number;
       key1: string;
@@ -92,9 +94,9 @@ export class LinkRepository {
     ] as const) {
       await this.db.run(
         column === "pk"
-          ? `UPDATE syncup_link_keys SET r${n} = r.id FROM UR_Resources r
+          ? `UPDATE syncup_link_keys SET r${n} = r.id FROM ${resources} r
              WHERE r.connector = ? AND r.entity_type = ? AND r.pk = syncup_link_keys.key${n}`
-          : `UPDATE syncup_link_keys SET r${n} = (SELECT r.id FROM UR_Resources r
+          : `UPDATE syncup_link_keys SET r${n} = (SELECT r.id FROM ${resources} r
                WHERE r.connector = ? AND r.entity_type = ? AND r.${column} = syncup_link_keys.key${n}
                ORDER BY r.pk LIMIT 1)`,
         [connector, type],
@@ -138,14 +140,19 @@ export class LinkRepository {
    * Initial load of a mono-valued association, step 2: each holder takes the first of its
    * pairs in file order. Returns the pairs left out; empties the scratch table.
    */
-  async applyMonoInputs(batchId: string, connector: string, scope: MonoScope): Promise<MonoConflict[]> {
+  async applyMonoInputs(
+    batchId: string,
+    connector: string,
+    scope: MonoScope,
+    resources = "UR_Resources",
+  ): Promise<MonoConflict[]> {
     const ranked = `SELECT line, key1, key2, holder, target, ROW_NUMBER() OVER (PARTITION BY holder ORDER BY line) AS n
                     FROM UR_LinkInputs WHERE batch_id = ? AND association = ?`;
     await this.db.analyze(["UR_LinkInputs"]);
     await this.db.run(
-      `UPDATE UR_Resources SET i${scope.mono.column} = s.target
+      `UPDATE ${resources} SET i${scope.mono.column} = s.target
        FROM (SELECT holder, target FROM (${ranked}) x WHERE n = 1) s
-       WHERE UR_Resources.id = s.holder AND UR_Resources.connector = ?`,
+       WHERE ${resources}.id = s.holder AND ${resources}.connector = ?`,
       [batchId, scope.association, connector],
     );
     const conflicts = await this.db.all<MonoConflict>(

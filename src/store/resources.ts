@@ -92,35 +92,105 @@ export class ResourceRepository {
     await this.db.run("DELETE FROM UR_Resources WHERE connector = ?", [connector]);
   }
 
-  /** Bulk insert of an initial load (COPY on PostgreSQL, prepared inserts on SQLite). */
-  insertMany(connector: string, batchId: string, rows: AsyncIterable<NewResource[]>): Promise<number> {
-    return this.db.copyRows(
-      "UR_Resources",
-      [
-        "connector",
-        "entity_type",
-        "pk",
-        "uk1",
-        "uk2",
-        "uk3",
-        "hash",
-        "properties",
-        "batch_id",
-        "created_batch_id",
-      ],
-      mapBatches(rows, (r): SqlValue[] => [
-        connector,
-        r.entityType,
-        r.pk,
-        r.uks[0],
-        r.uks[1],
-        r.uks[2],
-        r.hash,
-        r.properties,
-        batchId,
-        batchId,
-      ]),
+  /**
+   * Bulk insert of an initial load (COPY on PostgreSQL, prepared inserts on SQLite), into
+   * UR_Resources or, with `into`, into the scratch table with ids given from `firstId` on.
+   */
+  insertMany(
+    connector: string,
+    batchId: string,
+    rows: AsyncIterable<NewResource[]>,
+    into?: { readonly firstId: number },
+  ): Promise<number> {
+    let id = into?.firstId ?? 0;
+    const columns = [
+      "connector",
+      "entity_type",
+      "pk",
+      "uk1",
+      "uk2",
+      "uk3",
+      "hash",
+      "properties",
+      "batch_id",
+      "created_batch_id",
+    ];
+    const values = (r: NewResource): SqlValue[] => [
+      connector,
+      r.entityType,
+      r.pk,
+      r.uks[0],
+      r.uks[1],
+      r.uks[2],
+      r.hash,
+      r.properties,
+      batchId,
+      batchId,
+    ];
+    return into === undefined
+      ? this.db.copyRows("UR_Resources", columns, mapBatches(rows, values))
+      : this.db.copyRows(
+          RESOURCE_SCRATCH,
+          ["id", ...columns],
+          mapBatches(rows, (r) => [id++, ...values(r)]),
+        );
+  }
+
+  /**
+   * Opens the scratch table of an initial load whose mono-valued links are resolved before the
+   * resources reach UR_Resources (so that each row is written once, its links in it, instead
+   * of being rewritten by an UPDATE). Returns the first id the load may give: the table is
+   * locked against other writers until the transaction ends.
+   */
+  async openScratch(): Promise<number> {
+    const mono = MONO_COLUMNS.map((n) => `i${n} BIGINT`).join(", ");
+    await this.db.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS ${RESOURCE_SCRATCH} (id BIGINT NOT NULL, connector TEXT NOT NULL,
+         entity_type TEXT NOT NULL, pk TEXT NOT NULL, uk1 TEXT, uk2 TEXT, uk3 TEXT, hash TEXT NOT NULL,
+         properties TEXT NOT NULL, ${mono}, batch_id TEXT NOT NULL, created_batch_id TEXT NOT NULL)`,
     );
+    await this.db.run(`DELETE FROM ${RESOURCE_SCRATCH}`);
+    if (this.db.dialect === "postgres")
+      await this.db.exec("LOCK TABLE UR_Resources IN SHARE ROW EXCLUSIVE MODE");
+    const row = await this.db.get<{ m: number | null }>("SELECT MAX(id) AS m FROM UR_Resources");
+    return Number(row?.m ?? 0) + 1;
+  }
+
+  /** Indexes the scratch table for resolving link ends by these key columns. */
+  async indexScratch(columns: ReadonlySet<KeyColumn>): Promise<void> {
+    for (const column of columns) {
+      await this.db.exec(
+        `CREATE INDEX IF NOT EXISTS ${RESOURCE_SCRATCH}_${column} ON ${RESOURCE_SCRATCH} (connector, entity_type, ${column})`,
+      );
+    }
+    await this.db.analyze([RESOURCE_SCRATCH]);
+  }
+
+  /** Moves the scratch table's rows into UR_Resources, in id order, and empties it. */
+  async closeScratch(): Promise<void> {
+    const columns = [
+      "id",
+      "connector",
+      "entity_type",
+      "pk",
+      "uk1",
+      "uk2",
+      "uk3",
+      "hash",
+      "properties",
+      ...MONO_COLUMNS.map((n) => `i${n}`),
+      "batch_id",
+      "created_batch_id",
+    ].join(", ");
+    await this.db.run(
+      `INSERT INTO UR_Resources (${columns}) SELECT ${columns} FROM ${RESOURCE_SCRATCH} ORDER BY id`,
+    );
+    if (this.db.dialect === "postgres") {
+      await this.db.get(
+        "SELECT setval(pg_get_serial_sequence('ur_resources', 'id'), (SELECT MAX(id) FROM UR_Resources))",
+      );
+    }
+    await this.db.run(`DELETE FROM ${RESOURCE_SCRATCH}`);
   }
 
   async list(options: {
@@ -214,6 +284,9 @@ function toResource(row: ResourceRecord): ResourceRow {
 }
 
 /** Maps every row of a stream of batches. */
+/** The scratch table of an initial load (`openScratch`). */
+export const RESOURCE_SCRATCH = "syncup_resources";
+
 export async function* mapBatches<T, U>(batches: AsyncIterable<T[]>, map: (row: T) => U): AsyncIterable<U[]> {
   for await (const batch of batches) yield batch.map(map);
 }

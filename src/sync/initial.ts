@@ -14,7 +14,15 @@ import { monoConflictReason } from "./link-stager.js";
 import { missingReason, OrphanFile } from "./orphans.js";
 import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
 
-export async function loadInitialResources(ctx: StageContext, file: PreparedFile): Promise<void> {
+/**
+ * Loads an entity type's file into UR_Resources or, with `into`, into the initial load's
+ * scratch table with ids from `into.firstId` on. Returns how many resources it loaded.
+ */
+export async function loadInitialResources(
+  ctx: StageContext,
+  file: PreparedFile,
+  into?: { readonly firstId: number },
+): Promise<number> {
   const mapping = file.mapping as EntityTypeMappingDef;
   const report = newMappingReport(file);
   ctx.reports.set(mapping.name, report);
@@ -41,13 +49,24 @@ export async function loadInitialResources(ctx: StageContext, file: PreparedFile
     }
   }
   try {
-    report.inserted = await ctx.store.resources.insertMany(ctx.connector.name, ctx.batchId, resources());
+    report.inserted = await ctx.store.resources.insertMany(
+      ctx.connector.name,
+      ctx.batchId,
+      resources(),
+      into,
+    );
   } finally {
     await reader.close();
   }
+  return report.inserted;
 }
 
-export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): Promise<void> {
+/** Loads an association's file; `resources` is where its ends are (UR_Resources or the scratch table). */
+export async function loadInitialLinks(
+  ctx: StageContext,
+  file: PreparedFile,
+  resources = "UR_Resources",
+): Promise<void> {
   throwProblems(ctx);
   const mapping = file.mapping as AssociationMappingDef;
   const report = newMappingReport(file);
@@ -77,6 +96,7 @@ export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): P
       ctx.connector.name,
       scope,
       pairs(),
+      resources,
       async (o) => {
         report.orphans++;
         await orphans.add(
@@ -90,7 +110,12 @@ export async function loadInitialLinks(ctx: StageContext, file: PreparedFile): P
     );
     if (scope.mono !== null) {
       const mono = { ...scope, mono: scope.mono } satisfies MonoScope;
-      const conflicts = await ctx.store.links.applyMonoInputs(ctx.batchId, ctx.connector.name, mono);
+      const conflicts = await ctx.store.links.applyMonoInputs(
+        ctx.batchId,
+        ctx.connector.name,
+        mono,
+        resources,
+      );
       for (const c of conflicts) {
         await orphans.add(c.line, c.key1, c.key2, "", monoConflictReason(mono.mono, c.winner1, c.winner2));
       }

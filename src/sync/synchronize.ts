@@ -9,9 +9,10 @@ import { join } from "node:path";
 import type { Config, ConnectorDef } from "../config/config.js";
 import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
+import { RESOURCE_SCRATCH } from "../store/resources.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow, StagedCount } from "../store/types.js";
-import { linkScopeOf, ProblemList, throwProblems, type StageContext } from "./context.js";
+import { linkScopeOf, newMappingReport, ProblemList, throwProblems, type StageContext } from "./context.js";
 import { loadInitialLinks, loadInitialResources } from "./initial.js";
 import { loadPrepared, type Prepared } from "./prepared.js";
 import { stageCompleteLinks, stageCompleteResources } from "./stage-complete.js";
@@ -152,15 +153,7 @@ async function runInitial(
   try {
     await store.transaction(async () => {
       if (options.force === true) await store.resources.deleteConnector(connector.name);
-      for (const mapping of connector.entityTypeMappings) {
-        const file = prepared.files.get(mapping.name);
-        if (file !== undefined) await loadInitialResources(ctx, file);
-      }
-      await store.analyze(["UR_Resources"]);
-      for (const mapping of connector.associationMappings) {
-        const file = prepared.files.get(mapping.name);
-        if (file !== undefined) await loadInitialLinks(ctx, file);
-      }
+      await loadInitial(ctx, prepared);
       throwProblems(ctx);
       await store.analyze(["UR_ResourceLinks"]);
       report = buildReport(ctx, options, state, [], started);
@@ -173,6 +166,49 @@ async function runInitial(
   if (report === undefined) throw new Error("unreachable: initial load without a report");
   if (dryRun) await store.batches.setState(batchId, "previewed", { counts: countsOf(report), report });
   return report;
+}
+
+/**
+ * The initial load's steps. On PostgreSQL, when the connector has mono-valued associations,
+ * resources go through a scratch table first, where those links are resolved into their
+ * columns: each row is then written to UR_Resources once, instead of being rewritten by an
+ * UPDATE (an UPDATE of an indexed column rewrites the row and every index entry). SQLite
+ * updates in place, so it loads UR_Resources directly.
+ */
+async function loadInitial(ctx: StageContext, prepared: Prepared): Promise<void> {
+  const { store, connector, config } = ctx;
+  const files = (names: readonly { name: string }[]) =>
+    names.flatMap((m) => {
+      const file = prepared.files.get(m.name);
+      return file === undefined ? [] : [file];
+    });
+  const associations = files(connector.associationMappings);
+  // Reports in configuration order, whichever order the associations are loaded in.
+  for (const file of associations) ctx.reports.set(file.mapping.name, newMappingReport(file));
+  const scopes = new Map(
+    connector.associationMappings.map((m) => [m.name, linkScopeOf(config, connector, m)]),
+  );
+  const mono = associations.filter((f) => scopes.get(f.mapping.name)?.mono !== null);
+  const scratch = store.dialect === "postgres" && mono.length > 0;
+  if (scratch) {
+    let next = await store.resources.openScratch();
+    for (const file of files(connector.entityTypeMappings)) {
+      next += await loadInitialResources(ctx, file, { firstId: next });
+    }
+    throwProblems(ctx);
+    const keys = new Set(
+      mono.flatMap((f) => [scopes.get(f.mapping.name)!.key1Column, scopes.get(f.mapping.name)!.key2Column]),
+    );
+    await store.resources.indexScratch(keys);
+    for (const file of mono) await loadInitialLinks(ctx, file, RESOURCE_SCRATCH);
+    await store.resources.closeScratch();
+  } else {
+    for (const file of files(connector.entityTypeMappings)) await loadInitialResources(ctx, file);
+  }
+  await store.analyze(["UR_Resources"]);
+  for (const file of associations) {
+    if (!scratch || !mono.includes(file)) await loadInitialLinks(ctx, file);
+  }
 }
 
 /** What the repository holds per entity type and per association before the batch. */
