@@ -103,18 +103,7 @@ export class ResourceRepository {
     into?: { readonly firstId: number },
   ): Promise<number> {
     let id = into?.firstId ?? 0;
-    const columns = [
-      "connector",
-      "entity_type",
-      "pk",
-      "uk1",
-      "uk2",
-      "uk3",
-      "hash",
-      "properties",
-      "batch_id",
-      "created_batch_id",
-    ];
+    const columns = [...LOADED_COLUMNS];
     const values = (r: NewResource): SqlValue[] => [
       connector,
       r.entityType,
@@ -170,17 +159,9 @@ export class ResourceRepository {
   async closeScratch(): Promise<void> {
     const columns = [
       "id",
-      "connector",
-      "entity_type",
-      "pk",
-      "uk1",
-      "uk2",
-      "uk3",
-      "hash",
-      "properties",
+      ...LOADED_COLUMNS.slice(0, 8),
       ...MONO_COLUMNS.map((n) => `i${n}`),
-      "batch_id",
-      "created_batch_id",
+      ...LOADED_COLUMNS.slice(8),
     ].join(", ");
     await this.db.run(
       `INSERT INTO UR_Resources (${columns}) SELECT ${columns} FROM ${RESOURCE_SCRATCH} ORDER BY id`,
@@ -284,6 +265,20 @@ function toResource(row: ResourceRecord): ResourceRow {
 }
 
 /** Maps every row of a stream of batches. */
+/** The columns an initial load writes: the row's own, then (from index 8) its batch. */
+const LOADED_COLUMNS = [
+  "connector",
+  "entity_type",
+  "pk",
+  "uk1",
+  "uk2",
+  "uk3",
+  "hash",
+  "properties",
+  "batch_id",
+  "created_batch_id",
+] as const;
+
 /** The scratch table of an initial load (`openScratch`). */
 export const RESOURCE_SCRATCH = "syncup_resources";
 
