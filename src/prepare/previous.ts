@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, readdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import { readJsonIfExists, sha256File, writeJsonAtomic } from "./files.js";
@@ -140,4 +140,24 @@ export async function acceptPrepared(
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * After a blocked local batch was validated: advances `previous/` to the prepared files it was
+ * staged from, when they are still the connector's last prepare (same folder, same
+ * `preparedAt`). Returns whether it did; when not, the next incremental run is refused for
+ * drift and a complete one is needed.
+ */
+export async function acceptValidated(
+  config: Config,
+  connector: string,
+  batch: { readonly id: string; readonly source: string | null; readonly preparedAt: string | null },
+): Promise<boolean> {
+  const dir = connectorDir(config, connector);
+  if (batch.source === null || batch.preparedAt === null || resolve(batch.source) !== resolve(dir))
+    return false;
+  const prepared = await readJsonIfExists<PrepareManifest>(join(dir, "prepare.json"));
+  if (prepared?.preparedAt !== batch.preparedAt) return false;
+  await acceptPrepared(config, connector, batch.id);
+  return true;
 }

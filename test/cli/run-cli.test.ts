@@ -96,11 +96,20 @@ describe("syncup run on the quickstart example", () => {
     ) as unknown[];
     expect(unchanged).toHaveLength(300);
 
-    expect(syncup(["batches", "validate", batch?.batchId ?? "", "--config", config]).code).toBe(0);
+    const validated = syncup(["batches", "validate", batch?.batchId ?? "", "--config", config]);
+    expect(validated.code).toBe(0);
+    expect(validated.stdout).toContain('previous/ of connector "HR" now holds the files of this batch');
     const after = JSON.parse(
       syncup(["resources", "list", "--connector", "HR", "--config", config, "--json", "--limit", "1000"])
         .stdout,
     ) as unknown[];
     expect(after).toHaveLength(150);
+
+    // previous/ moved with the validation: an incremental run is based on the validated batch.
+    const incremental = run(["--connector", "HR", "--mode", "incremental"]);
+    expect(incremental.code, incremental.stderr).toBe(0);
+    const next = (JSON.parse(incremental.stdout) as RunJson).runs[0]?.sync;
+    expect(next?.state).toBe("applied");
+    expect(next?.resources).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
   });
 });

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from "commander";
 import { describeCheck } from "../../core/thresholds.js";
 import { ServerClient } from "../../agent/client.js";
+import { acceptValidated } from "../../prepare/previous.js";
 import { SyncupError } from "../../errors.js";
 import type { BatchView } from "../../protocol/api.js";
 import type { BatchRow, BatchState, ChangeFilter, ChangeRow, StagedCount } from "../../store/types.js";
@@ -82,7 +83,8 @@ interface BatchSource {
     id: string,
     filter: ChangeFilter & { limit: number; offset: number },
   ): Promise<{ rows: ChangeRow[]; total: number }>;
-  validate(id: string): Promise<SyncReport>;
+  /** The applied report, and what became of the local `previous/` (null on a server). */
+  validate(id: string): Promise<{ report: SyncReport; previous: string | null }>;
   cancel(id: string): Promise<BatchRow>;
 }
 
@@ -95,7 +97,18 @@ function localSource(ctx: CliContext, configFile: string): BatchSource {
         counts: await batchSummary(store, id),
       })),
     changes: (id, filter) => withStore(ctx, configFile, (store) => batchChanges(store, id, filter)),
-    validate: (id) => withStore(ctx, configFile, (store) => validateBatch(store, id)),
+    validate: (id) =>
+      withStore(ctx, configFile, async (store, config) => {
+        const batch = await requireBatch(store, id);
+        const report = await validateBatch(store, id);
+        const advanced = await acceptValidated(config, batch.connector, batch);
+        return {
+          report,
+          previous: advanced
+            ? `previous/ of connector "${batch.connector}" now holds the files of this batch: the next incremental run is based on it.`
+            : `This batch was not staged from connector "${batch.connector}"'s last prepare: previous/ stays as it was, so run a complete synchronization next.`,
+        };
+      }),
     cancel: (id) => withStore(ctx, configFile, (store) => cancelBatch(store, id)),
   };
 }
@@ -136,7 +149,7 @@ function remoteSource(ctx: CliContext, url: string): BatchSource {
       });
       return { rows: [...page.rows], total: page.total };
     },
-    validate: async (id) => (await client.validate(id)) as SyncReport,
+    validate: async (id) => ({ report: (await client.validate(id)) as SyncReport, previous: null }),
     cancel: async (id) => rowOf(await client.cancel(id)),
   };
 }
@@ -283,8 +296,9 @@ export const defineBatchesCommand: DefineCommand = (program, ctx, setExit) => {
     .option(...SERVER_OPTION)
     .option("--json", "print the report as JSON")
     .action(async (id: string, opts: BatchOptions & { json?: boolean }) => {
-      const report = await sourceOf(ctx, opts).validate(id);
+      const { report, previous } = await sourceOf(ctx, opts).validate(id);
       print(ctx.stdout, opts.json === true ? JSON.stringify(report, null, 2) : renderSyncReport(report));
+      if (previous !== null && opts.json !== true) print(ctx.stdout, previous);
       setExit(EXIT.OK);
     });
 
