@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   CONNECTOR_STATE_MISSING: "bad-input",
   /** The incremental state is unreadable or was made with other settings. */
   CONNECTOR_STATE_INVALID: "bad-input",
+  /** Another process is synchronizing the connector right now. */
+  CONNECTOR_BUSY: "bad-input",
   /** A blocked batch waits for `batches validate` or `batches cancel` (exit code 3). */
   CONNECTOR_BLOCKED: "blocked",
   // Agent and server (HTTP)

@@ -1,150 +1,43 @@
 /**
- * The per-connector lock: `<workDir>/<connector>/.lock`, created with O_EXCL and holding the
- * pid of the process that runs a job of the connector (and the job's name). Every job of a
+ * The per-connector lock of the agent's work folder: `<workDir>/<connector>/.lock`, holding
+ * the pid of the process that runs a job of the connector (and the job's name). Every job of a
  * connector shares its work folder (exports, prepared files, `previous/`, `transfer.json`), so
- * two jobs of one connector never run at once, in one process or in several.
- *
- * A lock whose process is gone (a crash, a kill -9) is stale and taken over. The takeover is
- * itself guarded by `.lock.takeover` (O_EXCL) so that two processes that both found the same
- * stale lock cannot remove each other's fresh one.
+ * two jobs of one connector never run at once, in one process or in several. A lock whose
+ * process is gone is taken over (`src/support/file-lock.ts`).
  */
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import { connectorDir } from "../prepare/layout.js";
+import { acquireFileLock, type FileLock } from "../support/file-lock.js";
 
-/** Locks this process holds, by path: a lock file with our own pid that is not here is stale (pid reuse). */
-const HELD = new Set<string>();
-
-/** A takeover guard older than this was left by a process that died while taking over. */
-const TAKEOVER_STALE_MS = 10_000;
-/** An empty lock file younger than this is being written by its creator. */
-const EMPTY_GRACE_MS = 5_000;
-
-export interface ConnectorLock {
-  readonly path: string;
-  /** Removes the lock file; calling it again does nothing. */
-  release(): Promise<void>;
-}
+export { isProcessAlive } from "../support/file-lock.js";
+export type ConnectorLock = FileLock;
 
 export function lockPath(config: Config, connector: string): string {
   return join(connectorDir(config, connector), ".lock");
-}
-
-/** Whether a process with this pid exists (EPERM: it exists, owned by another user). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-interface Holder {
-  readonly pid: number | undefined;
-  readonly job: string | undefined;
-  readonly raw: string;
-}
-
-async function readHolder(path: string): Promise<Holder | undefined> {
-  let raw: string;
-  try {
-    raw = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  const [first, second] = raw.split("\n");
-  const pid = Number(first);
-  return {
-    pid: Number.isInteger(pid) && pid > 0 ? pid : undefined,
-    job: second === undefined || second === "" ? undefined : second,
-    raw,
-  };
-}
-
-async function isStale(path: string, holder: Holder): Promise<boolean> {
-  if (holder.pid === undefined) {
-    const info = await stat(path).catch(() => undefined);
-    return info === undefined || Date.now() - info.mtimeMs > EMPTY_GRACE_MS;
-  }
-  if (holder.pid === process.pid) return !HELD.has(path);
-  return !isProcessAlive(holder.pid);
-}
-
-async function createExclusive(path: string, content: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(path, "wx");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
-  }
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return true;
-}
-
-/** Removes `path` if it still holds `raw`, under the takeover guard; false when another process is at it. */
-async function removeStale(path: string, raw: string): Promise<boolean> {
-  const guard = `${path}.takeover`;
-  if (!(await createExclusive(guard, String(process.pid)))) {
-    const info = await stat(guard).catch(() => undefined);
-    if (info !== undefined && Date.now() - info.mtimeMs > TAKEOVER_STALE_MS) await rm(guard, { force: true });
-    return false;
-  }
-  try {
-    const again = await readHolder(path);
-    if (again !== undefined && again.raw === raw) await rm(path, { force: true });
-    return true;
-  } finally {
-    await rm(guard, { force: true });
-  }
 }
 
 /**
  * Takes the lock of `connector` for `job`, or throws JOB_RUNNING naming the process (and job)
  * that holds it. A stale lock is taken over.
  */
-export async function acquireLock(config: Config, connector: string, job: string): Promise<ConnectorLock> {
+export function acquireLock(config: Config, connector: string, job: string): Promise<ConnectorLock> {
   const path = lockPath(config, connector);
-  await mkdir(connectorDir(config, connector), { recursive: true });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    if (await createExclusive(path, `${process.pid}\n${job}\n`)) {
-      HELD.add(path);
-      let released = false;
-      return {
-        path,
-        release: async () => {
-          if (released) return;
-          released = true;
-          HELD.delete(path);
-          await rm(path, { force: true });
-        },
-      };
-    }
-    const holder = await readHolder(path);
-    if (holder === undefined) continue;
-    if (!(await isStale(path, holder))) {
-      const what = holder.job === undefined ? "a job" : `job "${holder.job}"`;
-      const who = holder.pid === undefined ? "a process that is starting" : `process ${holder.pid}`;
-      throw new SyncupError(
+  return acquireFileLock(path, job, (holder) => {
+    if (holder === undefined) {
+      return new SyncupError(
         "JOB_RUNNING",
-        `Connector "${connector}" is busy: ${what} runs in ${who} (lock "${path}"). Wait for it to finish; if that process is gone, remove the lock file.`,
+        `Connector "${connector}": could not take the lock "${path}": other processes keep competing for it.`,
       );
     }
-    if (!(await removeStale(path, holder.raw))) await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new SyncupError(
-    "JOB_RUNNING",
-    `Connector "${connector}": could not take the lock "${path}": other processes keep competing for it.`,
-  );
+    const what = holder.job === undefined ? "a job" : `job "${holder.job}"`;
+    const who = holder.pid === undefined ? "a process that is starting" : `process ${holder.pid}`;
+    return new SyncupError(
+      "JOB_RUNNING",
+      `Connector "${connector}" is busy: ${what} runs in ${who} (lock "${path}"). Wait for it to finish; if that process is gone, remove the lock file.`,
+    );
+  });
 }
 
 /** Runs `fn` holding the lock of `connector`; the lock is released however `fn` ends. */

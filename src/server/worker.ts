@@ -155,11 +155,11 @@ export class BatchWorker {
     });
     if (next === undefined) return false;
     if (next === "changed") return true;
-    await this.run(next);
-    return true;
+    return this.run(next);
   }
 
-  private async run(batch: BatchRow): Promise<void> {
+  /** Synchronizes one batch; false when it could not start (the connector is busy elsewhere). */
+  private async run(batch: BatchRow): Promise<boolean> {
     const { store, config, log, metrics } = this.deps;
     log.info({ batch: batch.id, connector: batch.connector, mode: batch.mode }, "synchronizing batch");
     this.current = batch;
@@ -189,6 +189,10 @@ export class BatchWorker {
         `batch ${report.state}`,
       );
     } catch (error) {
+      if (error instanceof SyncupError && error.code === "CONNECTOR_BUSY") {
+        log.warn({ batch: batch.id, connector: batch.connector }, `${error.message} The batch waits.`);
+        return false;
+      }
       metrics.failed(batch.connector);
       log.error(
         {
@@ -202,6 +206,7 @@ export class BatchWorker {
     } finally {
       this.current = null;
     }
+    return true;
   }
 
   /** An administrator applies a blocked batch, in the queue's turn. */

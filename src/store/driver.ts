@@ -4,6 +4,8 @@
  * Everything above this interface is dialect-free, apart from the few DDL types of the migrations.
  */
 
+import { SyncupError } from "../errors.js";
+
 export type Dialect = "sqlite" | "postgres";
 
 /** A value bound to a placeholder, or read from a column. Booleans are stored as 0/1. */
@@ -39,6 +41,13 @@ export interface Driver {
    * SQLite's planner prefers indexes without statistics, so it does nothing there.
    */
   analyze(tables: readonly string[]): Promise<void>;
+  /**
+   * Takes the connector's synchronization lock, so that one synchronization of a connector
+   * runs at a time across processes: a session advisory lock on PostgreSQL (released if the
+   * process dies), a lock file beside the database on SQLite (taken over if its process is
+   * gone). Throws CONNECTOR_BUSY when another process holds it. Returns the release.
+   */
+  lockConnector(connector: string): Promise<() => Promise<void>>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Not nestable. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -56,4 +65,12 @@ export async function* batchesOf(rows: RowSource): AsyncIterable<readonly (reado
 /** `?, ?, ?` for an IN list of `count` values. */
 export function placeholders(count: number): string {
   return count === 0 ? "NULL" : Array.from({ length: count }, () => "?").join(", ");
+}
+
+/** The error of a connector whose synchronization lock another process holds. */
+export function connectorBusy(connector: string, holder: string): SyncupError {
+  return new SyncupError(
+    "CONNECTOR_BUSY",
+    `Connector "${connector}" is being synchronized by ${holder}: one synchronization of a connector runs at a time. Try again once it is done.`,
+  );
 }

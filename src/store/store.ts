@@ -28,6 +28,8 @@ export interface Store {
   readonly jobs: JobInstanceRepository;
   /** Refreshes planner statistics after bulk changes (PostgreSQL). */
   analyze(tables: readonly string[]): Promise<void>;
+  /** Takes the connector's synchronization lock (see `Driver.lockConnector`); returns the release. */
+  lockConnector(connector: string): Promise<() => Promise<void>>;
   /** Runs `fn` in one transaction (not nestable). */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -67,6 +69,7 @@ export function storeOn(driver: Driver): Store {
     applier: new ApplyRepository(driver),
     jobs: new JobInstanceRepository(driver),
     analyze: (tables) => driver.analyze(tables),
+    lockConnector: (connector) => driver.lockConnector(connector),
     transaction: (fn) => driver.transaction(fn),
     close: () => driver.close(),
   };

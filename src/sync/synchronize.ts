@@ -21,6 +21,16 @@ import type { MappingReport, SyncReport, SynchronizeOptions } from "./types.js";
 
 /** Synchronizes one connector from its prepared files (`<workDir>/<connector>/` by default). */
 export async function synchronize(options: SynchronizeOptions): Promise<SyncReport> {
+  const connector = connectorOf(options.config, options.connector);
+  const release = await options.store.lockConnector(connector.name);
+  try {
+    return await synchronizeLocked(options);
+  } finally {
+    await release();
+  }
+}
+
+async function synchronizeLocked(options: SynchronizeOptions): Promise<SyncReport> {
   const started = new Date();
   const { store, config, mode } = options;
   const connector = connectorOf(config, options.connector);

@@ -9,7 +9,7 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { SyncupError } from "../../errors.js";
-import { batchesOf, type Driver, type RowSource, type SqlValue } from "../driver.js";
+import { batchesOf, connectorBusy, type Driver, type RowSource, type SqlValue } from "../driver.js";
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -61,6 +61,17 @@ export class PostgresDriver implements Driver {
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     const result = await this.client.query(this.text(sql), [...params]);
     return result.rowCount ?? 0;
+  }
+
+  async lockConnector(connector: string): Promise<() => Promise<void>> {
+    const key = `syncup:${connector}`;
+    const row = await this.get<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended(?, 0)) AS ok", [
+      key,
+    ]);
+    if (row?.ok !== true) throw connectorBusy(connector, "another session of this database");
+    return async () => {
+      await this.run("SELECT pg_advisory_unlock(hashtextextended(?, 0))", [key]);
+    };
   }
 
   async exec(script: string): Promise<void> {

@@ -8,7 +8,8 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { SyncupError } from "../../errors.js";
-import { batchesOf, type Driver, type RowSource, type SqlValue } from "../driver.js";
+import { acquireFileLock } from "../../support/file-lock.js";
+import { batchesOf, connectorBusy, type Driver, type RowSource, type SqlValue } from "../driver.js";
 
 type Statement = Database.Statement<SqlValue[], unknown>;
 
@@ -103,6 +104,15 @@ export class SqliteDriver implements Driver {
       return count;
     };
     return this.inTransaction ? load() : this.transaction(load);
+  }
+
+  async lockConnector(connector: string): Promise<() => Promise<void>> {
+    if (this.path === null) return () => Promise.resolve();
+    const path = `${this.path}.${encodeURIComponent(connector)}.lock`;
+    const lock = await acquireFileLock(path, "synchronize", (holder) =>
+      connectorBusy(connector, holder?.pid === undefined ? "another process" : `process ${holder.pid}`),
+    );
+    return () => lock.release();
   }
 
   analyze(_tables: readonly string[]): Promise<void> {
