@@ -13,7 +13,7 @@ import { SyncupError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow } from "../store/types.js";
 import { cancelBatch, validateBatch } from "../sync/batches.js";
-import { synchronize } from "../sync/synchronize.js";
+import { recoverInterrupted, synchronize } from "../sync/synchronize.js";
 import type { SyncReport } from "../sync/types.js";
 import { describeCheck } from "../core/thresholds.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -46,19 +46,23 @@ export class BatchWorker {
   async start(): Promise<void> {
     await this.deps.mutex.run(async () => {
       for (const connector of await this.deps.store.batches.connectorsWith(["staging"])) {
-        for (const batch of await this.deps.store.batches.inState(connector, "staging")) {
-          await this.deps.store.changes.discard(batch.id);
-          const state = batch.agent === null ? "failed" : "sealed";
-          await this.deps.store.batches.setState(
-            batch.id,
-            state,
-            { error: "interrupted: the server stopped while staging" },
-            "staging",
-          );
-          this.deps.log.warn(
-            { batch: batch.id, connector, state },
-            "batch interrupted while staging, requeued",
-          );
+        // Only a batch nobody synchronizes was interrupted: the connector's lock tells.
+        let release: () => Promise<void>;
+        try {
+          release = await this.deps.store.lockConnector(connector);
+        } catch (error) {
+          if (error instanceof SyncupError && error.code === "CONNECTOR_BUSY") continue;
+          throw error;
+        }
+        try {
+          for (const batch of await recoverInterrupted(this.deps.store, connector)) {
+            this.deps.log.warn(
+              { batch: batch.id, connector, requeued: batch.agent !== null },
+              "batch interrupted while staging: nothing of it was applied",
+            );
+          }
+        } finally {
+          await release();
         }
       }
     });

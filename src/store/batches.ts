@@ -43,7 +43,8 @@ export interface NewBatch {
 export interface BatchOutcome {
   counts?: ChangeCounts;
   report?: unknown;
-  error?: string;
+  /** The error to record; null clears it. */
+  error?: string | null;
 }
 
 /** `UR_Batches`: one row per synchronization run. */

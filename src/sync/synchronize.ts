@@ -35,7 +35,7 @@ async function synchronizeLocked(options: SynchronizeOptions): Promise<SyncRepor
   const { store, config, mode } = options;
   const connector = connectorOf(config, options.connector);
   const dir = options.dir ?? join(config.workDir, connector.name);
-  await failInterrupted(store, connector.name);
+  await recoverInterrupted(store, connector.name);
   let batchId: string;
   let prepared: Prepared;
   if (options.batchId === undefined) {
@@ -357,7 +357,7 @@ async function claimSealed(store: Store, id: string, connector: string, mode: st
   if (batch?.connector !== connector || batch.mode !== mode) {
     throw new SyncupError("BATCH_NOT_FOUND", `There is no ${mode} batch ${id} of connector "${connector}".`);
   }
-  if (!(await store.batches.setState(id, "staging", {}, "sealed"))) {
+  if (!(await store.batches.setState(id, "staging", { error: null }, "sealed"))) {
     throw new SyncupError(
       "BATCH_STATE",
       `Batch ${id} is ${batch.state}: only a sealed batch can be synchronized, and only once.`,
@@ -365,12 +365,25 @@ async function claimSealed(store: Store, id: string, connector: string, mode: st
   }
 }
 
-/** A batch left in `staging` was interrupted (killed, crashed): it can never be applied. */
-async function failInterrupted(store: Store, connector: string): Promise<void> {
-  for (const batch of await store.batches.inState(connector, "staging")) {
+/**
+ * Batches left in `staging` were interrupted (a kill, a crash): the apply being one transaction,
+ * none of them reached the repository. An agent's batch goes back to `sealed`, to be
+ * synchronized again in its turn; a local one is `failed` (its run reported the failure).
+ * Call it holding the connector's lock, so that no batch being staged is taken for one that was
+ * interrupted. Returns the batches recovered.
+ */
+export async function recoverInterrupted(store: Store, connector: string): Promise<BatchRow[]> {
+  const interrupted = await store.batches.inState(connector, "staging");
+  for (const batch of interrupted) {
     await store.changes.discard(batch.id);
-    await store.batches.setState(batch.id, "failed", { error: "interrupted while staging" }, "staging");
+    await store.batches.setState(
+      batch.id,
+      batch.agent === null ? "failed" : "sealed",
+      { error: "interrupted while staging" },
+      "staging",
+    );
   }
+  return interrupted;
 }
 
 export function blockedError(batch: BatchRow): SyncupError {
