@@ -194,8 +194,13 @@ export class BatchWorker {
       );
     } catch (error) {
       if (error instanceof SyncupError && error.code === "CONNECTOR_BUSY") {
-        log.warn({ batch: batch.id, connector: batch.connector }, `${error.message} The batch waits.`);
+        log.info({ batch: batch.id, connector: batch.connector }, `${error.message} The batch waits.`);
         return false;
+      }
+      if (error instanceof SyncupError && error.code === "BATCH_STATE") {
+        // Another server instance claimed it first.
+        log.info({ batch: batch.id, connector: batch.connector }, error.message);
+        return true;
       }
       metrics.failed(batch.connector);
       log.error(
