@@ -44,8 +44,14 @@ export class LinkRepository {
     pairs: readonly (readonly [string, string])[],
   ): Promise<StoredLink[]> {
     if (pairs.length === 0) return [];
-    // Look up by the key that an index serves: key1 of UR_ResourceLinks, the holder's key of a mono column.
-    const byKey2 = scope.mono?.end === 2;
+    if (scope.mono === null) {
+      // Each pair exactly, through UR_ResourceLinks' primary key (a group's key1 may have many members).
+      const distinct = [...new Map(pairs.map((p) => [`${p[0]}\u0000${p[1]}`, p])).values()];
+      const { sql, params } = this.pairsQuery(batchId, connector, scope, "pairs", distinct.length);
+      return this.db.all<StoredLink>(sql, [...params, ...distinct.flat()]);
+    }
+    // Look up by the holder's key, which an index serves; then keep the pairs asked for.
+    const byKey2 = scope.mono.end === 2;
     const values = [...new Set(pairs.map((p) => (byKey2 ? p[1] : p[0])))];
     const { sql, params } = this.pairsQuery(
       batchId,
@@ -224,7 +230,7 @@ export class LinkRepository {
     batchId: string,
     connector: string,
     scope: LinkScope,
-    filter?: "key1" | "key2",
+    filter?: "key1" | "key2" | "pairs",
     count = 0,
   ): { sql: string; params: SqlValue[] } {
     const relinked =
@@ -233,7 +239,11 @@ export class LinkRepository {
       const sql = `SELECT l.key1 AS key1, l.key2 AS key2, l.resource1 AS resource1, l.resource2 AS resource2,
                CASE WHEN l.resource1 IN ${relinked} OR l.resource2 IN ${relinked} THEN 1 ELSE 0 END AS stale
         FROM UR_ResourceLinks l WHERE l.connector = ? AND l.association = ?${
-          filter === undefined ? "" : ` AND l.${filter} IN (${placeholders(count)})`
+          filter === undefined
+            ? ""
+            : filter === "pairs"
+              ? ` AND (l.key1, l.key2) IN (VALUES ${Array.from({ length: count }, () => "(?, ?)").join(", ")})`
+              : ` AND l.${filter} IN (${placeholders(count)})`
         }`;
       return { sql, params: [batchId, batchId, connector, scope.association] };
     }
