@@ -43,7 +43,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     workerStore = await openStore(config.databaseUrl);
     workerMutex = new Mutex();
   }
-  const metrics = new ServerMetrics(() => apiMutex.run(() => apiStore.batches.countByState()));
+  // Scrapes read outside the mutex, like /health: they answer while a batch is being applied.
+  const metrics = new ServerMetrics(() => apiStore.batches.countByState());
   const batchDir = (id: string) => transfer.batchDir(id);
   const pause = options.applyPauseMs;
   const worker = new BatchWorker({

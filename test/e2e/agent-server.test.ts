@@ -230,6 +230,11 @@ describe.each(databases)("agents and a server as processes ($dialect)", (db) => 
       return head?.state === "staging" ? head : undefined;
     });
     await sleep(2500);
+    // The server answers its health check while the batch holds the database.
+    const health = await fetch(`http://127.0.0.1:${serverPort}/health`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    expect(health.status).toBe(200);
     await server.kill();
     // Killed inside the apply transaction: nothing of the batch is in the repository.
     expect(await repositoryContent(url, "HR")).toEqual(before);
