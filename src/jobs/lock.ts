@@ -11,7 +11,6 @@ import { SyncupError } from "../errors.js";
 import { connectorDir } from "../prepare/layout.js";
 import { acquireFileLock, type FileLock } from "../support/file-lock.js";
 
-export { isProcessAlive } from "../support/file-lock.js";
 export type ConnectorLock = FileLock;
 
 export function lockPath(config: Config, connector: string): string {

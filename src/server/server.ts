@@ -6,6 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import pino, { type Logger } from "pino";
 import type { Config } from "../config/config.js";
+import type { ApplyStep } from "../store/apply.js";
 import { openStore, type Store } from "../store/store.js";
 import { buildApp } from "./app.js";
 import { ServerMetrics } from "./metrics.js";
@@ -19,8 +20,8 @@ export interface ServerOptions {
   readonly log?: Logger;
   /** Milliseconds between two looks at the queue; default 5000. */
   readonly pollMs?: number;
-  /** Test hook: a pause before each step of an apply transaction, in milliseconds. */
-  readonly applyPauseMs?: number;
+  /** Test hook: called before each step of an apply transaction. */
+  readonly beforeApplyStep?: (step: ApplyStep) => Promise<void>;
 }
 
 export interface RunningServer {
@@ -46,7 +47,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // Scrapes read outside the mutex, like /health: they answer while a batch is being applied.
   const metrics = new ServerMetrics(() => apiStore.batches.countByState());
   const batchDir = (id: string) => transfer.batchDir(id);
-  const pause = options.applyPauseMs;
   const worker = new BatchWorker({
     config,
     store: workerStore,
@@ -55,9 +55,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     log,
     batchDir,
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
-    ...(pause === undefined || pause <= 0
-      ? {}
-      : { beforeApplyStep: () => new Promise<void>((r) => setTimeout(r, pause)) }),
+    ...(options.beforeApplyStep === undefined ? {} : { beforeApplyStep: options.beforeApplyStep }),
   });
   const transfer = new TransferService({
     config,

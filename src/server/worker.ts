@@ -16,6 +16,7 @@ import { cancelBatch, validateBatch } from "../sync/batches.js";
 import { recoverInterrupted, synchronize } from "../sync/synchronize.js";
 import type { SyncReport } from "../sync/types.js";
 import { describeCheck } from "../core/thresholds.js";
+import type { ApplyStep } from "../store/apply.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { Mutex } from "./mutex.js";
 
@@ -30,7 +31,7 @@ export interface WorkerDeps {
   /** Milliseconds between two looks at the queue when nothing woke the worker. */
   readonly pollMs?: number;
   /** Test hook: called before each step of an apply transaction. */
-  readonly beforeApplyStep?: () => Promise<void>;
+  readonly beforeApplyStep?: (step: ApplyStep) => Promise<void>;
 }
 
 export class BatchWorker {

@@ -229,7 +229,10 @@ describe.each(databases)("agents and a server as processes ($dialect)", (db) => 
       const head = (await batches("HR"))[0];
       return head?.state === "staging" ? head : undefined;
     });
-    await sleep(2500);
+    // Inside the apply transaction, the resources written, paused before the links.
+    await waitFor("the apply's links step", () =>
+      Promise.resolve(server.log.includes('before the apply step \\"links\\"') ? true : undefined),
+    );
     // The server answers its health check while the batch holds the database.
     const health = await fetch(`http://127.0.0.1:${serverPort}/health`, {
       signal: AbortSignal.timeout(1000),

@@ -51,9 +51,14 @@ for (const db of testDatabases()) {
         const after = { ...before, users: before.users.slice(5).concat(user(41), user(42)) };
         await writeComplete(workDir, after);
 
-        // Each apply step pauses 3 s inside the transaction: kill during the second pause.
+        // Each apply step pauses inside the transaction: kill once the resources were written,
+        // in the pause before the links.
         const killed = startSync(config, "complete", { SYNCUP_TEST_APPLY_PAUSE_MS: "3000" });
-        await new Promise((ok) => setTimeout(ok, 4500));
+        const deadline = Date.now() + 30_000;
+        while (!killed.stderr().includes('before the apply step "links"') && Date.now() < deadline) {
+          await new Promise((ok) => setTimeout(ok, 50));
+        }
+        expect(killed.stderr()).toContain('before the apply step "links"');
         killed.child.kill("SIGKILL");
         expect((await killed.exited).signal).toBe("SIGKILL");
         expect(await snapshot(store)).toEqual(held);

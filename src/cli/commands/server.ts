@@ -5,7 +5,7 @@ import { hashSecret } from "../../protocol/secret-hash.js";
 import { startServer } from "../../server/server.js";
 import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { applyPauseMs } from "../fault-hooks.js";
+import { applyPauseHook } from "../fault-hooks.js";
 import { logLevel, streamLogger } from "../log.js";
 import { runUntilSignalled } from "../signals.js";
 import type { DefineCommand } from "./index.js";
@@ -29,12 +29,14 @@ export const defineServerCommand: DefineCommand = (program, ctx, setExit) => {
     .action(async (opts: { config: string; host?: string; port?: number }) => {
       const config = await loadConfig(opts.config, ctx.env);
       const log = streamLogger(ctx.stdout, logLevel(ctx.env));
-      const pause = applyPauseMs(ctx.env);
+      const pause = applyPauseHook(ctx.env, (step) =>
+        log.warn({ step }, `paused before the apply step "${step}" (SYNCUP_TEST_APPLY_PAUSE_MS)`),
+      );
       const server = await startServer(config, {
         log,
         ...(opts.host === undefined ? {} : { host: opts.host }),
         ...(opts.port === undefined ? {} : { port: opts.port }),
-        ...(pause === undefined ? {} : { applyPauseMs: pause }),
+        ...(pause === undefined ? {} : { beforeApplyStep: pause }),
       });
       await runUntilSignalled(
         { name: "Server", stop: () => server.close(), busy: () => server.worker.busy() },

@@ -80,7 +80,9 @@ export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
         force?: boolean;
         json?: boolean;
       }) => {
-        const pause = applyPauseHook(ctx.env);
+        const pause = applyPauseHook(ctx.env, (step) =>
+          print(ctx.stderr, `syncup: paused before the apply step "${step}" (SYNCUP_TEST_APPLY_PAUSE_MS)`),
+        );
         const report = await withStore(ctx, opts.config, (store, config) =>
           synchronize({
             store,
