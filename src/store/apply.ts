@@ -1,3 +1,4 @@
+import type { ScopeCountRepository } from "./counts.js";
 import type { Driver } from "./driver.js";
 import { MONO_COLUMNS } from "./types.js";
 
@@ -11,19 +12,25 @@ export type ApplyStep = "resources" | "links" | "deletes";
  * references pointing to them. Ends that the batch itself inserted are found by primary key.
  */
 export class ApplyRepository {
-  constructor(private readonly db: Driver) {}
+  constructor(
+    private readonly db: Driver,
+    private readonly counts: ScopeCountRepository,
+  ) {}
 
+  /** Applies the batch and adjusts the connector's held counts (`UR_ScopeCounts`) to match. */
   async apply(
     batchId: string,
     connector: string,
     beforeStep?: (step: ApplyStep) => Promise<void> | void,
   ): Promise<void> {
+    const settleCounts = await this.counts.track(batchId, connector);
     await beforeStep?.("resources");
     await this.resources(batchId, connector);
     await beforeStep?.("links");
     await this.links(batchId, connector);
     await beforeStep?.("deletes");
     await this.deletes(batchId);
+    await settleCounts();
   }
 
   private async resources(batchId: string, connector: string): Promise<void> {

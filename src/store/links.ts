@@ -12,21 +12,6 @@ export type MonoScope = LinkScope & { readonly mono: NonNullable<LinkScope["mono
 export class LinkRepository {
   constructor(private readonly db: Driver) {}
 
-  /** Links held by one association of a connector. */
-  async count(connector: string, scope: LinkScope): Promise<number> {
-    const row =
-      scope.mono === null
-        ? await this.db.get<{ n: number }>(
-            "SELECT COUNT(*) AS n FROM UR_ResourceLinks WHERE connector = ? AND association = ?",
-            [connector, scope.association],
-          )
-        : await this.db.get<{ n: number }>(
-            `SELECT COUNT(*) AS n FROM UR_Resources WHERE connector = ? AND entity_type = ? AND i${scope.mono.column} IS NOT NULL`,
-            [connector, scope.mono.end === 1 ? scope.end1Type : scope.end2Type],
-          );
-    return row?.n ?? 0;
-  }
-
   /**
    * The association's stored pairs in (key1, key2) order, for the complete merge-join. `stale`
    * flags pairs whose ends the staged resource changes of `batchId` delete or re-key.

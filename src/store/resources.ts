@@ -90,6 +90,7 @@ export class ResourceRepository {
   async deleteConnector(connector: string): Promise<void> {
     await this.db.run("DELETE FROM UR_ResourceLinks WHERE connector = ?", [connector]);
     await this.db.run("DELETE FROM UR_Resources WHERE connector = ?", [connector]);
+    await this.db.run("DELETE FROM UR_ScopeCounts WHERE connector = ?", [connector]);
   }
 
   /**

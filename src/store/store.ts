@@ -6,6 +6,7 @@ import { SyncupError } from "../errors.js";
 import { ApplyRepository } from "./apply.js";
 import { BatchRepository } from "./batches.js";
 import { ChangeRepository } from "./changes.js";
+import { ScopeCountRepository } from "./counts.js";
 import type { Dialect, Driver } from "./driver.js";
 import { JobInstanceRepository } from "./jobs.js";
 import { LinkRepository } from "./links.js";
@@ -24,6 +25,7 @@ export interface Store {
   readonly resources: ResourceRepository;
   readonly links: LinkRepository;
   readonly changes: ChangeRepository;
+  readonly counts: ScopeCountRepository;
   readonly applier: ApplyRepository;
   readonly jobs: JobInstanceRepository;
   /** Refreshes planner statistics after bulk changes (PostgreSQL). */
@@ -59,6 +61,7 @@ export async function openStore(url: string): Promise<Store> {
 
 /** A store over an open driver (already migrated). */
 export function storeOn(driver: Driver): Store {
+  const counts = new ScopeCountRepository(driver);
   return {
     dialect: driver.dialect,
     label: driver.label,
@@ -66,7 +69,8 @@ export function storeOn(driver: Driver): Store {
     resources: new ResourceRepository(driver),
     links: new LinkRepository(driver),
     changes: new ChangeRepository(driver),
-    applier: new ApplyRepository(driver),
+    counts,
+    applier: new ApplyRepository(driver, counts),
     jobs: new JobInstanceRepository(driver),
     analyze: (tables) => driver.analyze(tables),
     lockConnector: (connector) => driver.lockConnector(connector),

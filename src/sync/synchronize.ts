@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Config, ConnectorDef } from "../config/config.js";
 import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
+import type { CountedScopes, HeldCounts } from "../store/counts.js";
 import { RESOURCE_SCRATCH } from "../store/resources.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow, StagedCount } from "../store/types.js";
@@ -96,7 +97,7 @@ async function runStaged(
 ): Promise<SyncReport> {
   const { store, connector, batchId } = ctx;
   const incremental = options.mode === "incremental";
-  const held = await heldCounts(ctx);
+  const held = await store.counts.held(connector.name, countedScopes(ctx));
   for (const mapping of connector.entityTypeMappings) {
     const file = prepared.files.get(mapping.name);
     if (file !== undefined)
@@ -165,6 +166,11 @@ async function runInitial(
       if (options.force === true) await store.resources.deleteConnector(connector.name);
       await loadInitial(ctx, prepared);
       throwProblems(ctx);
+      const loaded = (name: string) => ctx.reports.get(name)?.inserted ?? 0;
+      await store.counts.loaded(connector.name, countedScopes(ctx), {
+        resources: new Map(connector.entityTypeMappings.map((m) => [m.name, loaded(m.name)])),
+        links: new Map(connector.associationMappings.map((m) => [m.name, loaded(m.name)])),
+      });
       await store.analyze(["UR_ResourceLinks"]);
       report = buildReport(ctx, options, state, [], started);
       if (dryRun) throw rollback;
@@ -221,25 +227,18 @@ async function loadInitial(ctx: StageContext, prepared: Prepared): Promise<void>
   }
 }
 
-/** What the repository holds per entity type and per association before the batch. */
-async function heldCounts(
-  ctx: StageContext,
-): Promise<{ resources: Map<string, number>; links: Map<string, number> }> {
-  const resources = await ctx.store.resources.countByEntityType(ctx.connector.name);
-  const links = new Map<string, number>();
-  for (const mapping of ctx.connector.associationMappings) {
-    links.set(
-      mapping.name,
-      await ctx.store.links.count(ctx.connector.name, linkScopeOf(ctx.config, ctx.connector, mapping)),
-    );
-  }
-  return { resources, links };
+/** The scopes of the connector whose held rows the thresholds and `UR_ScopeCounts` count. */
+function countedScopes(ctx: StageContext): CountedScopes {
+  return {
+    entityTypes: ctx.connector.entityTypeMappings.map((m) => m.name),
+    associations: ctx.connector.associationMappings.map((m) => linkScopeOf(ctx.config, ctx.connector, m)),
+  };
 }
 
 function thresholdScopes(
   connector: ConnectorDef,
   staged: { resources: StagedCount[]; links: StagedCount[] },
-  held: { resources: Map<string, number>; links: Map<string, number> },
+  held: HeldCounts,
 ): ThresholdScope[] {
   const tally = (rows: StagedCount[], scope: string | undefined, heldCount: number): ScopeCounts => {
     const n = (op: string) =>

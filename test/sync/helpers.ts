@@ -274,7 +274,29 @@ export async function snapshot(
     for (const [column, target] of Object.entries(r.mono))
       mono.push(`${r.entityType}:${r.pk} i${column} ${pkOf.get(target)}`);
   }
+  await expectCountsHeld(store, connector, rows, links);
   return { resources, links: links.sort(), mono: mono.sort() };
+}
+
+/** The maintained counts (UR_ScopeCounts) equal what the repository holds. */
+async function expectCountsHeld(
+  store: Store,
+  connector: string,
+  rows: readonly { entityType: string; mono: Record<number, number> }[],
+  links: readonly string[],
+): Promise<void> {
+  const held = new Map<string, number>();
+  const add = (key: string) => held.set(key, (held.get(key) ?? 0) + 1);
+  for (const r of rows) {
+    add(`resources ${r.entityType}`);
+    for (const column of Object.keys(r.mono)) add(`i${column} ${r.entityType}`);
+  }
+  // Association names have no spaces: the first word of a link.
+  for (const l of links) add(`links ${l.slice(0, l.indexOf(" "))}`);
+  const drift = (await store.counts.list(connector))
+    .filter((c) => c.n !== (held.get(`${c.kind} ${c.scope}`) ?? 0))
+    .map((c) => `${c.kind} ${c.scope}: stored ${c.n}, held ${held.get(`${c.kind} ${c.scope}`) ?? 0}`);
+  if (drift.length > 0) throw new Error(`UR_ScopeCounts drifted from the repository:\n${drift.join("\n")}`);
 }
 
 export function user(n: number, version = 0): User {

@@ -161,6 +161,53 @@ describe.each(databases)("synchronization modes on $dialect", (db) => {
     expect(report).toMatchObject({ state: "applied", resources: { inserted: 1, updated: 1, deleted: 0 } });
   });
 
+  it("keeps what each scope holds up to date, and counts a scope in full when its count is missing", async () => {
+    const data = dataset(30);
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const counts = async () =>
+      Object.fromEntries((await store.counts.list(CONNECTOR)).map((c) => [`${c.kind} ${c.scope}`, c.n]));
+    expect(await counts()).toEqual({
+      "resources User": 30,
+      "resources Group": 3,
+      "links Membership": 30,
+      "i128 User": 29,
+    });
+    // u0002 manages u0005–u0007 (their references go with it); u0030 had a manager; u0031 is new.
+    const next: Dataset = {
+      ...data,
+      users: [...data.users.filter((u) => u.id !== "u0002" && u.id !== "u0030"), user(31)],
+      members: [
+        ...data.members.filter(([, mail]) => mail !== "user2@example.com" && mail !== "user30@example.com"),
+        ["g1", "user31@example.com"],
+      ],
+      managers: [
+        ...data.managers.filter(([u, m]) => u !== "u0002" && u !== "u0030" && m !== "u0002"),
+        ["u0031", "u0001"],
+      ],
+    };
+    await writeIncremental(workDir, data, next);
+    expect(await sync("incremental")).toMatchObject({ state: "applied" });
+    expect(await counts()).toEqual({
+      "resources User": 29,
+      "resources Group": 3,
+      "links Membership": 29,
+      "i128 User": 29 - 1 - 1 - 3 + 1,
+    });
+    await snapshot(store); // checks every stored count against the rows held
+
+    // A repository from before the counts were kept: counted in full by the next run.
+    await store.counts.forget(CONNECTOR);
+    await writeComplete(workDir, next);
+    expect(await sync("complete")).toMatchObject({ state: "applied", resources: { unchanged: 32 } });
+    expect(await counts()).toEqual({
+      "resources User": 29,
+      "resources Group": 3,
+      "links Membership": 29,
+      "i128 User": 25,
+    });
+  });
+
   it("fails a whole incremental batch on an unknown key, applying nothing", async () => {
     const data = dataset(10);
     await writeComplete(workDir, data, "initial");
