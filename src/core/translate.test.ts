@@ -77,6 +77,32 @@ describe("ResourceTranslator", () => {
     expect(translator.translate(["CN=a", "", "1", "", ""], 2, [])?.hash).not.toBe(a?.hash);
   });
 
+  it("hashes a row's source cells with the mapping: same cells and mapping, same source hash", () => {
+    const row = ["CN=a", guid, "512", "20191111141400.0Z", "a@x|b@x"];
+    const source = translator.sourceHashOf(row);
+    expect(translator.translate(row, 2, [])?.sourceHash).toBe(source);
+    expect(translator.sourceHashOf([...row])).toBe(source);
+    // Any mapped cell, including a unique key that converts to the same value.
+    expect(translator.sourceHashOf(["CN=a", guid.toUpperCase(), ...row.slice(2)])).not.toBe(source);
+    expect(translator.sourceHashOf(["CN=a", guid, "513", ...row.slice(3)])).not.toBe(source);
+    // Cells are delimited by their lengths, not by a character a cell could hold.
+    expect(translator.sourceHashOf(["CN=a", "", "\u00011:5", "", ""])).not.toBe(
+      translator.sourceHashOf(["CN=a", "\u00011:5", "", "", ""]),
+    );
+    // An edited mapping translates the same cells otherwise: another source hash.
+    const reformatted: EntityTypeMappingDef = {
+      ...mapping,
+      properties: mapping.properties.map((p) => (p.property === "created" ? { ...p, format: null } : p)),
+    };
+    expect(new ResourceTranslator(reformatted, header, "AD_Entry.sorted.csv").sourceHashOf(row)).not.toBe(
+      source,
+    );
+    // A merge's values come partly from the resource it updates: no source hash.
+    const base = translator.translate(row, 2, []);
+    expect(base).toBeDefined();
+    expect(translator.merge(["CN=a", "", "1", "", ""], 3, [], base!)?.sourceHash).toBeNull();
+  });
+
   it("reports every value that does not convert, with file, line, column and expected type", () => {
     const problems: ConversionProblem[] = [];
     expect(translator.translate(["CN=a", "not-a-guid", "5x", "2019", ""], 12, problems)).toBeUndefined();

@@ -35,14 +35,14 @@ export class ApplyRepository {
 
   private async resources(batchId: string, connector: string): Promise<void> {
     await this.db.run(
-      `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties, batch_id, created_batch_id)
-       SELECT ?, entity_type, pk, uk1, uk2, uk3, hash, properties, batch_id, batch_id
+      `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, batch_id, created_batch_id)
+       SELECT ?, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, batch_id, batch_id
        FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'insert' ORDER BY id`,
       [connector, batchId],
     );
     await this.db.run(
       `UPDATE UR_Resources SET uk1 = c.uk1, uk2 = c.uk2, uk3 = c.uk3, hash = c.hash, properties = c.properties,
-              batch_id = c.batch_id
+              source_hash = c.source_hash, batch_id = c.batch_id
        FROM UR_ResourcesChanges c
        WHERE c.batch_id = ? AND c.operation = 'update' AND UR_Resources.id = c.resource_id`,
       [batchId],

@@ -1,12 +1,12 @@
 import { placeholders, type Driver, type SqlValue } from "./driver.js";
 import {
   MONO_COLUMNS,
+  type ComparedResourceHead,
   type HistoryRow,
   type KeyColumn,
   type ResolvedEnd,
   type ResourceRow,
   type StoredResource,
-  type StoredResourceHead,
 } from "./types.js";
 
 /** A resource row as an initial load writes it. */
@@ -16,6 +16,7 @@ export interface NewResource {
   uks: readonly [string | null, string | null, string | null];
   hash: string;
   properties: string;
+  sourceHash: string | null;
 }
 
 /** `UR_Resources`: reads for synchronization and the CLI, and the initial bulk load. */
@@ -39,9 +40,10 @@ export class ResourceRepository {
   }
 
   /** A connector's resources of one entity type in primary key order, for the complete merge-join. */
-  streamHeads(connector: string, entityType: string): AsyncIterable<StoredResourceHead[]> {
-    return this.db.stream<StoredResourceHead>(
-      "SELECT id, pk, uk1, uk2, uk3, hash FROM UR_Resources WHERE connector = ? AND entity_type = ? ORDER BY pk",
+  streamHeads(connector: string, entityType: string): AsyncIterable<ComparedResourceHead[]> {
+    return this.db.stream<ComparedResourceHead>(
+      `SELECT id, pk, uk1, uk2, uk3, hash, source_hash AS "sourceHash" FROM UR_Resources
+       WHERE connector = ? AND entity_type = ? ORDER BY pk`,
       [connector, entityType],
     );
   }
@@ -86,6 +88,24 @@ export class ResourceRepository {
     );
   }
 
+  /**
+   * Sets the source hash of resources whose values are still those of `hash` (see
+   * `ResourceTranslator.sourceHashOf`): a cache of the complete synchronization, not a change.
+   */
+  async refreshSourceHashes(
+    rows: readonly { id: number; sourceHash: string; hash: string }[],
+  ): Promise<void> {
+    for (let i = 0; i < rows.length; i += 1000) {
+      const chunk = rows.slice(i, i + 1000);
+      await this.db.run(
+        `UPDATE UR_Resources SET source_hash = v.column2
+         FROM (VALUES ${chunk.map(() => "(CAST(? AS BIGINT), ?, ?)").join(", ")}) AS v
+         WHERE UR_Resources.id = v.column1 AND UR_Resources.hash = v.column3`,
+        chunk.flatMap((r) => [r.id, r.sourceHash, r.hash]),
+      );
+    }
+  }
+
   /** Deletes every resource and link of a connector (initial --force). */
   async deleteConnector(connector: string): Promise<void> {
     await this.db.run("DELETE FROM UR_ResourceLinks WHERE connector = ?", [connector]);
@@ -114,6 +134,7 @@ export class ResourceRepository {
       r.uks[2],
       r.hash,
       r.properties,
+      r.sourceHash,
       batchId,
       batchId,
     ];
@@ -137,7 +158,7 @@ export class ResourceRepository {
     await this.db.exec(
       `CREATE TEMP TABLE IF NOT EXISTS ${RESOURCE_SCRATCH} (id BIGINT NOT NULL, connector TEXT NOT NULL,
          entity_type TEXT NOT NULL, pk TEXT NOT NULL, uk1 TEXT, uk2 TEXT, uk3 TEXT, hash TEXT NOT NULL,
-         properties TEXT NOT NULL, ${mono}, batch_id TEXT NOT NULL, created_batch_id TEXT NOT NULL)`,
+         properties TEXT NOT NULL, source_hash TEXT, ${mono}, batch_id TEXT NOT NULL, created_batch_id TEXT NOT NULL)`,
     );
     await this.db.run(`DELETE FROM ${RESOURCE_SCRATCH}`);
     if (this.db.dialect === "postgres")
@@ -160,9 +181,9 @@ export class ResourceRepository {
   async closeScratch(): Promise<void> {
     const columns = [
       "id",
-      ...LOADED_COLUMNS.slice(0, 8),
+      ...LOADED_COLUMNS.slice(0, 9),
       ...MONO_COLUMNS.map((n) => `i${n}`),
-      ...LOADED_COLUMNS.slice(8),
+      ...LOADED_COLUMNS.slice(9),
     ].join(", ");
     await this.db.run(
       `INSERT INTO UR_Resources (${columns}) SELECT ${columns} FROM ${RESOURCE_SCRATCH} ORDER BY id`,
@@ -266,7 +287,7 @@ function toResource(row: ResourceRecord): ResourceRow {
 }
 
 /** Maps every row of a stream of batches. */
-/** The columns an initial load writes: the row's own, then (from index 8) its batch. */
+/** The columns an initial load writes: the row's own, then (from index 9) its batch. */
 const LOADED_COLUMNS = [
   "connector",
   "entity_type",
@@ -276,6 +297,7 @@ const LOADED_COLUMNS = [
   "uk3",
   "hash",
   "properties",
+  "source_hash",
   "batch_id",
   "created_batch_id",
 ] as const;

@@ -7,6 +7,7 @@ import { ApplyRepository } from "./apply.js";
 import { BatchRepository } from "./batches.js";
 import { ChangeRepository } from "./changes.js";
 import { ScopeCountRepository } from "./counts.js";
+import { deferIndexes, type DeferredIndexes } from "./deferred-indexes.js";
 import type { Dialect, Driver } from "./driver.js";
 import { JobInstanceRepository } from "./jobs.js";
 import { LinkRepository } from "./links.js";
@@ -28,6 +29,8 @@ export interface Store {
   readonly counts: ScopeCountRepository;
   readonly applier: ApplyRepository;
   readonly jobs: JobInstanceRepository;
+  /** See `deferIndexes`: in an initial load's transaction, before it writes. */
+  deferIndexes(): Promise<DeferredIndexes>;
   /** Refreshes planner statistics after bulk changes (PostgreSQL). */
   analyze(tables: readonly string[]): Promise<void>;
   /** Takes the connector's synchronization lock (see `Driver.lockConnector`); returns the release. */
@@ -72,6 +75,7 @@ export function storeOn(driver: Driver): Store {
     counts,
     applier: new ApplyRepository(driver, counts),
     jobs: new JobInstanceRepository(driver),
+    deferIndexes: () => deferIndexes(driver),
     analyze: (tables) => driver.analyze(tables),
     lockConnector: (connector) => driver.lockConnector(connector),
     transaction: (fn) => driver.transaction(fn),

@@ -82,6 +82,12 @@ export interface StoredResourceHead {
   hash: string;
 }
 
+/** A resource as complete synchronization reads it: with the hash of the cells it came from. */
+export interface ComparedResourceHead extends StoredResourceHead {
+  /** See `ResourceTranslator.sourceHashOf`; null where unknown. */
+  sourceHash: string | null;
+}
+
 export interface StoredResource extends StoredResourceHead {
   /** JSON text of the scalar values. */
   properties: string;
@@ -116,6 +122,7 @@ export interface StagedResource {
   uks: readonly [string | null, string | null, string | null];
   hash: string | null;
   properties: string | null;
+  sourceHash: string | null;
   resourceId: number | null;
   /** A delete, or an update that changes a unique key: links through this resource are resolved again. */
   relinks: boolean;

@@ -4,7 +4,13 @@ import { compareOrdinal } from "../core/ordinal.js";
 import { formatConversionProblem, type ConversionProblem } from "../core/translate.js";
 import { SyncupError } from "../errors.js";
 import type { Store } from "../store/store.js";
-import type { KeyColumn, LinkScope, ResolvedEnd } from "../store/types.js";
+import type {
+  KeyColumn,
+  LinkScope,
+  ResolvedEnd,
+  StagedResource,
+  StoredResourceHead,
+} from "../store/types.js";
 import type { PreparedFile } from "./prepared.js";
 import type { MappingReport } from "./types.js";
 
@@ -156,4 +162,20 @@ export async function resolveKeys(
 /** `"a"` or `("a", "b")`, for messages. */
 export function showKey(...keys: string[]): string {
   return keys.length === 1 ? JSON.stringify(keys[0]) : `(${keys.map((k) => JSON.stringify(k)).join(", ")})`;
+}
+
+/** The staged delete of a stored resource (complete: no line; incremental: the delta's line). */
+export function deletion(entityType: string, held: StoredResourceHead, line: number | null): StagedResource {
+  return {
+    operation: "delete",
+    entityType,
+    pk: held.pk,
+    uks: [held.uk1, held.uk2, held.uk3],
+    hash: null,
+    properties: null,
+    sourceHash: null,
+    resourceId: held.id,
+    relinks: true,
+    line,
+  };
 }

@@ -9,7 +9,7 @@ import { compareOrdinal } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
 import { SyncupError } from "../errors.js";
 import type { StagedResource, StoredLink, StoredResourceHead } from "../store/types.js";
-import { CHUNK, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
+import { CHUNK, deletion, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
 import { LinkStager } from "./link-stager.js";
 import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
 
@@ -26,8 +26,16 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
     if (ctx.conversion.count === 0) await ctx.store.changes.stageResources(ctx.batchId, staged);
     staged.length = 0;
   };
+  // Unchanged resources whose source hash is missing or stale (rows loaded before source
+  // hashes were kept, or a mapping edited without changing values): not a change of the batch,
+  // so set at once, and only where the values are still the ones compared.
+  const refresh: { id: number; sourceHash: string; hash: string }[] = [];
+  const flushRefresh = async () => {
+    await ctx.store.resources.refreshSourceHashes(refresh);
+    refresh.length = 0;
+  };
   const remove = async (head: StoredResourceHead) => {
-    staged.push(deletion(mapping.name, head));
+    staged.push(deletion(mapping.name, head, null));
     report.deleted++;
     await advanceInOrder(stored);
   };
@@ -43,8 +51,18 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
         previous = pk;
         while (stored.current !== undefined && compareOrdinal(stored.current.pk, pk) < 0)
           await remove(stored.current);
-        const resource = translator.translate(row.fields, row.line, problems);
         const head = stored.current?.pk === pk ? stored.current : undefined;
+        if (
+          head !== undefined &&
+          head.sourceHash !== null &&
+          head.sourceHash === translator.sourceHashOf(row.fields)
+        ) {
+          // The same cells through the same mapping: the same resource, without translating.
+          report.unchanged++;
+          await advanceInOrder(stored);
+          continue;
+        }
+        const resource = translator.translate(row.fields, row.line, problems);
         if (resource === undefined) {
           for (const problem of problems.splice(0)) ctx.conversion.add(problem);
         } else if (head === undefined) {
@@ -71,13 +89,17 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
           report.updated++;
         } else {
           report.unchanged++;
+          if (resource.sourceHash !== null)
+            refresh.push({ id: head.id, sourceHash: resource.sourceHash, hash: head.hash });
         }
         if (head !== undefined) await advanceInOrder(stored);
         if (staged.length >= CHUNK) await flush();
+        if (refresh.length >= CHUNK) await flushRefresh();
       }
     }
     while (stored.current !== undefined) await remove(stored.current);
     await flush();
+    await flushRefresh();
   } finally {
     await stored.close();
     await reader.close();
@@ -136,20 +158,6 @@ export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile):
   }
   const orphans = await stager.finish();
   if (orphans !== null) ctx.orphanFiles.push(orphans);
-}
-
-function deletion(entityType: string, head: StoredResourceHead): StagedResource {
-  return {
-    operation: "delete",
-    entityType,
-    pk: head.pk,
-    uks: [head.uk1, head.uk2, head.uk3],
-    hash: null,
-    properties: null,
-    resourceId: head.id,
-    relinks: true,
-    line: null,
-  };
 }
 
 function comparePair(a1: string, a2: string, b1: string, b2: string): number {

@@ -11,8 +11,8 @@ import type { DeltaCommand } from "../core/rows.js";
 import { compareOrdinalTuple } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem, type TranslatedResource } from "../core/translate.js";
 import { SyncupError } from "../errors.js";
-import type { StagedResource, StoredLink, StoredResource } from "../store/types.js";
-import { CHUNK, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
+import type { StagedResource, StoredLink } from "../store/types.js";
+import { CHUNK, deletion, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
 import { LinkStager } from "./link-stager.js";
 import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
 
@@ -195,20 +195,6 @@ export async function stageIncrementalLinks(ctx: StageContext, file: PreparedFil
   }
   const orphans = await stager.finish();
   if (orphans !== null) ctx.orphanFiles.push(orphans);
-}
-
-function deletion(entityType: string, held: StoredResource, line: number): StagedResource {
-  return {
-    operation: "delete",
-    entityType,
-    pk: held.pk,
-    uks: [held.uk1, held.uk2, held.uk3],
-    hash: null,
-    properties: null,
-    resourceId: held.id,
-    relinks: true,
-    line,
-  };
 }
 
 function pairKey(key1: string, key2: string): string {

@@ -10,6 +10,7 @@ import type { Config, ConnectorDef } from "../config/config.js";
 import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
 import type { CountedScopes, HeldCounts } from "../store/counts.js";
+import type { DeferredIndexes } from "../store/deferred-indexes.js";
 import { RESOURCE_SCRATCH } from "../store/resources.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow, StagedCount } from "../store/types.js";
@@ -164,7 +165,7 @@ async function runInitial(
   try {
     await store.transaction(async () => {
       if (options.force === true) await store.resources.deleteConnector(connector.name);
-      await loadInitial(ctx, prepared);
+      await loadInitial(ctx, prepared, await store.deferIndexes());
       throwProblems(ctx);
       const loaded = (name: string) => ctx.reports.get(name)?.inserted ?? 0;
       await store.counts.loaded(connector.name, countedScopes(ctx), {
@@ -191,7 +192,7 @@ async function runInitial(
  * UPDATE (an UPDATE of an indexed column rewrites the row and every index entry). SQLite
  * updates in place, so it loads UR_Resources directly.
  */
-async function loadInitial(ctx: StageContext, prepared: Prepared): Promise<void> {
+async function loadInitial(ctx: StageContext, prepared: Prepared, deferred: DeferredIndexes): Promise<void> {
   const { store, connector, config } = ctx;
   const files = (names: readonly { name: string }[]) =>
     names.flatMap((m) => {
@@ -221,10 +222,12 @@ async function loadInitial(ctx: StageContext, prepared: Prepared): Promise<void>
   } else {
     for (const file of files(connector.entityTypeMappings)) await loadInitialResources(ctx, file);
   }
+  await deferred.afterResources();
   await store.analyze(["UR_Resources"]);
   for (const file of associations) {
     if (!scratch || !mono.includes(file)) await loadInitialLinks(ctx, file);
   }
+  await deferred.afterLinks();
 }
 
 /** The scopes of the connector whose held rows the thresholds and `UR_ScopeCounts` count. */

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { compareOrdinal } from "../../src/core/ordinal.js";
+import { deferIndexes } from "../../src/store/deferred-indexes.js";
 import { migrate } from "../../src/store/migrate.js";
 import { MIGRATIONS } from "../../src/store/migrations/index.js";
 import { POSTGRES_DDL } from "../../src/store/postgres/ddl.js";
@@ -146,6 +147,49 @@ describe.each(databases)("store on $dialect", (db) => {
         );
       }
       expect(seen).toBe(10);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("defers the secondary indexes of a load into an empty repository, and builds them back as migrated", async () => {
+    const url = db.url();
+    await (await openStore(url)).close();
+    const driver = await driverFor(url);
+    const indexes = () =>
+      db.dialect === "sqlite"
+        ? driver.all<{ name: string; definition: string }>(
+            "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+          )
+        : driver.all<{ name: string; definition: string }>(
+            "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname",
+          );
+    try {
+      const migrated = await indexes();
+      expect(migrated.map((i) => i.name.toLowerCase())).toContain("ur_resources_uk1");
+      await driver.transaction(async () => {
+        const deferred = await deferIndexes(driver);
+        const during = (await indexes()).map((i) => i.name.toLowerCase());
+        expect(during).toContain("ur_resources_pk");
+        expect(during).not.toContain("ur_resources_uk1");
+        expect(during).not.toContain("ur_resourcelinks_resource2");
+        await deferred.afterResources();
+        await deferred.afterLinks();
+      });
+      // Definitions as the migrations wrote them (SQLite keeps the statement's text as written).
+      const normalize = (rows: { name: string; definition: string }[]) =>
+        rows.map((i) => ({ name: i.name.toLowerCase(), definition: i.definition.replace(/\s+/g, " ") }));
+      expect(normalize(await indexes())).toEqual(normalize(migrated));
+
+      // A repository that holds rows keeps its indexes.
+      await driver.run(
+        `INSERT INTO UR_Resources (connector, entity_type, pk, hash, properties, batch_id, created_batch_id)
+         VALUES ('C', 'T', 'k', 'h', '{}', 'b', 'b')`,
+      );
+      await driver.transaction(async () => {
+        await deferIndexes(driver);
+        expect(normalize(await indexes())).toEqual(normalize(migrated));
+      });
     } finally {
       await driver.close();
     }

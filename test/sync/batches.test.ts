@@ -235,6 +235,7 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
         uks: [null, null, null],
         hash: null,
         properties: null,
+        sourceHash: null,
         resourceId: 1,
         relinks: true,
         line: null,

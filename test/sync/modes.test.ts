@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
 import { SyncupError } from "../../src/errors.js";
 import { openStore, synchronize, type Store } from "../../src/sync/index.js";
 import { testDatabases } from "../store/dialects.js";
@@ -10,6 +11,7 @@ import {
   snapshot,
   tempDir,
   testConfig,
+  testConfigYaml,
   user,
   writeComplete,
   writeIncremental,
@@ -206,6 +208,47 @@ describe.each(databases)("synchronization modes on $dialect", (db) => {
       "links Membership": 29,
       "i128 User": 25,
     });
+  });
+
+  it("skips translating unchanged rows by their source hash, and translates again when the mapping changes", async () => {
+    const data = dataset(12);
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const sourceHashes = async () => {
+      const hashes: (string | null)[] = [];
+      for await (const page of store.resources.streamHeads(CONNECTOR, "User"))
+        hashes.push(...page.map((h) => h.sourceHash));
+      return hashes;
+    };
+    const loaded = await sourceHashes();
+    expect(loaded).toHaveLength(12);
+    expect(new Set(loaded).size).toBe(12);
+    expect(loaded).not.toContain(null);
+
+    // The same cells read through another mapping: every value must be translated again.
+    const yaml = (...edits: [string, string][]) => {
+      let text = testConfigYaml(workDir);
+      for (const [from, to] of edits) {
+        expect(text).toContain(from);
+        text = text.replace(from, to);
+      }
+      return parseConfig(text, { file: join(workDir, "syncup.yaml"), label: "syncup.yaml", env: {} });
+    };
+    const swap: [string, string] = ["format: Y/N", "format: N/Y"];
+    const swapped = yaml(swap);
+    await writeComplete(workDir, data);
+    const flipped = await synchronize({ store, config: swapped, connector: CONNECTOR, mode: "complete" });
+    expect(flipped.resources).toMatchObject({ updated: 12, unchanged: 3 });
+    const after = await sourceHashes();
+    expect(after.filter((h, i) => h === loaded[i])).toEqual([]);
+
+    // A mapping edited without changing any value: unchanged, and source hashes follow it.
+    const widened = yaml(swap, ["age: { type: int32 }", "age: { type: int64 }"]);
+    const same = await synchronize({ store, config: widened, connector: CONNECTOR, mode: "complete" });
+    expect(same.resources).toMatchObject({ inserted: 0, updated: 0, deleted: 0, unchanged: 15 });
+    const refreshed = await sourceHashes();
+    expect(refreshed.filter((h, i) => h === after[i])).toEqual([]);
+    expect(refreshed).not.toContain(null);
   });
 
   it("fails a whole incremental batch on an unknown key, applying nothing", async () => {

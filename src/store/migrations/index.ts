@@ -1,7 +1,7 @@
 import { initial } from "./001-initial.js";
 import { transfer } from "./002-transfer.js";
-import { scopeCounts } from "./003-scope-counts.js";
+import { scopeCountsSourceHashes } from "./003-scope-counts-source-hashes.js";
 import type { Migration } from "./types.js";
 
 /** Every migration, in order. Append only: a released migration is never edited. */
-export const MIGRATIONS: readonly Migration[] = [initial, transfer, scopeCounts];
+export const MIGRATIONS: readonly Migration[] = [initial, transfer, scopeCountsSourceHashes];

@@ -1,0 +1,56 @@
+import type { Driver } from "./driver.js";
+import { MONO_COLUMNS } from "./types.js";
+
+/**
+ * The secondary indexes that a first load into an empty repository builds once its rows are
+ * in, instead of maintaining them row by row: building an index from the table (one sort) is
+ * several times faster than inserting into it in the rows' order, above all for the random
+ * order of GUID unique keys and of link ends. Primary keys and `UR_Resources_pk` stay, since
+ * the load looks resources up by them. The definitions are those of the migrations; a test
+ * checks that a load leaves the schema as migrated.
+ */
+const UNIQUE_KEYS = [1, 2, 3].map((n) => ({
+  name: `UR_Resources_uk${n}`,
+  ddl: `CREATE INDEX UR_Resources_uk${n} ON UR_Resources (connector, entity_type, uk${n}) WHERE uk${n} IS NOT NULL`,
+}));
+const REFERENCES = [
+  ...MONO_COLUMNS.map((n) => ({
+    name: `UR_Resources_i${n}`,
+    ddl: `CREATE INDEX UR_Resources_i${n} ON UR_Resources (i${n}) WHERE i${n} IS NOT NULL`,
+  })),
+  ...[1, 2].map((n) => ({
+    name: `UR_ResourceLinks_resource${n}`,
+    ddl: `CREATE INDEX UR_ResourceLinks_resource${n} ON UR_ResourceLinks (resource${n})`,
+  })),
+];
+
+/** Rebuilds what `deferIndexes` dropped, in two steps. */
+export interface DeferredIndexes {
+  /** Once resources are loaded: the unique key indexes, which resolving links by unique key needs. */
+  afterResources(): Promise<void>;
+  /** Once links are loaded: the indexes of references between resources. */
+  afterLinks(): Promise<void>;
+}
+
+const NOTHING_DEFERRED: DeferredIndexes = {
+  afterResources: () => Promise.resolve(),
+  afterLinks: () => Promise.resolve(),
+};
+
+/**
+ * In the caller's transaction: when the repository holds no resource and no link, drops the
+ * secondary indexes for `DeferredIndexes` to build back. Otherwise changes nothing (rebuilding
+ * would cost in proportion to every connector's rows). On PostgreSQL, the drop locks both
+ * tables until the transaction ends; they are empty.
+ */
+export async function deferIndexes(db: Driver): Promise<DeferredIndexes> {
+  const held =
+    (await db.get("SELECT 1 AS one FROM UR_Resources LIMIT 1")) !== undefined ||
+    (await db.get("SELECT 1 AS one FROM UR_ResourceLinks LIMIT 1")) !== undefined;
+  if (held) return NOTHING_DEFERRED;
+  const build = async (indexes: readonly { ddl: string }[]) => {
+    for (const index of indexes) await db.run(index.ddl);
+  };
+  for (const index of [...UNIQUE_KEYS, ...REFERENCES]) await db.run(`DROP INDEX ${index.name}`);
+  return { afterResources: () => build(UNIQUE_KEYS), afterLinks: () => build(REFERENCES) };
+}
