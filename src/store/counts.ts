@@ -135,7 +135,9 @@ export class ScopeCountRepository {
 
   /**
    * The rows an apply of `batchId` can add or remove, counted per scope as they are now. The
-   * staged rows lead each join (CROSS JOIN keeps SQLite from scanning the connector's rows).
+   * staged rows lead each join (CROSS JOIN keeps SQLite from scanning the connector's rows);
+   * the links and references of deleted resources are found by the ids alone, which belong to
+   * the connector (a connector filter there leads SQLite to scan by it).
    */
   private async touched(
     batchId: string,
@@ -165,10 +167,10 @@ export class ScopeCountRepository {
            JOIN UR_ResourceLinks l ON l.connector = ? AND l.association = c.association
                                   AND l.key1 = c.key1 AND l.key2 = c.key2
            WHERE c.batch_id = ? AND c.mono_column IS NULL
-           UNION SELECT association, key1, key2 FROM UR_ResourceLinks WHERE connector = ? AND resource1 IN (${deleted})
-           UNION SELECT association, key1, key2 FROM UR_ResourceLinks WHERE connector = ? AND resource2 IN (${deleted})
+           UNION SELECT association, key1, key2 FROM UR_ResourceLinks WHERE resource1 IN (${deleted})
+           UNION SELECT association, key1, key2 FROM UR_ResourceLinks WHERE resource2 IN (${deleted})
          ) t GROUP BY t.association`,
-        [connector, batchId, connector, batchId, connector, batchId],
+        [connector, batchId, batchId, batchId],
       ),
     );
     for (const column of monoColumns) {
