@@ -172,6 +172,10 @@ async function connect(target: Target): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: target.connectionString, types });
   try {
     await client.connect();
+    // An initial load's scratch tables are temporary tables: let them stay in memory rather than
+    // spill past the default 8 MB. A cap of this session's, taken only as temporary tables grow;
+    // an engine without the setting keeps its own.
+    await client.query("SET temp_buffers = '256MB'").catch(() => undefined);
     if (target.schema !== null) {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
       await client.query(`SET search_path TO "${target.schema}"`);
