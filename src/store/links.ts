@@ -1,5 +1,5 @@
 import { placeholders, type Driver, type SqlValue } from "./driver.js";
-import type { LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
+import type { KeyColumn, LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
 
 /** An association whose links are stored in a mono-valued column. */
 export type MonoScope = LinkScope & { readonly mono: NonNullable<LinkScope["mono"]> };
@@ -18,7 +18,10 @@ export class LinkRepository {
    */
   streamPairs(batchId: string, connector: string, scope: LinkScope): AsyncIterable<StoredLink[]> {
     const { sql, params } = this.pairsQuery(batchId, connector, scope);
-    return this.db.stream<StoredLink>(`${sql} ORDER BY key1, key2`, params);
+    // A holder has one value: when it is end 1 and keyed by its primary key, key1 alone orders
+    // the pairs, in the order of the primary key's index (no sort before the first row).
+    const byHolderPk = scope.mono?.end === 1 && scope.key1Column === "pk";
+    return this.db.stream<StoredLink>(`${sql} ORDER BY ${byHolderPk ? "key1" : "key1, key2"}`, params);
   }
 
   /** The stored pairs among `pairs` (incremental). */
@@ -235,7 +238,10 @@ export class LinkRepository {
     // h holds the column, t is the resource it points to; r1/r2 are the association's ends.
     const [r1, r2] = scope.mono.end === 1 ? ["h", "t"] : ["t", "h"];
     const holderKey = scope.mono.end === 1 ? `${r1}.${scope.key1Column}` : `${r2}.${scope.key2Column}`;
-    const sql = `SELECT COALESCE(${r1}.${scope.key1Column}, '') AS key1, COALESCE(${r2}.${scope.key2Column}, '') AS key2,
+    // A primary key is never null: left bare, so that ordering by it can follow its index.
+    const key = (alias: string, column: KeyColumn) =>
+      column === "pk" ? `${alias}.pk` : `COALESCE(${alias}.${column}, '')`;
+    const sql = `SELECT ${key(r1, scope.key1Column)} AS key1, ${key(r2, scope.key2Column)} AS key2,
              ${r1}.id AS resource1, ${r2}.id AS resource2,
              CASE WHEN h.id IN ${relinked} OR t.id IN ${relinked} THEN 1 ELSE 0 END AS stale
       FROM UR_Resources h JOIN UR_Resources t ON t.id = h.i${scope.mono.column}

@@ -84,17 +84,25 @@ export class PostgresDriver implements Driver {
     pageSize = 5000,
   ): AsyncIterable<T[]> {
     const reader = await connect(this.target);
+    const fetch = (): Promise<pg.QueryResult<T & pg.QueryResultRow>> =>
+      reader.query<T & pg.QueryResultRow>(`FETCH ${pageSize} FROM syncup_stream`);
+    // The next page is fetched while the caller works on this one: two pages at most in memory.
+    let next: Promise<pg.QueryResult<T & pg.QueryResultRow>> | undefined;
     try {
       await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       await reader.query(`DECLARE syncup_stream NO SCROLL CURSOR FOR ${this.text(sql)}`, [...params]);
+      next = fetch();
       for (;;) {
-        const page = await reader.query<T & pg.QueryResultRow>(`FETCH ${pageSize} FROM syncup_stream`);
+        const page: pg.QueryResult<T & pg.QueryResultRow> = await next;
+        next = page.rows.length < pageSize ? undefined : fetch();
         if (page.rows.length > 0) yield page.rows;
-        if (page.rows.length < pageSize) break;
+        if (next === undefined) break;
       }
       await reader.query("CLOSE syncup_stream");
       await reader.query("COMMIT");
     } finally {
+      // A caller that stops early leaves a fetch in flight: let it end before the connection does.
+      await next?.catch(() => undefined);
       await reader.end();
     }
   }
