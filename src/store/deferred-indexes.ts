@@ -34,17 +34,39 @@ const NOTHING_DEFERRED: DeferredIndexes = {
 /**
  * In the caller's transaction: when the repository holds no resource and no link, drops the
  * secondary indexes for `DeferredIndexes` to build back. Otherwise changes nothing (rebuilding
- * would cost in proportion to every connector's rows). On PostgreSQL, the drop locks both
- * tables until the transaction ends; they are empty.
+ * would cost in proportion to every connector's rows).
+ *
+ * On PostgreSQL the drop needs both tables to itself until the transaction ends: it is tried
+ * without waiting, under a savepoint, and given up (the load then keeps the indexes) when
+ * another session uses either table — such as a second initial load checking at the same
+ * moment, which would otherwise deadlock with this one. SQLite's write transaction already
+ * excludes other writers.
  */
 export async function deferIndexes(db: Driver): Promise<DeferredIndexes> {
-  const held =
-    (await db.get("SELECT 1 AS one FROM UR_Resources LIMIT 1")) !== undefined ||
-    (await db.get("SELECT 1 AS one FROM UR_ResourceLinks LIMIT 1")) !== undefined;
-  if (held) return NOTHING_DEFERRED;
+  if (await holdsRows(db)) return NOTHING_DEFERRED;
+  if (db.dialect === "postgres") {
+    await db.run("SAVEPOINT syncup_defer_indexes");
+    let locked: boolean;
+    try {
+      await db.run("LOCK TABLE UR_Resources, UR_ResourceLinks IN ACCESS EXCLUSIVE MODE NOWAIT");
+      // Rows committed between the first look and the lock: keep the indexes, and no lock.
+      locked = !(await holdsRows(db));
+    } catch {
+      locked = false;
+    }
+    await db.run(`${locked ? "RELEASE" : "ROLLBACK TO"} SAVEPOINT syncup_defer_indexes`);
+    if (!locked) return NOTHING_DEFERRED;
+  }
   const build = async (indexes: readonly { ddl: string }[]) => {
     for (const index of indexes) await db.run(index.ddl);
   };
   for (const index of [...UNIQUE_KEYS, ...REFERENCES]) await db.run(`DROP INDEX ${index.name}`);
   return { afterResources: () => build(UNIQUE_KEYS), afterLinks: () => build(REFERENCES) };
+}
+
+async function holdsRows(db: Driver): Promise<boolean> {
+  return (
+    (await db.get("SELECT 1 AS one FROM UR_Resources LIMIT 1")) !== undefined ||
+    (await db.get("SELECT 1 AS one FROM UR_ResourceLinks LIMIT 1")) !== undefined
+  );
 }

@@ -194,6 +194,39 @@ describe.each(databases)("store on $dialect", (db) => {
       await driver.close();
     }
   });
+
+  it.runIf(db.dialect === "postgres")(
+    "keeps the indexes, without waiting, while another session uses the empty tables",
+    async () => {
+      const url = db.url();
+      await (await openStore(url)).close();
+      const [first, second] = [await driverFor(url), await driverFor(url)];
+      try {
+        await first.transaction(async () => {
+          // Another initial load that looked at the empty repository a moment before.
+          await first.get("SELECT 1 AS one FROM UR_Resources LIMIT 1");
+          await second.transaction(async () => {
+            const deferred = await deferIndexes(second);
+            await deferred.afterResources();
+            await deferred.afterLinks();
+            // The transaction goes on: a refused lock left nothing aborted.
+            await second.run(
+              `INSERT INTO UR_Resources (connector, entity_type, pk, hash, properties, batch_id, created_batch_id)
+               VALUES ('C', 'T', 'k', 'h', '{}', 'b', 'b')`,
+            );
+          });
+        });
+        const names = await first.all<{ name: string }>(
+          "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()",
+        );
+        expect(names.map((n) => n.name)).toContain("ur_resources_uk1");
+        expect(await first.all("SELECT pk FROM UR_Resources")).toEqual([{ pk: "k" }]);
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    },
+  );
 });
 
 describe("openStore URLs", () => {
