@@ -2,9 +2,9 @@ import type { Driver } from "./driver.js";
 
 /**
  * The secondary indexes that a first load into an empty repository builds once its rows are
- * in, instead of maintaining them row by row: building an index from the table (one sort) is
- * several times faster than inserting into it in the rows' order, above all for the random
- * order of GUID unique keys and of link ends. Primary keys and `UR_Resources_pk` stay, since
+ * in, instead of maintaining them row by row: building an index from the table (one sort)
+ * costs less than inserting into it in the rows' order, which is random for GUID unique keys
+ * and link ends (PostgreSQL, 100k resources: about 1 s of 13 s; SQLite: no measurable change). Primary keys and `UR_Resources_pk` stay, since
  * the load looks resources up by them; so do the partial indexes of the mono-valued columns,
  * small and mostly empty (building each would read the whole table). The definitions are
  * those of the migrations; a test checks that a load leaves the schema as migrated.
