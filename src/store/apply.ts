@@ -23,9 +23,6 @@ export class ApplyRepository {
     connector: string,
     beforeStep?: (step: ApplyStep) => Promise<void> | void,
   ): Promise<void> {
-    // The apply reads and writes few rows of large tables: on PostgreSQL, have them found by
-    // index rather than by scanning (the default cost assumes uncached random reads).
-    if (this.db.dialect === "postgres") await this.db.run("SET LOCAL random_page_cost = 1.1");
     const settleCounts = await this.counts.track(batchId, connector);
     await beforeStep?.("resources");
     await this.resources(batchId, connector);

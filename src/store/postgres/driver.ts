@@ -181,9 +181,12 @@ async function connect(target: Target): Promise<pg.Client> {
   try {
     await client.connect();
     // An initial load's scratch tables are temporary tables: let them stay in memory rather than
-    // spill past the default 8 MB. A cap of this session's, taken only as temporary tables grow;
-    // an engine without the setting keeps its own.
+    // spill past the default 8 MB. A cap of this session's, taken only as temporary tables grow.
+    // Staging and applying read a few rows of large tables (the repository, the journal of
+    // every batch): plan them for index lookups rather than scans, which the default cost of a
+    // random read (4, for uncached disks) prefers. An engine without these settings keeps its own.
     await client.query("SET temp_buffers = '256MB'").catch(() => undefined);
+    await client.query("SET random_page_cost = 1.1").catch(() => undefined);
     if (target.schema !== null) {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
       await client.query(`SET search_path TO "${target.schema}"`);
