@@ -113,18 +113,16 @@ export class ScopeCountRepository {
    * Counts the touched rows of every stored scope before and after, and adds the difference.
    */
   async track(batchId: string, connector: string): Promise<() => Promise<void>> {
-    const tracked = [...(await this.stored(connector)).keys()];
+    const tracked = await this.list(connector);
     if (tracked.length === 0) return () => Promise.resolve();
-    const monoColumns = [
-      ...new Set(tracked.map((k) => k.split("\u0000")[0] ?? "").filter((kind) => /^i1[23]\d$/.test(kind))),
-    ];
+    const monoColumns = [...new Set(tracked.map((c) => c.kind).filter((kind) => /^i1[23]\d$/.test(kind)))];
     const before = await this.touched(batchId, connector, monoColumns);
     return async () => {
       const after = await this.touched(batchId, connector, monoColumns);
-      for (const key of tracked) {
+      for (const { kind, scope } of tracked) {
+        const key = keyOf(kind, scope);
         const delta = (after.get(key) ?? 0) - (before.get(key) ?? 0);
         if (delta === 0) continue;
-        const [kind, scope] = key.split("\u0000") as [string, string];
         await this.db.run(
           "UPDATE UR_ScopeCounts SET n = n + ? WHERE connector = ? AND kind = ? AND scope = ?",
           [delta, connector, kind, scope],

@@ -286,7 +286,6 @@ function toResource(row: ResourceRecord): ResourceRow {
   };
 }
 
-/** Maps every row of a stream of batches. */
 /** The columns an initial load writes: the row's own, then (from index 9) its batch. */
 const LOADED_COLUMNS = [
   "connector",
@@ -305,6 +304,7 @@ const LOADED_COLUMNS = [
 /** The scratch table of an initial load (`openScratch`). */
 export const RESOURCE_SCRATCH = "syncup_resources";
 
+/** Maps every row of a stream of batches. */
 export async function* mapBatches<T, U>(batches: AsyncIterable<T[]>, map: (row: T) => U): AsyncIterable<U[]> {
   for await (const batch of batches) yield batch.map(map);
 }
