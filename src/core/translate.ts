@@ -130,6 +130,16 @@ export class ResourceTranslator {
     return fields[this.pkIndex] ?? "";
   }
 
+  /** The primary key and unique keys of a row, as `translate` gives them (an empty unique key is null). */
+  keysOf(fields: readonly string[]): readonly [string, string | null, string | null, string | null] {
+    const uk = (i: number) => {
+      const index = this.ukIndexes[i];
+      const text = index === undefined ? "" : (fields[index] ?? "");
+      return text === "" ? null : text;
+    };
+    return [this.pkOf(fields), uk(0), uk(1), uk(2)];
+  }
+
   /** The whole row: an empty cell is null. Undefined when a value does not convert (added to `problems`). */
   translate(
     fields: readonly string[],

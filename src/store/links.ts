@@ -1,4 +1,5 @@
 import { placeholders, type Driver, type SqlValue } from "./driver.js";
+import { MONO_SCRATCH, RESOURCE_SCRATCH } from "./resources.js";
 import type { KeyColumn, LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
 
 /** An association whose links are stored in a mono-valued column. */
@@ -57,9 +58,13 @@ export class LinkRepository {
    * Initial load of an association, in SQL: the file's pairs are bulk-loaded into a scratch
    * table, both ends resolved there by index lookups (a unique key held by several resources
    * resolves to the lowest primary key, as in `resolveKeys`), then the resolved pairs are
-   * inserted in file order: into `UR_ResourceLinks`, or for a mono-valued association into
-   * `UR_LinkInputs` for `applyMonoInputs`. Pairs with an end not found are handed to
-   * `onOrphan` in file order. Runs in the caller's transaction.
+   * inserted in file order into `UR_ResourceLinks`. Pairs with an end not found are handed to
+   * `onOrphan` in file order. Runs in the caller's transaction. Returns the links loaded.
+   *
+   * A mono-valued association is loaded instead into its column of `UR_Resources` or, when
+   * the ends are looked up in the scratch table, into `MONO_SCRATCH`, for the resources about
+   * to be written (`ResourceRepository.insertMany`): each holder takes the first of its pairs
+   * in file order; the pairs left out are returned as `conflicts`.
    */
   async loadInitial(
     batchId: string,
@@ -74,7 +79,7 @@ export class LinkRepository {
       key2: string;
       missing: "end1" | "end2" | "both";
     }) => Promise<void>,
-  ): Promise<number> {
+  ): Promise<{ inserted: number; conflicts: MonoConflict[] }> {
     await this.db.exec(
       `CREATE TEMP TABLE IF NOT EXISTS syncup_link_keys (line INTEGER NOT NULL, key1 TEXT NOT NULL, key2 TEXT NOT NULL, r1 BIGINT, r2 BIGINT)`,
     );
@@ -113,54 +118,46 @@ export class LinkRepository {
       if (page.length < 10000) break;
       after = Number(page[page.length - 1]!.line);
     }
-    const resolved = "FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL ORDER BY line";
-    const inserted =
-      scope.mono === null
-        ? await this.db.run(
-            `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
-             SELECT ?, ?, key1, key2, r1, r2, ? ${resolved}`,
-            [connector, scope.association, batchId],
-          )
-        : await this.db.run(
-            `INSERT INTO UR_LinkInputs (batch_id, association, line, key1, key2, holder, target)
-             SELECT ?, ?, line, key1, key2, ${scope.mono.end === 1 ? "r1, r2" : "r2, r1"} ${resolved}`,
-            [batchId, scope.association],
-          );
+    let inserted: number;
+    let conflicts: MonoConflict[] = [];
+    if (scope.mono === null) {
+      inserted = await this.db.run(
+        `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
+         SELECT ?, ?, key1, key2, r1, r2, ? FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL ORDER BY line`,
+        [connector, scope.association, batchId],
+      );
+    } else {
+      const [holder, target] = scope.mono.end === 1 ? ["r1", "r2"] : ["r2", "r1"];
+      const ranked = `SELECT line, key1, key2, ${holder} AS holder, ${target} AS target,
+                        ROW_NUMBER() OVER (PARTITION BY ${holder} ORDER BY line) AS n
+                      FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL`;
+      const first = `SELECT holder, target FROM (${ranked}) x WHERE n = 1`;
+      inserted =
+        resources === RESOURCE_SCRATCH
+          ? await this.db.run(
+              `INSERT INTO ${MONO_SCRATCH} (holder, col, target) SELECT holder, ?, target FROM (${first}) s`,
+              [scope.mono.column],
+            )
+          : await this.db.run(
+              `UPDATE UR_Resources SET i${scope.mono.column} = s.target FROM (${first}) s
+               WHERE UR_Resources.id = s.holder AND UR_Resources.connector = ?`,
+              [connector],
+            );
+      // Pairs beyond one per holder are conflicts, listed only when there are some.
+      const resolved = await this.db.get<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL",
+      );
+      if (Number(resolved?.n ?? 0) > inserted) {
+        conflicts = await this.db.all<MonoConflict>(
+          `SELECT NULL AS id, line, key1, key2, NULL AS resource1, NULL AS resource2, winner1, winner2
+           FROM (SELECT line, key1, key2, n, FIRST_VALUE(key1) OVER w AS winner1, FIRST_VALUE(key2) OVER w AS winner2
+                 FROM (${ranked}) r WINDOW w AS (PARTITION BY holder ORDER BY line)) x
+           WHERE n > 1 ORDER BY line`,
+        );
+      }
+    }
     await this.db.run("DELETE FROM syncup_link_keys");
-    return inserted;
-  }
-
-  /**
-   * Initial load of a mono-valued association, step 2: each holder takes the first of its
-   * pairs in file order. Returns the pairs left out; empties the scratch table.
-   */
-  async applyMonoInputs(
-    batchId: string,
-    connector: string,
-    scope: MonoScope,
-    resources = "UR_Resources",
-  ): Promise<MonoConflict[]> {
-    const ranked = `SELECT line, key1, key2, holder, target, ROW_NUMBER() OVER (PARTITION BY holder ORDER BY line) AS n
-                    FROM UR_LinkInputs WHERE batch_id = ? AND association = ?`;
-    await this.db.analyze(["UR_LinkInputs"]);
-    await this.db.run(
-      `UPDATE ${resources} SET i${scope.mono.column} = s.target
-       FROM (SELECT holder, target FROM (${ranked}) x WHERE n = 1) s
-       WHERE ${resources}.id = s.holder AND ${resources}.connector = ?`,
-      [batchId, scope.association, connector],
-    );
-    const conflicts = await this.db.all<MonoConflict>(
-      `SELECT NULL AS id, line, key1, key2, NULL AS resource1, NULL AS resource2, winner1, winner2
-       FROM (SELECT line, key1, key2, n, FIRST_VALUE(key1) OVER w AS winner1, FIRST_VALUE(key2) OVER w AS winner2
-             FROM (${ranked}) r WINDOW w AS (PARTITION BY holder ORDER BY line)) x
-       WHERE n > 1 ORDER BY line`,
-      [batchId, scope.association],
-    );
-    await this.db.run("DELETE FROM UR_LinkInputs WHERE batch_id = ? AND association = ?", [
-      batchId,
-      scope.association,
-    ]);
-    return conflicts;
+    return { inserted, conflicts };
   }
 
   /**

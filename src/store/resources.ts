@@ -114,17 +114,18 @@ export class ResourceRepository {
   }
 
   /**
-   * Bulk insert of an initial load (COPY on PostgreSQL, prepared inserts on SQLite), into
-   * UR_Resources or, with `into`, into the scratch table with ids given from `firstId` on.
+   * Bulk insert of an initial load (COPY on PostgreSQL, prepared inserts on SQLite). With
+   * `into`, the rows take the ids given from `firstId` on (those their keys were given in the
+   * scratch table) and their mono-valued columns from `MONO_SCRATCH`: each row is written once,
+   * its links in it.
    */
-  insertMany(
+  async insertMany(
     connector: string,
     batchId: string,
     rows: AsyncIterable<NewResource[]>,
-    into?: { readonly firstId: number },
+    /** `chunk`: rows per COPY (tests only). */
+    into?: { readonly firstId: number; readonly chunk?: number },
   ): Promise<number> {
-    let id = into?.firstId ?? 0;
-    const columns = [...LOADED_COLUMNS];
     const values = (r: NewResource): SqlValue[] => [
       connector,
       r.entityType,
@@ -138,62 +139,123 @@ export class ResourceRepository {
       batchId,
       batchId,
     ];
-    return into === undefined
-      ? this.db.copyRows("UR_Resources", columns, mapBatches(rows, values))
-      : this.db.copyRows(
-          RESOURCE_SCRATCH,
-          ["id", ...columns],
-          mapBatches(rows, (r) => [id++, ...values(r)]),
-        );
+    if (into === undefined) {
+      return this.db.copyRows("UR_Resources", LOADED_COLUMNS, mapBatches(rows, values));
+    }
+    // In chunks of ids: a COPY holds the connection, so each chunk's mono-valued columns are
+    // read before its COPY starts, which then takes rows from `rows` as they come.
+    const columns = ["id", ...LOADED_COLUMNS, ...MONO_COLUMNS.map((n) => `i${n}`)];
+    const width = MONO_COLUMNS.length;
+    // The mono-valued columns of a chunk's rows, row after row (NaN: null), reused chunk after chunk.
+    const size = into.chunk ?? INSERT_CHUNK;
+    const targets = new Float64Array(size * width);
+    const source = rows[Symbol.asyncIterator]();
+    let carried: NewResource[] = [];
+    let exhausted = false;
+    let id = into.firstId;
+    while (!exhausted || carried.length > 0) {
+      const start = id;
+      const end = start + size;
+      targets.fill(NaN);
+      const held = await this.db.all<{ holder: number; col: number; target: number }>(
+        `SELECT holder, col, target FROM ${MONO_SCRATCH} WHERE holder >= ? AND holder < ?`,
+        [start, end],
+      );
+      for (const t of held) {
+        targets[(Number(t.holder) - start) * width + Number(t.col) - MONO_COLUMNS[0]] = Number(t.target);
+      }
+      const chunk = async function* (): AsyncGenerator<SqlValue[][]> {
+        while (id < end) {
+          if (carried.length === 0) {
+            const next = await source.next();
+            if (next.done === true) {
+              exhausted = true;
+              return;
+            }
+            carried = next.value;
+          }
+          yield carried.splice(0, end - id).map((r) => {
+            const row = [id, ...values(r)];
+            const at = (id++ - start) * width;
+            for (let i = 0; i < width; i++) {
+              const target = targets[at + i]!;
+              row.push(Number.isNaN(target) ? null : target);
+            }
+            return row;
+          });
+        }
+      };
+      await this.db.copyRows("UR_Resources", columns, chunk());
+    }
+    return id - into.firstId;
   }
 
   /**
-   * Opens the scratch table of an initial load whose mono-valued links are resolved before the
-   * resources reach UR_Resources (so that each row is written once, its links in it, instead
-   * of being rewritten by an UPDATE). Returns the first id the load may give: the table is
-   * locked against other writers until the transaction ends.
+   * Opens the scratch tables of an initial load whose mono-valued links are resolved before
+   * its resources are written: `RESOURCE_SCRATCH`, the keys of the resources to be loaded with
+   * the ids they will have, and `MONO_SCRATCH`, the value of each mono-valued column by id.
+   * Returns the first id the load may give: the table is locked against other writers until
+   * the transaction ends.
    */
   async openScratch(): Promise<number> {
-    const mono = MONO_COLUMNS.map((n) => `i${n} BIGINT`).join(", ");
+    // On SQLite the id is the rowid: without it, the planner scans the index for each pair to resolve.
+    const id = this.db.dialect === "sqlite" ? "INTEGER PRIMARY KEY" : "BIGINT NOT NULL";
     await this.db.exec(
-      `CREATE TEMP TABLE IF NOT EXISTS ${RESOURCE_SCRATCH} (id BIGINT NOT NULL, connector TEXT NOT NULL,
-         entity_type TEXT NOT NULL, pk TEXT NOT NULL, uk1 TEXT, uk2 TEXT, uk3 TEXT, hash TEXT NOT NULL,
-         properties TEXT NOT NULL, source_hash TEXT, ${mono}, batch_id TEXT NOT NULL, created_batch_id TEXT NOT NULL)`,
+      `CREATE TEMP TABLE IF NOT EXISTS ${RESOURCE_SCRATCH} (id ${id}, connector TEXT NOT NULL,
+         entity_type TEXT NOT NULL, pk TEXT NOT NULL, uk1 TEXT, uk2 TEXT, uk3 TEXT)`,
     );
-    await this.db.run(`DELETE FROM ${RESOURCE_SCRATCH}`);
+    await this.db.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS ${MONO_SCRATCH} (holder BIGINT NOT NULL, col INTEGER NOT NULL,
+         target BIGINT NOT NULL, PRIMARY KEY (holder, col))`,
+    );
+    await this.emptyScratch();
     if (this.db.dialect === "postgres")
       await this.db.exec("LOCK TABLE UR_Resources IN SHARE ROW EXCLUSIVE MODE");
     const row = await this.db.get<{ m: number | null }>("SELECT MAX(id) AS m FROM UR_Resources");
     return Number(row?.m ?? 0) + 1;
   }
 
-  /** Indexes the scratch table for resolving link ends by these key columns. */
+  /** The keys of an entity type's resources, with ids from `firstId` on, into `RESOURCE_SCRATCH`. */
+  insertScratchKeys(
+    connector: string,
+    entityType: string,
+    rows: AsyncIterable<(readonly [string, string | null, string | null, string | null])[]>,
+    firstId: number,
+  ): Promise<number> {
+    let id = firstId;
+    return this.db.copyRows(
+      RESOURCE_SCRATCH,
+      ["id", "connector", "entity_type", "pk", "uk1", "uk2", "uk3"],
+      mapBatches(rows, (keys) => [id++, connector, entityType, ...keys]),
+    );
+  }
+
+  /**
+   * Indexes the scratch table for resolving link ends by these key columns (the primary key's
+   * index is unique: the first pass checked that each key ascends).
+   */
   async indexScratch(columns: ReadonlySet<KeyColumn>): Promise<void> {
     for (const column of columns) {
       await this.db.exec(
-        `CREATE INDEX IF NOT EXISTS ${RESOURCE_SCRATCH}_${column} ON ${RESOURCE_SCRATCH} (connector, entity_type, ${column})`,
+        `CREATE ${column === "pk" ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${RESOURCE_SCRATCH}_${column} ON ${RESOURCE_SCRATCH} (connector, entity_type, ${column})`,
       );
     }
     await this.db.analyze([RESOURCE_SCRATCH]);
   }
 
-  /** Moves the scratch table's rows into UR_Resources, in id order, and empties it. */
+  /** Once the resources given ids by the scratch table are written: moves the id sequence past them, and empties the scratch tables. */
   async closeScratch(): Promise<void> {
-    const columns = [
-      "id",
-      ...LOADED_COLUMNS.slice(0, 9),
-      ...MONO_COLUMNS.map((n) => `i${n}`),
-      ...LOADED_COLUMNS.slice(9),
-    ].join(", ");
-    await this.db.run(
-      `INSERT INTO UR_Resources (${columns}) SELECT ${columns} FROM ${RESOURCE_SCRATCH} ORDER BY id`,
-    );
     if (this.db.dialect === "postgres") {
       await this.db.get(
         "SELECT setval(pg_get_serial_sequence('ur_resources', 'id'), (SELECT MAX(id) FROM UR_Resources))",
       );
     }
+    await this.emptyScratch();
+  }
+
+  private async emptyScratch(): Promise<void> {
     await this.db.run(`DELETE FROM ${RESOURCE_SCRATCH}`);
+    await this.db.run(`DELETE FROM ${MONO_SCRATCH}`);
   }
 
   async list(options: {
@@ -286,7 +348,7 @@ function toResource(row: ResourceRecord): ResourceRow {
   };
 }
 
-/** The columns an initial load writes: the row's own, then (from index 9) its batch. */
+/** The columns an initial load writes (`insertMany`). */
 const LOADED_COLUMNS = [
   "connector",
   "entity_type",
@@ -301,8 +363,11 @@ const LOADED_COLUMNS = [
   "created_batch_id",
 ] as const;
 
-/** The scratch table of an initial load (`openScratch`). */
+/** The scratch tables of an initial load (`openScratch`). */
 export const RESOURCE_SCRATCH = "syncup_resources";
+export const MONO_SCRATCH = "syncup_mono";
+/** Rows of an initial load written per COPY when their mono-valued columns are read first. */
+const INSERT_CHUNK = 50_000;
 
 /** Maps every row of a stream of batches. */
 export async function* mapBatches<T, U>(batches: AsyncIterable<T[]>, map: (row: T) => U): AsyncIterable<U[]> {

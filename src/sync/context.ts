@@ -11,7 +11,7 @@ import type {
   StagedResource,
   StoredResourceHead,
 } from "../store/types.js";
-import type { PreparedFile } from "./prepared.js";
+import { unsortedError, type PreparedFile } from "./prepared.js";
 import type { MappingReport } from "./types.js";
 
 /** At most this many problems are listed in an error message. */
@@ -162,6 +162,20 @@ export async function resolveKeys(
 /** `"a"` or `("a", "b")`, for messages. */
 export function showKey(...keys: string[]): string {
   return keys.length === 1 ? JSON.stringify(keys[0]) : `(${keys.map((k) => JSON.stringify(k)).join(", ")})`;
+}
+
+/**
+ * A check of a prepared file's primary keys, row after row: each after the one before in
+ * ordinal order, as prepare sorted them (and so each once), or PREPARED_FILE_INVALID.
+ */
+export function ascendingKeys(file: PreparedFile): (pk: string, line: number) => void {
+  let previous: string | undefined;
+  return (pk, line) => {
+    if (previous !== undefined && compareOrdinal(previous, pk) >= 0) {
+      throw unsortedError(file, line, showKey(pk), showKey(previous));
+    }
+    previous = pk;
+  };
 }
 
 /** The staged delete of a stored resource (complete: no line; incremental: the delta's line). */

@@ -3,20 +3,54 @@
  * PostgreSQL, prepared inserts on SQLite), in file order, which is key order; then links,
  * bulk-loaded into a scratch table and resolved there in SQL. No staging, no thresholds. The
  * caller runs it in one transaction.
+ *
+ * Mono-valued links live in their holder's row: when a connector has some, its resources are
+ * read twice. The first pass writes only their keys, with the ids they will have, to a scratch
+ * table that the mono-valued associations are resolved against; the second writes each
+ * resource once, with its links.
  */
 import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
-import { compareOrdinal, compareOrdinalTuple } from "../core/ordinal.js";
+import { compareOrdinalTuple } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
-import type { MonoScope } from "../store/links.js";
 import type { NewResource } from "../store/resources.js";
-import { linkScopeOf, newMappingReport, showKey, throwProblems, type StageContext } from "./context.js";
+import { ascendingKeys, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
 import { monoConflictReason } from "./link-stager.js";
 import { missingReason, OrphanFile } from "./orphans.js";
 import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
 
 /**
- * Loads an entity type's file into UR_Resources or, with `into`, into the initial load's
- * scratch table with ids from `into.firstId` on. Returns how many resources it loaded.
+ * First pass of a load with mono-valued links: the keys of an entity type's rows into the
+ * scratch table, with the ids from `firstId` on that `loadInitialResources` will give them.
+ * Returns how many rows the file has.
+ */
+export async function loadInitialKeys(
+  ctx: StageContext,
+  file: PreparedFile,
+  firstId: number,
+): Promise<number> {
+  const mapping = file.mapping as EntityTypeMappingDef;
+  const reader = await openPrepared(file, false);
+  const translator = new ResourceTranslator(mapping, reader.header, file.label, ctx.connector.name);
+  const ascending = ascendingKeys(file);
+  async function* keys(): AsyncGenerator<ReturnType<ResourceTranslator["keysOf"]>[]> {
+    for await (const rows of reader.rows) {
+      yield rows.map((row) => {
+        const keys = translator.keysOf(row.fields);
+        ascending(keys[0], row.line);
+        return keys;
+      });
+    }
+  }
+  try {
+    return await ctx.store.resources.insertScratchKeys(ctx.connector.name, mapping.name, keys(), firstId);
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Loads an entity type's file into UR_Resources; with `into`, with the ids and mono-valued
+ * links of the first pass (`loadInitialKeys`). Returns how many resources it loaded.
  */
 export async function loadInitialResources(
   ctx: StageContext,
@@ -29,17 +63,13 @@ export async function loadInitialResources(
   const reader = await openPrepared(file, false);
   const translator = new ResourceTranslator(mapping, reader.header, file.label, ctx.connector.name);
   const problems: ConversionProblem[] = [];
+  const ascending = ascendingKeys(file);
   async function* resources(): AsyncGenerator<NewResource[]> {
-    let previous: string | undefined;
     for await (const rows of reader.rows) {
       const batch: NewResource[] = [];
       for (const row of rows) {
         report.rows++;
-        const pk = translator.pkOf(row.fields);
-        if (previous !== undefined && compareOrdinal(previous, pk) >= 0) {
-          throw unsortedError(file, row.line, showKey(pk), showKey(previous));
-        }
-        previous = pk;
+        ascending(translator.pkOf(row.fields), row.line);
         const resource = translator.translate(row.fields, row.line, problems);
         for (const problem of problems.splice(0)) ctx.conversion.add(problem);
         if (resource !== undefined) batch.push({ entityType: mapping.name, ...resource });
@@ -61,13 +91,23 @@ export async function loadInitialResources(
   return report.inserted;
 }
 
-/** Loads an association's file; `resources` is where its ends are (UR_Resources or the scratch table). */
+/** An association's orphans file, written but kept from its place until the load is sure to succeed. */
+export interface PendingOrphans {
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/**
+ * Loads an association's file: into UR_Resources' links, its ends looked up there, or for a
+ * mono-valued association into the scratch tables of the first pass, ahead of the resources
+ * that hold its links. The orphans file stays pending: the caller commits it once the load
+ * cannot fail any more.
+ */
 export async function loadInitialLinks(
   ctx: StageContext,
   file: PreparedFile,
   resources = "UR_Resources",
-): Promise<void> {
-  throwProblems(ctx);
+): Promise<PendingOrphans> {
   const mapping = file.mapping as AssociationMappingDef;
   const report = newMappingReport(file);
   ctx.reports.set(mapping.name, report);
@@ -91,7 +131,7 @@ export async function loadInitialLinks(
     }
   }
   try {
-    report.inserted = await ctx.store.links.loadInitial(
+    const loaded = await ctx.store.links.loadInitial(
       ctx.batchId,
       ctx.connector.name,
       scope,
@@ -108,26 +148,22 @@ export async function loadInitialLinks(
         );
       },
     );
-    if (scope.mono !== null) {
-      const mono = { ...scope, mono: scope.mono } satisfies MonoScope;
-      const conflicts = await ctx.store.links.applyMonoInputs(
-        ctx.batchId,
-        ctx.connector.name,
-        mono,
-        resources,
-      );
-      for (const c of conflicts) {
-        await orphans.add(c.line, c.key1, c.key2, "", monoConflictReason(mono.mono, c.winner1, c.winner2));
-      }
-      report.inserted -= conflicts.length;
-      report.conflicts += conflicts.length;
+    report.inserted = loaded.inserted;
+    for (const c of loaded.conflicts) {
+      await orphans.add(c.line, c.key1, c.key2, "", monoConflictReason(scope.mono!, c.winner1, c.winner2));
     }
+    report.conflicts += loaded.conflicts.length;
   } catch (error) {
     await orphans.abort();
     throw error;
   } finally {
     await reader.close();
   }
-  const path = await orphans.close();
-  if (path !== null) ctx.orphanFiles.push(path);
+  return {
+    commit: async () => {
+      const path = await orphans.close();
+      if (path !== null) ctx.orphanFiles.push(path);
+    },
+    abort: () => orphans.abort(),
+  };
 }

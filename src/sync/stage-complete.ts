@@ -9,7 +9,15 @@ import { compareOrdinal } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
 import { SyncupError } from "../errors.js";
 import type { StagedResource, StoredLink, StoredResourceHead } from "../store/types.js";
-import { CHUNK, deletion, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
+import {
+  ascendingKeys,
+  CHUNK,
+  deletion,
+  linkScopeOf,
+  newMappingReport,
+  showKey,
+  type StageContext,
+} from "./context.js";
 import { LinkStager } from "./link-stager.js";
 import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
 
@@ -40,15 +48,12 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
     await advanceInOrder(stored);
   };
   try {
-    let previous: string | undefined;
+    const ascending = ascendingKeys(file);
     for await (const rows of reader.rows) {
       for (const row of rows) {
         report.rows++;
         const pk = translator.pkOf(row.fields);
-        if (previous !== undefined && compareOrdinal(previous, pk) >= 0) {
-          throw unsortedError(file, row.line, showKey(pk), showKey(previous));
-        }
-        previous = pk;
+        ascending(pk, row.line);
         while (stored.current !== undefined && compareOrdinal(stored.current.pk, pk) < 0)
           await remove(stored.current);
         const head = stored.current?.pk === pk ? stored.current : undefined;

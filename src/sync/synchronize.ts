@@ -15,7 +15,7 @@ import { RESOURCE_SCRATCH } from "../store/resources.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow, StagedCount } from "../store/types.js";
 import { linkScopeOf, newMappingReport, ProblemList, throwProblems, type StageContext } from "./context.js";
-import { loadInitialLinks, loadInitialResources } from "./initial.js";
+import { loadInitialKeys, loadInitialLinks, loadInitialResources, type PendingOrphans } from "./initial.js";
 import { loadPrepared, type Prepared } from "./prepared.js";
 import { stageCompleteLinks, stageCompleteResources } from "./stage-complete.js";
 import { stageIncrementalLinks, stageIncrementalResources } from "./stage-incremental.js";
@@ -187,10 +187,12 @@ async function runInitial(
 
 /**
  * The initial load's steps. On PostgreSQL, when the connector has mono-valued associations,
- * resources go through a scratch table first, where those links are resolved into their
- * columns: each row is then written to UR_Resources once, instead of being rewritten by an
- * UPDATE (an UPDATE of an indexed column rewrites the row and every index entry). SQLite
- * updates in place, so it loads UR_Resources directly.
+ * its resources are read twice (see `initial.ts`): their keys first, for those associations
+ * to be resolved against, then the resources themselves, each row written once with its
+ * links (an UPDATE would write each holder's row and index entries again: at 1M resources,
+ * 9 s of the load). The entity types that those associations link are read first both times,
+ * so that the ids given in the first pass are the ones the second gives. SQLite updates rows
+ * in place, for less than the first pass would cost: it loads them once, links after.
  */
 async function loadInitial(ctx: StageContext, prepared: Prepared, deferred: DeferredIndexes): Promise<void> {
   const { store, connector, config } = ctx;
@@ -200,34 +202,50 @@ async function loadInitial(ctx: StageContext, prepared: Prepared, deferred: Defe
       return file === undefined ? [] : [file];
     });
   const associations = files(connector.associationMappings);
-  // Reports in configuration order, whichever order the associations are loaded in.
-  for (const file of associations) ctx.reports.set(file.mapping.name, newMappingReport(file));
+  // Reports in configuration order, whichever order the files are loaded in.
+  for (const file of [...files(connector.entityTypeMappings), ...associations])
+    ctx.reports.set(file.mapping.name, newMappingReport(file));
   const scopes = new Map(
     connector.associationMappings.map((m) => [m.name, linkScopeOf(config, connector, m)]),
   );
-  const mono = associations.filter((f) => scopes.get(f.mapping.name)?.mono !== null);
-  const scratch = store.dialect === "postgres" && mono.length > 0;
-  if (scratch) {
-    let next = await store.resources.openScratch();
-    for (const file of files(connector.entityTypeMappings)) {
-      next += await loadInitialResources(ctx, file, { firstId: next });
+  const mono = associations.flatMap((file) => {
+    const scope = scopes.get(file.mapping.name)!;
+    return scope.mono === null ? [] : [{ file, scope }];
+  });
+  const linked = new Set(mono.flatMap(({ scope }) => [scope.end1Type, scope.end2Type]));
+  const entities = files(connector.entityTypeMappings).sort(
+    (a, b) => Number(linked.has(b.mapping.name)) - Number(linked.has(a.mapping.name)),
+  );
+  const pending: PendingOrphans[] = [];
+  try {
+    const twoPasses = store.dialect === "postgres" && mono.length > 0;
+    if (twoPasses) {
+      const firstId = await store.resources.openScratch();
+      let next = firstId;
+      for (const file of entities.filter((f) => linked.has(f.mapping.name)))
+        next += await loadInitialKeys(ctx, file, next);
+      await store.resources.indexScratch(
+        new Set(mono.flatMap(({ scope }) => [scope.key1Column, scope.key2Column])),
+      );
+      for (const { file } of mono) pending.push(await loadInitialLinks(ctx, file, RESOURCE_SCRATCH));
+      next = firstId;
+      for (const file of entities) next += await loadInitialResources(ctx, file, { firstId: next });
+      await store.resources.closeScratch();
+    } else {
+      for (const file of entities) await loadInitialResources(ctx, file);
     }
     throwProblems(ctx);
-    const keys = new Set(
-      mono.flatMap((f) => [scopes.get(f.mapping.name)!.key1Column, scopes.get(f.mapping.name)!.key2Column]),
-    );
-    await store.resources.indexScratch(keys);
-    for (const file of mono) await loadInitialLinks(ctx, file, RESOURCE_SCRATCH);
-    await store.resources.closeScratch();
-  } else {
-    for (const file of files(connector.entityTypeMappings)) await loadInitialResources(ctx, file);
+    await deferred.afterResources();
+    await store.analyze(["UR_Resources"]);
+    for (const file of associations) {
+      if (!twoPasses || !mono.some((m) => m.file === file)) pending.push(await loadInitialLinks(ctx, file));
+    }
+    await deferred.afterLinks();
+  } catch (error) {
+    for (const orphans of pending) await orphans.abort();
+    throw error;
   }
-  await deferred.afterResources();
-  await store.analyze(["UR_Resources"]);
-  for (const file of associations) {
-    if (!scratch || !mono.includes(file)) await loadInitialLinks(ctx, file);
-  }
-  await deferred.afterLinks();
+  for (const orphans of pending) await orphans.commit();
 }
 
 /** The scopes of the connector whose held rows the thresholds and `UR_ScopeCounts` count. */

@@ -8,6 +8,7 @@ import { PostgresDriver } from "../../src/store/postgres/driver.js";
 import { SQLITE_DDL } from "../../src/store/sqlite/ddl.js";
 import { SqliteDriver } from "../../src/store/sqlite/driver.js";
 import type { Driver } from "../../src/store/driver.js";
+import { ResourceRepository } from "../../src/store/resources.js";
 import { openStore } from "../../src/store/store.js";
 import { testDatabases } from "./dialects.js";
 
@@ -15,6 +16,10 @@ const databases = testDatabases();
 afterAll(async () => {
   for (const db of databases) await db.cleanup();
 });
+
+async function* batches<T>(...items: T[][]): AsyncGenerator<T[]> {
+  for (const batch of items) yield await Promise.resolve(batch);
+}
 
 async function driverFor(url: string): Promise<Driver> {
   return url.startsWith("sqlite:") ? SqliteDriver.open(url) : PostgresDriver.open(url);
@@ -147,6 +152,51 @@ describe.each(databases)("store on $dialect", (db) => {
         );
       }
       expect(seen).toBe(10);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("writes an initial load in chunks, each row with the id and mono-valued links its keys were given", async () => {
+    const url = db.url();
+    await (await openStore(url)).close();
+    const driver = await driverFor(url);
+    const resources = new ResourceRepository(driver);
+    try {
+      await driver.transaction(async () => {
+        const firstId = await resources.openScratch();
+        const pks = Array.from({ length: 10 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+        const keys = pks.map((pk) => [pk, null, null, null] as const);
+        expect(
+          await resources.insertScratchKeys("X", "T", batches(keys.slice(0, 4), keys.slice(4)), firstId),
+        ).toBe(10);
+        // Mono-valued links resolved against the scratch keys: k01 → k00, k05 → k09 (two columns).
+        await driver.exec(
+          `INSERT INTO syncup_mono (holder, col, target) VALUES (${firstId + 1}, 128, ${firstId}),
+             (${firstId + 5}, 128, ${firstId + 9}), (${firstId + 5}, 130, ${firstId + 1})`,
+        );
+        const rows = pks.map((pk) => ({
+          entityType: "T",
+          pk,
+          uks: [null, null, null] as const,
+          hash: "h",
+          properties: "{}",
+          sourceHash: null,
+        }));
+        // Batches of 4 against chunks of 3: batches split across chunks.
+        const split = batches(rows.slice(0, 4), rows.slice(4, 8), rows.slice(8));
+        expect(await resources.insertMany("X", "b", split, { firstId, chunk: 3 })).toBe(10);
+        await resources.closeScratch();
+      });
+      const held = await resources.list({ connector: "X", limit: 100, offset: 0 });
+      const id = (pk: string) => held.find((r) => r.pk === pk)?.id;
+      expect(held.map((r) => r.id - id("k00")!)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(
+        Object.fromEntries(held.filter((r) => Object.keys(r.mono).length > 0).map((r) => [r.pk, r.mono])),
+      ).toEqual({
+        k01: { 128: id("k00") },
+        k05: { 128: id("k09"), 130: id("k01") },
+      });
     } finally {
       await driver.close();
     }

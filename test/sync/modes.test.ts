@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
@@ -136,6 +136,57 @@ describe.each(databases)("synchronization modes on $dialect", (db) => {
     await writeComplete(workDir, data);
     const again = await sync("complete");
     expect(again).toMatchObject({ orphans: 3, links: { inserted: 0, deleted: 0 } });
+  });
+
+  it("loads mono-valued links with their resources, whatever the order of the entity types", async () => {
+    // Group, which no mono-valued association links, comes first in this configuration.
+    const yaml = testConfigYaml(workDir);
+    const group = yaml.slice(yaml.indexOf("      Group:\n"), yaml.indexOf("    entityAssociationMappings:"));
+    const reordered = yaml
+      .replace(group, "")
+      .replace("    entityTypeMappings:\n", `    entityTypeMappings:\n${group}`);
+    const config = parseConfig(reordered, {
+      file: join(workDir, "syncup.yaml"),
+      label: "syncup.yaml",
+      env: {},
+    });
+    expect(config.connectors[CONNECTOR]?.entityTypeMappings.map((m) => m.name)).toEqual(["Group", "User"]);
+    const data = dataset(12);
+    data.managers.push(["u0002", "u0012"]); // a second manager for u0002: a conflict
+    await writeComplete(workDir, data, "initial");
+    const initial = await synchronize({ store, config, connector: CONNECTOR, mode: "initial" });
+    expect(initial).toMatchObject({ state: "applied", monoConflicts: 1, resources: { inserted: 15 } });
+    const ids = new Map<string, number>();
+    for (const r of await store.resources.list({ connector: CONNECTOR, limit: 100, offset: 0 }))
+      ids.set(`${r.entityType}:${r.pk}`, r.id);
+    expect(new Set(ids.values()).size).toBe(15);
+    for (const [holder, manager] of data.managers.slice(0, -1)) {
+      const [row] = await store.resources.get(CONNECTOR, holder, "User");
+      expect(row?.mono[128]).toBe(ids.get(`User:${manager}`));
+    }
+    const loaded = await snapshot(store);
+
+    // A complete of the same files, with the entity types in the other order, changes nothing.
+    await writeComplete(workDir, data);
+    expect(await sync("complete")).toMatchObject({
+      resources: { inserted: 0, updated: 0, deleted: 0 },
+      links: { inserted: 0, deleted: 0 },
+    });
+    expect(await snapshot(store)).toEqual(loaded);
+  });
+
+  it("fails an initial load whole on a conversion error, leaving no orphans file of it", async () => {
+    const data = dataset(6);
+    data.managers.push(["u0002", "u0006"], ["u0003", "u9999"]); // a conflict and an orphan
+    data.users = data.users.map((u) => (u.id === "u0005" ? { ...u, age: "old" } : u));
+    const dir = await writeComplete(workDir, data, "initial");
+    const error = await sync("initial").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "CONVERSION_FAILED" });
+    expect((error as Error).message).toContain(
+      '"User.sorted.csv" line 6, column 4 (age): "old" is not int32',
+    );
+    expect(await snapshot(store)).toEqual({ resources: [], links: [], mono: [] });
+    expect(existsSync(join(dir, "Manager.orphans.csv"))).toBe(false);
   });
 
   it("refuses an initial load into a populated connector, unless forced", async () => {
