@@ -223,6 +223,11 @@ describe.each(databases)("store on $dialect", (db) => {
         expect(during).toContain("ur_resources_pk");
         expect(during).not.toContain("ur_resources_uk1");
         expect(during).not.toContain("ur_resourcelinks_resource2");
+        if (db.dialect === "postgres") {
+          // SQLite keeps links in their primary key's order; PostgreSQL builds it after them.
+          expect(migrated.map((i) => i.name)).toContain("ur_resourcelinks_pkey");
+          expect(during).not.toContain("ur_resourcelinks_pkey");
+        }
         await deferred.afterResources();
         await deferred.afterLinks();
       });
