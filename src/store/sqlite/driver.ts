@@ -77,9 +77,15 @@ export class SqliteDriver implements Driver {
     const reader = new Database(this.path, { readonly: true, fileMustExist: true });
     try {
       reader.pragma("busy_timeout = 10000");
+      // Rows as arrays, made objects here: better-sqlite3 builds each object property by
+      // property in native code, about a third slower over a million rows.
+      const statement = reader.prepare<SqlValue[], SqlValue[]>(sql).raw(true);
+      const names = statement.columns().map((c) => c.name);
       let page: T[] = [];
-      for (const row of reader.prepare<SqlValue[], T>(sql).iterate(...params)) {
-        page.push(row);
+      for (const values of statement.iterate(...params)) {
+        const row: Record<string, SqlValue> = {};
+        for (let i = 0; i < names.length; i++) row[names[i]!] = values[i]!;
+        page.push(row as T);
         if (page.length >= pageSize) {
           yield page;
           page = [];
