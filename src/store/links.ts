@@ -2,6 +2,14 @@ import { placeholders, type Driver, type SqlValue } from "./driver.js";
 import { MONO_SCRATCH, RESOURCE_SCRATCH } from "./resources.js";
 import type { KeyColumn, LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
 
+/** A pair of an association file with an end that no resource has. */
+export interface Orphan {
+  line: number;
+  key1: string;
+  key2: string;
+  missing: "end1" | "end2" | "both";
+}
+
 /** An association whose links are stored in a mono-valued column. */
 export type MonoScope = LinkScope & { readonly mono: NonNullable<LinkScope["mono"]> };
 
@@ -56,10 +64,11 @@ export class LinkRepository {
 
   /**
    * Initial load of an association, in SQL: the file's pairs are bulk-loaded into a scratch
-   * table, both ends resolved there by index lookups (a unique key held by several resources
-   * resolves to the lowest primary key, as in `resolveKeys`), then the resolved pairs are
-   * inserted in file order into `UR_ResourceLinks`. Pairs with an end not found are handed to
-   * `onOrphan` in file order. Runs in the caller's transaction. Returns the links loaded.
+   * table and both ends looked up by index (a unique key held by several resources resolves
+   * to the lowest primary key, as in `resolveKeys`) as the resolved pairs are inserted, in
+   * file order, into `UR_ResourceLinks`. Pairs with an end not found (looked for only when
+   * fewer links than pairs were inserted) are handed to `onOrphan` in file order. Runs in the
+   * caller's transaction. Returns the links loaded.
    *
    * A mono-valued association is loaded instead into its column of `UR_Resources` or, when
    * the ends are looked up in the scratch table, into `MONO_SCRATCH`, for the resources about
@@ -73,62 +82,73 @@ export class LinkRepository {
     pairs: AsyncIterable<(readonly [number, string, string])[]>,
     /** Where the ends are looked up: UR_Resources, or an initial load's scratch table. */
     resources: string,
-    onOrphan: (orphan: {
-      line: number;
-      key1: string;
-      key2: string;
-      missing: "end1" | "end2" | "both";
-    }) => Promise<void>,
+    onOrphan: (orphan: Orphan) => Promise<void>,
   ): Promise<{ inserted: number; conflicts: MonoConflict[] }> {
+    // On SQLite the line is the rowid: the pairs are then read in file order without a sort.
+    const line = this.db.dialect === "sqlite" ? "INTEGER PRIMARY KEY" : "INTEGER NOT NULL";
     await this.db.exec(
-      `CREATE TEMP TABLE IF NOT EXISTS syncup_link_keys (line INTEGER NOT NULL, key1 TEXT NOT NULL, key2 TEXT NOT NULL, r1 BIGINT, r2 BIGINT)`,
+      `CREATE TEMP TABLE IF NOT EXISTS syncup_link_keys (line ${line}, key1 TEXT NOT NULL, key2 TEXT NOT NULL, r1 BIGINT, r2 BIGINT)`,
     );
     await this.db.run("DELETE FROM syncup_link_keys");
-    await this.db.copyRows("syncup_link_keys", ["line", "key1", "key2"], pairs);
+    const total = await this.db.copyRows("syncup_link_keys", ["line", "key1", "key2"], pairs);
     await this.db.analyze(["syncup_link_keys"]);
     // A primary key is unique: a join. A unique key may be held by several resources: the lowest pk.
-    for (const [n, type, column] of [
-      [1, scope.end1Type, scope.key1Column],
-      [2, scope.end2Type, scope.key2Column],
-    ] as const) {
-      await this.db.run(
-        column === "pk"
-          ? `UPDATE syncup_link_keys SET r${n} = r.id FROM ${resources} r
-             WHERE r.connector = ? AND r.entity_type = ? AND r.pk = syncup_link_keys.key${n}`
-          : `UPDATE syncup_link_keys SET r${n} = (SELECT r.id FROM ${resources} r
-               WHERE r.connector = ? AND r.entity_type = ? AND r.${column} = syncup_link_keys.key${n}
-               ORDER BY r.pk LIMIT 1)`,
-        [connector, type],
-      );
-    }
-    for (let after = 0; ;) {
-      const page = await this.db.all<{ line: number; key1: string; key2: string; m1: number; m2: number }>(
-        `SELECT line, key1, key2, CASE WHEN r1 IS NULL THEN 1 ELSE 0 END AS m1, CASE WHEN r2 IS NULL THEN 1 ELSE 0 END AS m2
-         FROM syncup_link_keys WHERE (r1 IS NULL OR r2 IS NULL) AND line > ? ORDER BY line LIMIT 10000`,
-        [after],
-      );
-      for (const o of page) {
-        await onOrphan({
-          line: Number(o.line),
-          key1: o.key1,
-          key2: o.key2,
-          missing: Number(o.m1) === 1 && Number(o.m2) === 1 ? "both" : Number(o.m1) === 1 ? "end1" : "end2",
-        });
-      }
-      if (page.length < 10000) break;
-      after = Number(page[page.length - 1]!.line);
-    }
+    const ends = ([1, 2] as const).map((n) => {
+      const type = n === 1 ? scope.end1Type : scope.end2Type;
+      const column = n === 1 ? scope.key1Column : scope.key2Column;
+      return column === "pk"
+        ? {
+            value: `e${n}.id`,
+            join: `LEFT JOIN ${resources} e${n} ON e${n}.connector = ? AND e${n}.entity_type = ? AND e${n}.pk = k.key${n}`,
+            params: [connector, type],
+          }
+        : {
+            value: `(SELECT r.id FROM ${resources} r WHERE r.connector = ? AND r.entity_type = ?
+                       AND r.${column} = k.key${n} ORDER BY r.pk LIMIT 1)`,
+            join: "",
+            params: [connector, type],
+          };
+    });
+    const resolved = {
+      sql: `SELECT k.line AS line, k.key1 AS key1, k.key2 AS key2, ${ends.map((e, i) => `${e.value} AS r${i + 1}`).join(", ")}
+            FROM syncup_link_keys k ${ends.map((e) => e.join).join(" ")}`,
+      // In the order of their placeholders: the select list's subqueries, then the joins.
+      params: [
+        ...ends.filter((e) => e.join === "").flatMap((e) => e.params),
+        ...ends.filter((e) => e.join !== "").flatMap((e) => e.params),
+      ],
+    };
     let inserted: number;
     let conflicts: MonoConflict[] = [];
     if (scope.mono === null) {
       inserted = await this.db.run(
         `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
-         SELECT ?, ?, key1, key2, r1, r2, ? FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL ORDER BY line`,
-        [connector, scope.association, batchId],
+         SELECT ?, ?, key1, key2, r1, r2, ? FROM (${resolved.sql}) x
+         WHERE r1 IS NOT NULL AND r2 IS NOT NULL ORDER BY line`,
+        [connector, scope.association, batchId, ...resolved.params],
       );
+      if (inserted < total) await this.orphansOf(resolved, onOrphan);
     } else {
-      const [holder, target] = scope.mono.end === 1 ? ["r1", "r2"] : ["r2", "r1"];
-      const ranked = `SELECT line, key1, key2, ${holder} AS holder, ${target} AS target,
+      // Mono-valued: the pairs are ranked per holder, so their ends are kept in the scratch table.
+      for (const [n, type, column] of [
+        [1, scope.end1Type, scope.key1Column],
+        [2, scope.end2Type, scope.key2Column],
+      ] as const) {
+        await this.db.run(
+          column === "pk"
+            ? `UPDATE syncup_link_keys SET r${n} = r.id FROM ${resources} r
+               WHERE r.connector = ? AND r.entity_type = ? AND r.pk = syncup_link_keys.key${n}`
+            : `UPDATE syncup_link_keys SET r${n} = (SELECT r.id FROM ${resources} r
+                 WHERE r.connector = ? AND r.entity_type = ? AND r.${column} = syncup_link_keys.key${n}
+                 ORDER BY r.pk LIMIT 1)`,
+          [connector, type],
+        );
+      }
+      await this.orphansOf(
+        { sql: "SELECT line, key1, key2, r1, r2 FROM syncup_link_keys", params: [] },
+        onOrphan,
+      );
+      const [holder, target] = scope.mono.end === 1 ? ["r1", "r2"] : ["r2", "r1"];      const ranked = `SELECT line, key1, key2, ${holder} AS holder, ${target} AS target,
                         ROW_NUMBER() OVER (PARTITION BY ${holder} ORDER BY line) AS n
                       FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL`;
       const first = `SELECT holder, target FROM (${ranked}) x WHERE n = 1`;
@@ -144,10 +164,10 @@ export class LinkRepository {
               [connector],
             );
       // Pairs beyond one per holder are conflicts, listed only when there are some.
-      const resolved = await this.db.get<{ n: number }>(
+      const paired = await this.db.get<{ n: number }>(
         "SELECT COUNT(*) AS n FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL",
       );
-      if (Number(resolved?.n ?? 0) > inserted) {
+      if (Number(paired?.n ?? 0) > inserted) {
         conflicts = await this.db.all<MonoConflict>(
           `SELECT NULL AS id, line, key1, key2, NULL AS resource1, NULL AS resource2, winner1, winner2
            FROM (SELECT line, key1, key2, n, FIRST_VALUE(key1) OVER w AS winner1, FIRST_VALUE(key2) OVER w AS winner2
@@ -158,6 +178,30 @@ export class LinkRepository {
     }
     await this.db.run("DELETE FROM syncup_link_keys");
     return { inserted, conflicts };
+  }
+
+  /** The pairs of `resolved` with an end not found, to `onOrphan` in file order. */
+  private async orphansOf(
+    resolved: { sql: string; params: readonly SqlValue[] },
+    onOrphan: (orphan: Orphan) => Promise<void>,
+  ): Promise<void> {
+    for (let after = 0; ;) {
+      const page = await this.db.all<{ line: number; key1: string; key2: string; m1: number; m2: number }>(
+        `SELECT line, key1, key2, CASE WHEN r1 IS NULL THEN 1 ELSE 0 END AS m1, CASE WHEN r2 IS NULL THEN 1 ELSE 0 END AS m2
+         FROM (${resolved.sql}) x WHERE (r1 IS NULL OR r2 IS NULL) AND line > ? ORDER BY line LIMIT 10000`,
+        [...resolved.params, after],
+      );
+      for (const o of page) {
+        await onOrphan({
+          line: Number(o.line),
+          key1: o.key1,
+          key2: o.key2,
+          missing: Number(o.m1) === 1 && Number(o.m2) === 1 ? "both" : Number(o.m1) === 1 ? "end1" : "end2",
+        });
+      }
+      if (page.length < 10000) return;
+      after = Number(page[page.length - 1]!.line);
+    }
   }
 
   /**
