@@ -148,7 +148,8 @@ export class LinkRepository {
         { sql: "SELECT line, key1, key2, r1, r2 FROM syncup_link_keys", params: [] },
         onOrphan,
       );
-      const [holder, target] = scope.mono.end === 1 ? ["r1", "r2"] : ["r2", "r1"];      const ranked = `SELECT line, key1, key2, ${holder} AS holder, ${target} AS target,
+      const [holder, target] = scope.mono.end === 1 ? ["r1", "r2"] : ["r2", "r1"];
+      const ranked = `SELECT line, key1, key2, ${holder} AS holder, ${target} AS target,
                         ROW_NUMBER() OVER (PARTITION BY ${holder} ORDER BY line) AS n
                       FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL`;
       const first = `SELECT holder, target FROM (${ranked}) x WHERE n = 1`;
