@@ -64,7 +64,8 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
         ) {
           // The same cells through the same mapping: the same resource, without translating.
           report.unchanged++;
-          await advanceInOrder(stored);
+          const moving = advanceInOrder(stored);
+          if (moving !== undefined) await moving;
           continue;
         }
         const resource = translator.translate(row.fields, row.line, problems);
@@ -97,7 +98,10 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
           if (resource.sourceHash !== null)
             refresh.push({ id: head.id, sourceHash: resource.sourceHash, hash: head.hash });
         }
-        if (head !== undefined) await advanceInOrder(stored);
+        if (head !== undefined) {
+          const moving = advanceInOrder(stored);
+          if (moving !== undefined) await moving;
+        }
         if (staged.length >= CHUNK) await flush();
         if (refresh.length >= CHUNK) await flushRefresh();
       }
@@ -146,7 +150,8 @@ export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile):
           await advancePairsInOrder(stored);
         } else {
           report.unchanged++;
-          await advancePairsInOrder(stored);
+          const moving = advancePairsInOrder(stored);
+          if (moving !== undefined) await moving;
         }
       }
     }
@@ -169,30 +174,42 @@ function comparePair(a1: string, a2: string, b1: string, b2: string): number {
   return compareOrdinal(a1, b1) || compareOrdinal(a2, b2);
 }
 
-/** The repository must stream in ordinal order, or the merge-join would go wrong silently. */
-async function advanceInOrder(cursor: Cursor<StoredResourceHead>): Promise<void> {
-  const before = cursor.current?.pk;
-  await cursor.advance();
-  if (
-    before !== undefined &&
-    cursor.current !== undefined &&
-    compareOrdinal(before, cursor.current.pk) >= 0
-  ) {
-    throw orderError(showKey(before), showKey(cursor.current.pk));
-  }
+/**
+ * Steps a cursor of the repository, which must stream in ordinal order or the merge-join would
+ * go wrong silently. Synchronous while the cursor's batch lasts (see `Cursor.step`).
+ */
+function stepInOrder<T>(
+  cursor: Cursor<T>,
+  outOfOrder: (before: T, after: T) => boolean,
+  show: (item: T) => string,
+): Promise<void> | undefined {
+  const before = cursor.current;
+  const check = () => {
+    const after = cursor.current;
+    if (before !== undefined && after !== undefined && outOfOrder(before, after)) {
+      throw orderError(show(before), show(after));
+    }
+  };
+  const moving = cursor.step();
+  if (moving !== undefined) return moving.then(check);
+  check();
+  return undefined;
 }
 
-async function advancePairsInOrder(cursor: Cursor<StoredLink>): Promise<void> {
-  const before = cursor.current;
-  await cursor.advance();
-  const after = cursor.current;
-  if (
-    before !== undefined &&
-    after !== undefined &&
-    comparePair(before.key1, before.key2, after.key1, after.key2) > 0
-  ) {
-    throw orderError(showKey(before.key1, before.key2), showKey(after.key1, after.key2));
-  }
+function advanceInOrder(cursor: Cursor<StoredResourceHead>): Promise<void> | undefined {
+  return stepInOrder(
+    cursor,
+    (before, after) => compareOrdinal(before.pk, after.pk) >= 0,
+    (h) => showKey(h.pk),
+  );
+}
+
+function advancePairsInOrder(cursor: Cursor<StoredLink>): Promise<void> | undefined {
+  return stepInOrder(
+    cursor,
+    (before, after) => comparePair(before.key1, before.key2, after.key1, after.key2) > 0,
+    (l) => showKey(l.key1, l.key2),
+  );
 }
 
 function orderError(before: string, after: string): SyncupError {
