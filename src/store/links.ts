@@ -2,6 +2,15 @@ import { placeholders, type Driver, type SqlValue } from "./driver.js";
 import { MONO_SCRATCH, RESOURCE_SCRATCH } from "./resources.js";
 import type { KeyColumn, LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
 
+/**
+ * The id of the resource (of the connector and entity type given as parameters) whose unique
+ * key `column` is `key`; a value held by several resources resolves to the lowest primary key.
+ */
+function heldBy(resources: string, column: KeyColumn, key: string): string {
+  return `(SELECT r.id FROM ${resources} r WHERE r.connector = ? AND r.entity_type = ? AND r.${column} = ${key}
+           ORDER BY r.pk LIMIT 1)`;
+}
+
 /** A pair of an association file with an end that no resource has. */
 export interface Orphan {
   line: number;
@@ -102,12 +111,7 @@ export class LinkRepository {
             join: `LEFT JOIN ${resources} e${n} ON e${n}.connector = ? AND e${n}.entity_type = ? AND e${n}.pk = k.key${n}`,
             params: [connector, type],
           }
-        : {
-            value: `(SELECT r.id FROM ${resources} r WHERE r.connector = ? AND r.entity_type = ?
-                       AND r.${column} = k.key${n} ORDER BY r.pk LIMIT 1)`,
-            join: "",
-            params: [connector, type],
-          };
+        : { value: heldBy(resources, column, `k.key${n}`), join: "", params: [connector, type] };
     });
     const resolved = {
       sql: `SELECT k.line AS line, k.key1 AS key1, k.key2 AS key2, ${ends.map((e, i) => `${e.value} AS r${i + 1}`).join(", ")}
@@ -138,9 +142,7 @@ export class LinkRepository {
           column === "pk"
             ? `UPDATE syncup_link_keys SET r${n} = r.id FROM ${resources} r
                WHERE r.connector = ? AND r.entity_type = ? AND r.pk = syncup_link_keys.key${n}`
-            : `UPDATE syncup_link_keys SET r${n} = (SELECT r.id FROM ${resources} r
-                 WHERE r.connector = ? AND r.entity_type = ? AND r.${column} = syncup_link_keys.key${n}
-                 ORDER BY r.pk LIMIT 1)`,
+            : `UPDATE syncup_link_keys SET r${n} = ${heldBy(resources, column, `syncup_link_keys.key${n}`)}`,
           [connector, type],
         );
       }

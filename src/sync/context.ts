@@ -165,16 +165,23 @@ export function showKey(...keys: string[]): string {
 }
 
 /**
- * A check of a prepared file's primary keys, row after row: each after the one before in
- * ordinal order, as prepare sorted them (and so each once), or PREPARED_FILE_INVALID.
+ * A check of a prepared file's keys (an entity's primary key, or an association's pair), row
+ * after row: each after the one before in ordinal order, as prepare sorted them (and so each
+ * once), or PREPARED_FILE_INVALID.
  */
-export function ascendingKeys(file: PreparedFile): (pk: string, line: number) => void {
-  let previous: string | undefined;
-  return (pk, line) => {
-    if (previous !== undefined && compareOrdinal(previous, pk) >= 0) {
-      throw unsortedError(file, line, showKey(pk), showKey(previous));
+export function ascendingKeys(file: PreparedFile): (line: number, key1: string, key2?: string) => void {
+  let previous: readonly [string, string | undefined] | undefined;
+  return (line, key1, key2) => {
+    if (
+      previous !== undefined &&
+      (compareOrdinal(previous[0], key1) ||
+        (key2 === undefined ? 0 : compareOrdinal(previous[1] ?? "", key2))) >= 0
+    ) {
+      const shown = (k1: string, k2: string | undefined) =>
+        k2 === undefined ? showKey(k1) : showKey(k1, k2);
+      throw unsortedError(file, line, shown(key1, key2), shown(...previous));
     }
-    previous = pk;
+    previous = [key1, key2];
   };
 }
 

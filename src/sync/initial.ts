@@ -10,13 +10,12 @@
  * resource once, with its links.
  */
 import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
-import { compareOrdinalTuple } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
 import type { NewResource } from "../store/resources.js";
-import { ascendingKeys, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
+import { ascendingKeys, linkScopeOf, newMappingReport, type StageContext } from "./context.js";
 import { monoConflictReason } from "./link-stager.js";
 import { missingReason, OrphanFile } from "./orphans.js";
-import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
+import { openPrepared, type PreparedFile } from "./prepared.js";
 
 /**
  * First pass of a load with mono-valued links: the keys of an entity type's rows into the
@@ -36,7 +35,7 @@ export async function loadInitialKeys(
     for await (const rows of reader.rows) {
       yield rows.map((row) => {
         const keys = translator.keysOf(row.fields);
-        ascending(keys[0], row.line);
+        ascending(row.line, keys[0]);
         return keys;
       });
     }
@@ -69,7 +68,7 @@ export async function loadInitialResources(
       const batch: NewResource[] = [];
       for (const row of rows) {
         report.rows++;
-        ascending(translator.pkOf(row.fields), row.line);
+        ascending(row.line, translator.pkOf(row.fields));
         const resource = translator.translate(row.fields, row.line, problems);
         for (const problem of problems.splice(0)) ctx.conversion.add(problem);
         if (resource !== undefined) batch.push({ entityType: mapping.name, ...resource });
@@ -114,18 +113,16 @@ export async function loadInitialLinks(
   const scope = linkScopeOf(ctx.config, ctx.connector, mapping);
   const orphans = new OrphanFile(ctx.dir, mapping.name);
   const reader = await openPrepared(file, false);
+  const ascending = ascendingKeys(file);
   async function* pairs(): AsyncGenerator<(readonly [number, string, string])[]> {
-    let previous: readonly [string, string] | undefined;
     for await (const rows of reader.rows) {
       const batch: (readonly [number, string, string])[] = [];
       for (const row of rows) {
         report.rows++;
-        const pair = [row.fields[0] ?? "", row.fields[1] ?? ""] as const;
-        if (previous !== undefined && compareOrdinalTuple(previous, pair) >= 0) {
-          throw unsortedError(file, row.line, showKey(...pair), showKey(...previous));
-        }
-        previous = pair;
-        batch.push([row.line, pair[0], pair[1]]);
+        const key1 = row.fields[0] ?? "";
+        const key2 = row.fields[1] ?? "";
+        ascending(row.line, key1, key2);
+        batch.push([row.line, key1, key2]);
       }
       yield batch;
     }

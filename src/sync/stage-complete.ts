@@ -19,7 +19,7 @@ import {
   type StageContext,
 } from "./context.js";
 import { LinkStager } from "./link-stager.js";
-import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
+import { openPrepared, type PreparedFile } from "./prepared.js";
 
 export async function stageCompleteResources(ctx: StageContext, file: PreparedFile): Promise<void> {
   const mapping = file.mapping as EntityTypeMappingDef;
@@ -53,7 +53,7 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
       for (const row of rows) {
         report.rows++;
         const pk = translator.pkOf(row.fields);
-        ascending(pk, row.line);
+        ascending(row.line, pk);
         while (stored.current !== undefined && compareOrdinal(stored.current.pk, pk) < 0)
           await remove(stored.current);
         const head = stored.current?.pk === pk ? stored.current : undefined;
@@ -124,16 +124,13 @@ export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile):
   const reader = await openPrepared(file, false);
   const stored = await Cursor.open(ctx.store.links.streamPairs(ctx.batchId, ctx.connector.name, scope));
   try {
-    let previous: readonly [string, string] | undefined;
+    const ascending = ascendingKeys(file);
     for await (const rows of reader.rows) {
       for (const row of rows) {
         report.rows++;
         const key1 = row.fields[0] ?? "";
         const key2 = row.fields[1] ?? "";
-        if (previous !== undefined && comparePair(previous[0], previous[1], key1, key2) >= 0) {
-          throw unsortedError(file, row.line, showKey(key1, key2), showKey(...previous));
-        }
-        previous = [key1, key2];
+        ascending(row.line, key1, key2);
         while (
           stored.current !== undefined &&
           comparePair(stored.current.key1, stored.current.key2, key1, key2) < 0
@@ -178,38 +175,42 @@ function comparePair(a1: string, a2: string, b1: string, b2: string): number {
  * Steps a cursor of the repository, which must stream in ordinal order or the merge-join would
  * go wrong silently. Synchronous while the cursor's batch lasts (see `Cursor.step`).
  */
-function stepInOrder<T>(
-  cursor: Cursor<T>,
-  outOfOrder: (before: T, after: T) => boolean,
-  show: (item: T) => string,
-): Promise<void> | undefined {
+function stepInOrder<T>(cursor: Cursor<T>, order: StreamOrder<T>): Promise<void> | undefined {
   const before = cursor.current;
-  const check = () => {
-    const after = cursor.current;
-    if (before !== undefined && after !== undefined && outOfOrder(before, after)) {
-      throw orderError(show(before), show(after));
-    }
-  };
   const moving = cursor.step();
-  if (moving !== undefined) return moving.then(check);
-  check();
+  if (moving !== undefined) return moving.then(() => checkOrder(order, before, cursor.current));
+  checkOrder(order, before, cursor.current);
   return undefined;
 }
 
+interface StreamOrder<T> {
+  outOfOrder(before: T, after: T): boolean;
+  show(item: T): string;
+}
+
+function checkOrder<T>(order: StreamOrder<T>, before: T | undefined, after: T | undefined): void {
+  if (before !== undefined && after !== undefined && order.outOfOrder(before, after)) {
+    throw orderError(order.show(before), order.show(after));
+  }
+}
+
+const HEADS_ORDER: StreamOrder<StoredResourceHead> = {
+  outOfOrder: (before, after) => compareOrdinal(before.pk, after.pk) >= 0,
+  show: (h) => showKey(h.pk),
+};
+
+/** A pair may come twice in a row (a holder listed once per value it had). */
+const PAIRS_ORDER: StreamOrder<StoredLink> = {
+  outOfOrder: (before, after) => comparePair(before.key1, before.key2, after.key1, after.key2) > 0,
+  show: (l) => showKey(l.key1, l.key2),
+};
+
 function advanceInOrder(cursor: Cursor<StoredResourceHead>): Promise<void> | undefined {
-  return stepInOrder(
-    cursor,
-    (before, after) => compareOrdinal(before.pk, after.pk) >= 0,
-    (h) => showKey(h.pk),
-  );
+  return stepInOrder(cursor, HEADS_ORDER);
 }
 
 function advancePairsInOrder(cursor: Cursor<StoredLink>): Promise<void> | undefined {
-  return stepInOrder(
-    cursor,
-    (before, after) => comparePair(before.key1, before.key2, after.key1, after.key2) > 0,
-    (l) => showKey(l.key1, l.key2),
-  );
+  return stepInOrder(cursor, PAIRS_ORDER);
 }
 
 function orderError(before: string, after: string): SyncupError {

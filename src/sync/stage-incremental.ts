@@ -8,13 +8,20 @@
  */
 import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
 import type { DeltaCommand } from "../core/rows.js";
-import { compareOrdinalTuple } from "../core/ordinal.js";
 import { ResourceTranslator, type ConversionProblem, type TranslatedResource } from "../core/translate.js";
 import { SyncupError } from "../errors.js";
 import type { StagedResource, StoredLink } from "../store/types.js";
-import { CHUNK, deletion, linkScopeOf, newMappingReport, showKey, type StageContext } from "./context.js";
+import {
+  ascendingKeys,
+  CHUNK,
+  deletion,
+  linkScopeOf,
+  newMappingReport,
+  showKey,
+  type StageContext,
+} from "./context.js";
 import { LinkStager } from "./link-stager.js";
-import { openPrepared, unsortedError, type PreparedFile } from "./prepared.js";
+import { openPrepared, type PreparedFile } from "./prepared.js";
 
 interface DeltaRow {
   readonly line: number;
@@ -33,7 +40,7 @@ async function* deltaChunks(
 ): AsyncGenerator<DeltaRow[]> {
   const reader = await openPrepared(file, true);
   try {
-    let previous: readonly string[] | undefined;
+    const ascending = ascendingKeys(file);
     let chunk: DeltaRow[] = [];
     for await (const rows of reader.rows) {
       for (const row of rows) {
@@ -47,10 +54,7 @@ async function* deltaChunks(
         }
         const fields = row.fields;
         const key = keyOf(fields);
-        if (previous !== undefined && compareOrdinalTuple(previous, key) >= 0) {
-          throw unsortedError(file, row.line, showKey(...key), showKey(...previous));
-        }
-        previous = key;
+        ascending(row.line, key[0] ?? "", key[1]);
         chunk.push({ line: row.line, command: command as DeltaCommand, fields });
         if (chunk.length >= CHUNK) {
           yield chunk;

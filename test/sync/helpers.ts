@@ -155,7 +155,8 @@ interface FileSpec {
   rows: string[][];
 }
 
-function sortedFiles(data: Dataset): FileSpec[] {
+/** The files of a complete export of `data`, rows in key order. */
+export function sortedFiles(data: Dataset): FileSpec[] {
   const byKey = (a: string[], b: string[]) => compareOrdinal(a[0] ?? "", b[0] ?? "");
   const byPair = (a: string[], b: string[]) => compareOrdinalTuple(a, b);
   return [

@@ -9,12 +9,14 @@ import {
   CONNECTOR,
   dataset,
   snapshot,
+  sortedFiles,
   tempDir,
   testConfig,
   testConfigYaml,
   user,
   writeComplete,
   writeIncremental,
+  writePrepared,
   type Dataset,
 } from "./helpers.js";
 
@@ -187,6 +189,55 @@ describe.each(databases)("synchronization modes on $dialect", (db) => {
     );
     expect(await snapshot(store)).toEqual({ resources: [], links: [], mono: [] });
     expect(existsSync(join(dir, "Manager.orphans.csv"))).toBe(false);
+  });
+
+  it("refuses a prepared file out of key order, naming its file and line, in every mode", async () => {
+    const data = dataset(4);
+    const files = () => sortedFiles(data).map((f) => ({ ...f, kind: "sorted" as const }));
+    const refused = async (mode: "initial" | "complete" | "incremental", where: string) => {
+      const error = await sync(mode).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "PREPARED_FILE_INVALID" });
+      expect((error as Error).message).toContain(where);
+    };
+    // Initial: two users swapped.
+    const swapped = files();
+    const users = swapped[0]!.rows;
+    [users[1], users[2]] = [users[2]!, users[1]!];
+    await writePrepared(workDir, "initial", swapped);
+    await refused("initial", '"User.sorted.csv" line 4: key "u0002" is not after "u0003"');
+    expect(await snapshot(store)).toEqual({ resources: [], links: [], mono: [] });
+
+    await writeComplete(workDir, data, "initial");
+    await sync("initial");
+    const loaded = await snapshot(store);
+    // Complete: a pair twice.
+    const twice = files();
+    const members = twice[2]!.rows;
+    members.splice(1, 0, members[0]!);
+    await writePrepared(workDir, "complete", twice);
+    await refused(
+      "complete",
+      '"Membership.sorted.csv" line 3: key ("g1", "user1@example.com") is not after ("g1", "user1@example.com")',
+    );
+    // Incremental: deletes in descending key order (the other deltas empty).
+    await writePrepared(
+      workDir,
+      "incremental",
+      files().map((f) => ({
+        ...f,
+        kind: "delta" as const,
+        header: ["command", ...f.header],
+        rows:
+          f.mapping === "User"
+            ? [
+                ["delete", "u0003", "", "", "", "", ""],
+                ["delete", "u0002", "", "", "", "", ""],
+              ]
+            : [],
+      })),
+    );
+    await refused("incremental", '"User.sorted.delta" line 3: key "u0002" is not after "u0003"');
+    expect(await snapshot(store)).toEqual(loaded);
   });
 
   it("refuses an initial load into a populated connector, unless forced", async () => {
