@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   PREPARED_FILE_INVALID: "bad-input",
   RESOURCE_NOT_FOUND: "bad-input",
   DATABASE_SCHEMA_NEWER: "bad-input",
+  /** Another process holds the SQLite file where this one needs it to itself. */
+  DATABASE_BUSY: "unexpected",
   // Native connectors (LDAP, SCIM, SQL)
   /** The managed system refused the credentials (bind, token, password). */
   CONNECTOR_AUTH_FAILED: "bad-input",

@@ -36,8 +36,9 @@ interface Population {
 const dn = (i: number) => `CN=E${String(i).padStart(9, "0")},OU=Users,DC=corp,DC=example`;
 const groupsOf = (n: number) => Math.max(10, Math.floor(n / 100));
 
+/** An entry's values; a changed entry keeps its GUID (immutable in a directory), other values move. */
 function entryRow(i: number, version: number): string[] {
-  const hex = (i * 2654435761 + version).toString(16).padStart(12, "0").slice(-12);
+  const hex = (i * 2654435761).toString(16).padStart(12, "0").slice(-12);
   return [
     dn(i),
     `${hex.slice(0, 8)}-0000-4000-8000-${hex}`,

@@ -49,8 +49,18 @@ export interface Driver {
    */
   lockConnector(connector: string): Promise<() => Promise<void>>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Not nestable. */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * The transaction writes a large share of the database (an initial load). SQLite then
+   * journals it with a rollback journal when no other connection has the file open: pages
+   * appended to the file are written once, where the WAL writes every page twice (to the log,
+   * then back at the checkpoint). PostgreSQL ignores it.
+   */
+  readonly bulk?: boolean;
 }
 
 /** Rows for a bulk insert: a plain list, or a stream of batches (a file being read). */

@@ -8,7 +8,7 @@ import { BatchRepository } from "./batches.js";
 import { ChangeRepository } from "./changes.js";
 import { ScopeCountRepository } from "./counts.js";
 import { deferIndexes, type DeferredIndexes } from "./deferred-indexes.js";
-import type { Dialect, Driver } from "./driver.js";
+import type { Dialect, Driver, TransactionOptions } from "./driver.js";
 import { JobInstanceRepository } from "./jobs.js";
 import { LinkRepository } from "./links.js";
 import { migrate } from "./migrate.js";
@@ -36,7 +36,7 @@ export interface Store {
   /** Takes the connector's synchronization lock (see `Driver.lockConnector`); returns the release. */
   lockConnector(connector: string): Promise<() => Promise<void>>;
   /** Runs `fn` in one transaction (not nestable). */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -78,7 +78,7 @@ export function storeOn(driver: Driver): Store {
     deferIndexes: () => deferIndexes(driver),
     analyze: (tables) => driver.analyze(tables),
     lockConnector: (connector) => driver.lockConnector(connector),
-    transaction: (fn) => driver.transaction(fn),
+    transaction: (fn, options) => driver.transaction(fn, options),
     close: () => driver.close(),
   };
 }

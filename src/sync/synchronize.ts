@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Config, ConnectorDef } from "../config/config.js";
 import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
+import type { ApplyStep } from "../store/apply.js";
 import type { CountedScopes, HeldCounts } from "../store/counts.js";
 import type { DeferredIndexes } from "../store/deferred-indexes.js";
 import { RESOURCE_SCRATCH } from "../store/resources.js";
@@ -163,20 +164,23 @@ async function runInitial(
   let report: SyncReport | undefined;
   const rollback = new Error("dry run: roll back");
   try {
-    await store.transaction(async () => {
-      if (options.force === true) await store.resources.deleteConnector(connector.name);
-      await loadInitial(ctx, prepared, await store.deferIndexes());
-      throwProblems(ctx);
-      const loaded = (name: string) => ctx.reports.get(name)?.inserted ?? 0;
-      await store.counts.loaded(connector.name, countedScopes(ctx), {
-        resources: new Map(connector.entityTypeMappings.map((m) => [m.name, loaded(m.name)])),
-        links: new Map(connector.associationMappings.map((m) => [m.name, loaded(m.name)])),
-      });
-      await store.analyze(["UR_ResourceLinks"]);
-      report = buildReport(ctx, options, state, [], started);
-      if (dryRun) throw rollback;
-      await store.batches.setState(batchId, "applied", { counts: countsOf(report), report });
-    });
+    await store.transaction(
+      async () => {
+        if (options.force === true) await store.resources.deleteConnector(connector.name);
+        await loadInitial(ctx, prepared, await store.deferIndexes(), options.beforeApplyStep);
+        throwProblems(ctx);
+        const loaded = (name: string) => ctx.reports.get(name)?.inserted ?? 0;
+        await store.counts.loaded(connector.name, countedScopes(ctx), {
+          resources: new Map(connector.entityTypeMappings.map((m) => [m.name, loaded(m.name)])),
+          links: new Map(connector.associationMappings.map((m) => [m.name, loaded(m.name)])),
+        });
+        await store.analyze(["UR_ResourceLinks"]);
+        report = buildReport(ctx, options, state, [], started);
+        if (dryRun) throw rollback;
+        await store.batches.setState(batchId, "applied", { counts: countsOf(report), report });
+      },
+      { bulk: true },
+    );
   } catch (error) {
     if (error !== rollback) throw error;
   }
@@ -194,7 +198,12 @@ async function runInitial(
  * so that the ids given in the first pass are the ones the second gives. SQLite updates rows
  * in place, for less than the first pass would cost: it loads them once, links after.
  */
-async function loadInitial(ctx: StageContext, prepared: Prepared, deferred: DeferredIndexes): Promise<void> {
+async function loadInitial(
+  ctx: StageContext,
+  prepared: Prepared,
+  deferred: DeferredIndexes,
+  beforeStep?: (step: ApplyStep) => void | Promise<void>,
+): Promise<void> {
   const { store, connector, config } = ctx;
   const files = (names: readonly { name: string }[]) =>
     names.flatMap((m) => {
@@ -218,6 +227,7 @@ async function loadInitial(ctx: StageContext, prepared: Prepared, deferred: Defe
   );
   const pending: PendingOrphans[] = [];
   try {
+    await beforeStep?.("resources");
     const twoPasses = store.dialect === "postgres" && mono.length > 0;
     if (twoPasses) {
       const firstId = await store.resources.openScratch();
@@ -237,6 +247,7 @@ async function loadInitial(ctx: StageContext, prepared: Prepared, deferred: Defe
     throwProblems(ctx);
     await deferred.afterResources();
     await store.analyze(["UR_Resources"]);
+    await beforeStep?.("links");
     for (const file of associations) {
       if (!twoPasses || !mono.some((m) => m.file === file)) pending.push(await loadInitialLinks(ctx, file));
     }

@@ -20,7 +20,10 @@ export interface SynchronizeOptions {
    * so that it is synchronized at most once. Default: a new batch.
    */
   readonly batchId?: string;
-  /** Called before each step of the apply transaction (tests inject failures here). */
+  /**
+   * Called before each step of the apply transaction, and of an initial load's transaction
+   * (resources, links): tests inject failures here.
+   */
   readonly beforeApplyStep?: (step: ApplyStep) => void | Promise<void>;
 }
 

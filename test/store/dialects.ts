@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import type { Driver } from "../../src/store/driver.js";
+import { PostgresDriver } from "../../src/store/postgres/driver.js";
+import { SqliteDriver } from "../../src/store/sqlite/driver.js";
 
 export interface TestDatabase {
   readonly dialect: "sqlite" | "postgres";
@@ -57,4 +60,9 @@ function postgres(): TestDatabase {
 /** One test database per dialect; call `cleanup` in afterAll. */
 export function testDatabases(): TestDatabase[] {
   return [sqlite(), postgres()];
+}
+
+/** A driver (unmigrated) on a test database's URL. */
+export async function driverFor(url: string): Promise<Driver> {
+  return url.startsWith("sqlite:") ? SqliteDriver.open(url) : PostgresDriver.open(url);
 }

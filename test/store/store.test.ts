@@ -4,13 +4,11 @@ import { deferIndexes } from "../../src/store/deferred-indexes.js";
 import { migrate } from "../../src/store/migrate.js";
 import { MIGRATIONS } from "../../src/store/migrations/index.js";
 import { POSTGRES_DDL } from "../../src/store/postgres/ddl.js";
-import { PostgresDriver } from "../../src/store/postgres/driver.js";
 import { SQLITE_DDL } from "../../src/store/sqlite/ddl.js";
-import { SqliteDriver } from "../../src/store/sqlite/driver.js";
 import type { Driver } from "../../src/store/driver.js";
 import { ResourceRepository } from "../../src/store/resources.js";
 import { openStore } from "../../src/store/store.js";
-import { testDatabases } from "./dialects.js";
+import { driverFor, testDatabases } from "./dialects.js";
 
 const databases = testDatabases();
 afterAll(async () => {
@@ -19,10 +17,6 @@ afterAll(async () => {
 
 async function* batches<T>(...items: T[][]): AsyncGenerator<T[]> {
   for (const batch of items) yield await Promise.resolve(batch);
-}
-
-async function driverFor(url: string): Promise<Driver> {
-  return url.startsWith("sqlite:") ? SqliteDriver.open(url) : PostgresDriver.open(url);
 }
 
 const KEYS = [
@@ -282,6 +276,66 @@ describe.each(databases)("store on $dialect", (db) => {
       }
     },
   );
+});
+
+describe("SQLite bulk transactions (initial loads)", () => {
+  const sqlite = databases.find((db) => db.dialect === "sqlite")!;
+  const mode = async (driver: Driver) =>
+    (await driver.get<{ journal_mode: string }>("PRAGMA journal_mode"))?.journal_mode;
+
+  it("use a rollback journal, and leave the database in WAL mode, committed or rolled back", async () => {
+    const driver = await driverFor(sqlite.url());
+    try {
+      await driver.exec("CREATE TABLE t (x INTEGER)");
+      expect(await mode(driver)).toBe("wal");
+      await driver.transaction(
+        async () => {
+          expect(await mode(driver)).toBe("delete");
+          await driver.run("INSERT INTO t VALUES (1)");
+        },
+        { bulk: true },
+      );
+      expect(await mode(driver)).toBe("wal");
+      await expect(
+        driver.transaction(
+          async () => {
+            await driver.run("INSERT INTO t VALUES (2)");
+            throw new Error("boom");
+          },
+          { bulk: true },
+        ),
+      ).rejects.toThrow("boom");
+      expect(await mode(driver)).toBe("wal");
+      const streamed: unknown[] = [];
+      for await (const page of driver.stream("SELECT x FROM t", [])) streamed.push(...page);
+      expect(streamed).toEqual([{ x: 1 }]);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("keep the WAL, without waiting, while another connection has the file open", async () => {
+    const url = sqlite.url();
+    const driver = await driverFor(url);
+    const other = await driverFor(url);
+    try {
+      await driver.exec("CREATE TABLE t (x INTEGER)");
+      expect(await other.all("SELECT x FROM t")).toEqual([]);
+      const started = Date.now();
+      await driver.transaction(
+        async () => {
+          expect(await mode(driver)).toBe("wal");
+          await driver.run("INSERT INTO t VALUES (1)");
+        },
+        { bulk: true },
+      );
+      expect(Date.now() - started).toBeLessThan(5000); // not the 10 s busy timeout
+      expect(await other.all("SELECT x FROM t")).toEqual([{ x: 1 }]);
+    } finally {
+      await other.close();
+      await driver.close();
+    }
+  });
 });
 
 describe("openStore URLs", () => {

@@ -1,22 +1,29 @@
 /**
- * A process killed (SIGKILL) in the middle of an apply transaction leaves the repository
- * exactly as it was, and the next run converges: on SQLite and PostgreSQL, with a real
- * `syncup sync` process.
+ * A process killed (SIGKILL) in the middle of an apply transaction, or of an initial load,
+ * leaves the repository exactly as it was, and the next run converges: on SQLite and
+ * PostgreSQL, with a real `syncup sync` process.
  */
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { SqliteDriver } from "../../src/store/sqlite/driver.js";
 import { openStore } from "../../src/store/store.js";
-import { testDatabases } from "../store/dialects.js";
+import { driverFor, testDatabases } from "../store/dialects.js";
 import { dataset, snapshot, tempDir, testConfigYaml, user, writeComplete } from "./helpers.js";
 
 const bin = resolve(import.meta.dirname, "..", "..", "bin", "syncup.js");
 
-function startSync(config: string, mode: "initial" | "complete", env: Record<string, string> = {}) {
+function startSync(
+  config: string,
+  mode: "initial" | "complete",
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+) {
   const child = spawn(
     process.execPath,
-    [bin, "sync", "--config", config, "--connector", "HR", "--mode", mode],
+    [bin, "sync", "--config", config, "--connector", "HR", "--mode", mode, ...args],
     {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -28,6 +35,35 @@ function startSync(config: string, mode: "initial" | "complete", env: Record<str
     child.on("exit", (code, signal) => ok({ code, signal })),
   );
   return { child, exited, stderr: () => stderr };
+}
+
+/** Kills `run` (SIGKILL) once it announces the pause before `step`. */
+async function killBefore(run: ReturnType<typeof startSync>, step: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!run.stderr().includes(`before the apply step "${step}"`) && Date.now() < deadline) {
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  expect(run.stderr()).toContain(`before the apply step "${step}"`);
+  run.child.kill("SIGKILL");
+  expect((await run.exited).signal).toBe("SIGKILL");
+}
+
+/** Every row of the repository's resources and links, ids included, in one order. */
+async function rowsOf(url: string): Promise<unknown[][]> {
+  const driver = await driverFor(url);
+  try {
+    return [
+      await driver.all(
+        "SELECT id, entity_type, pk, uk1, hash, properties, i128 FROM UR_Resources ORDER BY id",
+      ),
+      await driver.all(
+        "SELECT association, key1, key2, resource1, resource2 FROM UR_ResourceLinks ORDER BY association, key1, key2",
+      ),
+      await driver.all("SELECT kind, scope, n FROM UR_ScopeCounts ORDER BY kind, scope"),
+    ];
+  } finally {
+    await driver.close();
+  }
 }
 
 for (const db of testDatabases()) {
@@ -53,14 +89,7 @@ for (const db of testDatabases()) {
 
         // Each apply step pauses inside the transaction: kill once the resources were written,
         // in the pause before the links.
-        const killed = startSync(config, "complete", { SYNCUP_TEST_APPLY_PAUSE_MS: "3000" });
-        const deadline = Date.now() + 30_000;
-        while (!killed.stderr().includes('before the apply step "links"') && Date.now() < deadline) {
-          await new Promise((ok) => setTimeout(ok, 50));
-        }
-        expect(killed.stderr()).toContain('before the apply step "links"');
-        killed.child.kill("SIGKILL");
-        expect((await killed.exited).signal).toBe("SIGKILL");
+        await killBefore(startSync(config, "complete", { SYNCUP_TEST_APPLY_PAUSE_MS: "3000" }), "links");
         expect(await snapshot(store)).toEqual(held);
 
         const rerun = startSync(config, "complete");
@@ -75,5 +104,46 @@ for (const db of testDatabases()) {
         await store.close();
       }
     }, 60_000);
+
+    // SQLite runs an initial load with a rollback journal (see SqliteDriver.rollbackJournal).
+    // There 60,000 users are more than its page cache holds: pages reach the file before the
+    // kill, and only the journal can put them back.
+    it("an initial load replacing the connector (--force), killed with its resources written, leaves the repository as before", async () => {
+      const workDir = tempDir();
+      const url = db.url();
+      const config = join(workDir, "syncup.yaml");
+      writeFileSync(config, testConfigYaml(workDir, {}, url));
+      const n = db.dialect === "sqlite" ? 60_000 : 5_000;
+      await writeComplete(workDir, dataset(n), "initial");
+      const initial = startSync(config, "initial");
+      expect((await initial.exited).code, initial.stderr()).toBe(0);
+      const held = await rowsOf(url);
+      const file = url.slice("sqlite:".length);
+      const digest = () => createHash("sha256").update(readFileSync(file)).digest("hex");
+      const fileBefore = db.dialect === "sqlite" ? digest() : "";
+
+      const changed = dataset(n);
+      changed.users = changed.users.map((u, i) => ({ ...u, name: `${u.name} renamed ${i}` }));
+      await writeComplete(workDir, changed, "initial");
+      const replace = startSync(config, "initial", { SYNCUP_TEST_APPLY_PAUSE_MS: "3000" }, ["--force"]);
+      await killBefore(replace, "links");
+      if (db.dialect === "sqlite") {
+        expect(existsSync(`${file}-journal`)).toBe(true); // hot: written, not committed
+        expect(digest()).not.toBe(fileBefore);
+      }
+      expect(await rowsOf(url)).toEqual(held);
+      if (db.dialect === "sqlite") {
+        expect(existsSync(`${file}-journal`)).toBe(false);
+        const driver = SqliteDriver.open(url);
+        expect(await driver.get("PRAGMA journal_mode")).toEqual({ journal_mode: "wal" });
+        await driver.close();
+      }
+
+      const rerun = startSync(config, "initial", {}, ["--force"]);
+      expect((await rerun.exited).code, rerun.stderr()).toBe(0);
+      const replaced = await rowsOf(url);
+      expect(replaced[0]).toHaveLength(held[0]!.length);
+      expect(JSON.stringify(replaced[0])).toContain(`renamed ${n - 1}`);
+    }, 120_000);
   });
 }

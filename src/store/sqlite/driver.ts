@@ -9,16 +9,28 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { SyncupError } from "../../errors.js";
 import { acquireFileLock } from "../../support/file-lock.js";
-import { batchesOf, connectorBusy, type Driver, type RowSource, type SqlValue } from "../driver.js";
+import {
+  batchesOf,
+  connectorBusy,
+  type Driver,
+  type RowSource,
+  type SqlValue,
+  type TransactionOptions,
+} from "../driver.js";
 
 type Statement = Database.Statement<SqlValue[], unknown>;
 
 const STATEMENT_CACHE_LIMIT = 256;
+const BUSY_TIMEOUT_MS = 10_000;
+/** Past a checkpoint, the WAL file is cut back to this size instead of keeping its largest. */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 export class SqliteDriver implements Driver {
   readonly dialect = "sqlite";
   private readonly statements = new Map<string, Statement>();
   private inTransaction = false;
+  /** A bulk transaction's rollback journal could not be switched back to WAL yet. */
+  private walPending = false;
 
   private constructor(
     private readonly db: Database.Database,
@@ -41,7 +53,8 @@ export class SqliteDriver implements Driver {
     const db = new Database(path ?? ":memory:");
     if (path !== null) db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 10000");
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     db.pragma("cache_size = -32768");
     return new SqliteDriver(db, path, url);
   }
@@ -74,6 +87,7 @@ export class SqliteDriver implements Driver {
       for (let i = 0; i < rows.length; i += pageSize) yield rows.slice(i, i + pageSize);
       return;
     }
+    this.restoreWal();
     const reader = new Database(this.path, { readonly: true, fileMustExist: true });
     try {
       reader.pragma("busy_timeout = 10000");
@@ -125,11 +139,13 @@ export class SqliteDriver implements Driver {
     return Promise.resolve();
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.inTransaction) throw new Error("SqliteDriver.transaction cannot be nested");
+    this.restoreWal();
+    const bulk = options.bulk === true && this.rollbackJournal();
     this.inTransaction = true;
-    this.db.exec("BEGIN IMMEDIATE");
     try {
+      this.db.exec("BEGIN IMMEDIATE");
       const result = await fn();
       this.db.exec("COMMIT");
       return result;
@@ -138,7 +154,52 @@ export class SqliteDriver implements Driver {
       throw error;
     } finally {
       this.inTransaction = false;
+      if (bulk) {
+        this.db.pragma("synchronous = NORMAL");
+        this.walPending = true;
+        try {
+          this.restoreWal();
+        } catch {
+          // A reader of another process is in the way: the next transaction or stream retries,
+          // and fails clearly if it still cannot (the commit above stands either way).
+        }
+      }
     }
+  }
+
+  /**
+   * For a bulk transaction: a rollback journal instead of the WAL, when no other connection
+   * has the file open (switching needs the file to itself: tried without waiting). Pages past
+   * the file's end are then written once, and not journaled. Durability as in WAL mode asks
+   * for synchronous FULL with a rollback journal. Returns whether it switched.
+   */
+  private rollbackJournal(): boolean {
+    if (this.path === null) return false;
+    this.db.pragma("busy_timeout = 0");
+    try {
+      if (this.db.pragma("journal_mode = DELETE", { simple: true }) !== "delete") return false;
+    } catch {
+      return false; // SQLITE_BUSY: another connection has the database open; keep the WAL
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    this.db.pragma("synchronous = FULL");
+    return true;
+  }
+
+  /**
+   * Back to the WAL after a bulk transaction. Readers streaming beside the writer (complete
+   * mode) need it: with a rollback journal, a commit waits for every reader to finish.
+   */
+  private restoreWal(): void {
+    if (!this.walPending) return;
+    if (this.db.pragma("journal_mode = WAL", { simple: true }) !== "wal") {
+      throw new SyncupError(
+        "DATABASE_BUSY",
+        `${this.label}: could not switch the database back to WAL mode after an initial load; another process holds it. Close other programs using the file and retry.`,
+      );
+    }
+    this.walPending = false;
   }
 
   close(): Promise<void> {
