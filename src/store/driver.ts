@@ -72,6 +72,15 @@ export async function* batchesOf(rows: RowSource): AsyncIterable<readonly (reado
   else yield [...rows];
 }
 
+/**
+ * Empties scratch tables. TRUNCATE on PostgreSQL, where a DELETE writes each row's removal
+ * (2M link pairs: about 1 s); SQLite truncates a table that a DELETE without WHERE empties.
+ */
+export async function emptyTables(db: Driver, tables: readonly string[]): Promise<void> {
+  if (db.dialect === "postgres") await db.run(`TRUNCATE ${tables.join(", ")}`);
+  else for (const table of tables) await db.run(`DELETE FROM ${table}`);
+}
+
 /** `?, ?, ?` for an IN list of `count` values. */
 export function placeholders(count: number): string {
   return count === 0 ? "NULL" : Array.from({ length: count }, () => "?").join(", ");

@@ -1,4 +1,4 @@
-import { placeholders, type Driver, type SqlValue } from "./driver.js";
+import { emptyTables, placeholders, type Driver, type SqlValue } from "./driver.js";
 import { MONO_SCRATCH, RESOURCE_SCRATCH } from "./resources.js";
 import type { KeyColumn, LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
 
@@ -100,9 +100,9 @@ export class LinkRepository {
     // On SQLite the line is the rowid: the pairs are then read in file order without a sort.
     const line = this.db.dialect === "sqlite" ? "INTEGER PRIMARY KEY" : "INTEGER NOT NULL";
     await this.db.exec(
-      `CREATE TEMP TABLE IF NOT EXISTS syncup_link_keys (line ${line}, key1 TEXT NOT NULL, key2 TEXT NOT NULL, r1 BIGINT, r2 BIGINT)`,
+      `CREATE TEMP TABLE IF NOT EXISTS syncup_link_keys (line ${line}, key1 TEXT NOT NULL, key2 TEXT NOT NULL)`,
     );
-    await this.db.run("DELETE FROM syncup_link_keys");
+    await emptyTables(this.db, ["syncup_link_keys"]);
     const total = await this.db.copyRows("syncup_link_keys", ["line", "key1", "key2"], pairs);
     await this.db.analyze(["syncup_link_keys"]);
     // A primary key is unique: a join. A unique key may be held by several resources: the lowest pk.
@@ -137,53 +137,45 @@ export class LinkRepository {
       );
       if (inserted < total) await this.orphansOf(resolved, onOrphan);
     } else {
-      // Mono-valued: the pairs are ranked per holder, so their ends are kept in the scratch table.
-      for (const [n, type, column] of [
-        [1, scope.end1Type, scope.key1Column],
-        [2, scope.end2Type, scope.key2Column],
-      ] as const) {
-        await this.db.run(
-          column === "pk"
-            ? `UPDATE syncup_link_keys SET r${n} = r.id FROM ${resources} r
-               WHERE r.connector = ? AND r.entity_type = ? AND r.pk = syncup_link_keys.key${n}`
-            : `UPDATE syncup_link_keys SET r${n} = ${heldBy(resources, column, `syncup_link_keys.key${n}`)}`,
-          [connector, type],
-        );
-      }
-      await this.orphansOf(
-        { sql: "SELECT line, key1, key2, r1, r2 FROM syncup_link_keys", params: [] },
-        onOrphan,
-      );
+      // Mono-valued: each holder takes the first of its pairs in file order.
       const [holder, target] = scope.mono.end === 1 ? ["r1", "r2"] : ["r2", "r1"];
       const ranked = `SELECT line, key1, key2, ${holder} AS holder, ${target} AS target,
                         ROW_NUMBER() OVER (PARTITION BY ${holder} ORDER BY line) AS n
-                      FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL`;
+                      FROM (${resolved.sql}) p WHERE r1 IS NOT NULL AND r2 IS NOT NULL`;
       const first = `SELECT holder, target FROM (${ranked}) x WHERE n = 1`;
       inserted =
         resources === RESOURCE_SCRATCH
           ? await this.db.run(
               `INSERT INTO ${MONO_SCRATCH} (holder, col, target) SELECT holder, ?, target FROM (${first}) s`,
-              [scope.mono.column],
+              [scope.mono.column, ...resolved.params],
             )
           : await this.db.run(
+              // The holders are the connector's by construction (resolved among its resources):
+              // a connector filter here leads SQLite to scan the connector's rows.
               `UPDATE UR_Resources SET i${scope.mono.column} = s.target FROM (${first}) s
-               WHERE UR_Resources.id = s.holder AND UR_Resources.connector = ?`,
-              [connector],
+               WHERE UR_Resources.id = s.holder`,
+              resolved.params,
             );
-      // Pairs beyond one per holder are conflicts, listed only when there are some.
-      const paired = await this.db.get<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM syncup_link_keys WHERE r1 IS NOT NULL AND r2 IS NOT NULL",
-      );
-      if (Number(paired?.n ?? 0) > inserted) {
-        conflicts = await this.db.all<MonoConflict>(
-          `SELECT NULL AS id, line, key1, key2, NULL AS resource1, NULL AS resource2, winner1, winner2
-           FROM (SELECT line, key1, key2, n, FIRST_VALUE(key1) OVER w AS winner1, FIRST_VALUE(key2) OVER w AS winner2
-                 FROM (${ranked}) r WINDOW w AS (PARTITION BY holder ORDER BY line)) x
-           WHERE n > 1 ORDER BY line`,
+      // Fewer than the pairs: some have an end not found (orphans), or a holder several pairs
+      // (conflicts, beyond the first). Both are looked for only then.
+      if (inserted < total) {
+        await this.orphansOf(resolved, onOrphan);
+        const paired = await this.db.get<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM (${resolved.sql}) p WHERE r1 IS NOT NULL AND r2 IS NOT NULL`,
+          resolved.params,
         );
+        if (Number(paired?.n ?? 0) > inserted) {
+          conflicts = await this.db.all<MonoConflict>(
+            `SELECT NULL AS id, line, key1, key2, NULL AS resource1, NULL AS resource2, winner1, winner2
+             FROM (SELECT line, key1, key2, n, FIRST_VALUE(key1) OVER w AS winner1, FIRST_VALUE(key2) OVER w AS winner2
+                   FROM (${ranked}) r WINDOW w AS (PARTITION BY holder ORDER BY line)) x
+             WHERE n > 1 ORDER BY line`,
+            resolved.params,
+          );
+        }
       }
     }
-    await this.db.run("DELETE FROM syncup_link_keys");
+    await emptyTables(this.db, ["syncup_link_keys"]);
     return { inserted, conflicts };
   }
 

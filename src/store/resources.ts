@@ -1,4 +1,4 @@
-import { placeholders, type Driver, type SqlValue } from "./driver.js";
+import { emptyTables, placeholders, type Driver, type SqlValue } from "./driver.js";
 import {
   MONO_COLUMNS,
   type ComparedResourceHead,
@@ -254,8 +254,7 @@ export class ResourceRepository {
   }
 
   private async emptyScratch(): Promise<void> {
-    await this.db.run(`DELETE FROM ${RESOURCE_SCRATCH}`);
-    await this.db.run(`DELETE FROM ${MONO_SCRATCH}`);
+    await emptyTables(this.db, [RESOURCE_SCRATCH, MONO_SCRATCH]);
   }
 
   async list(options: {
