@@ -16,7 +16,7 @@ import { CONNECTOR, dataset, tempDir, testConfig, user, writeComplete, writeIncr
 const sqlite = testDatabases().find((db) => db.dialect === "sqlite")!;
 afterAll(() => sqlite.cleanup());
 
-/** Statements with a plan that reads a repository table beyond what keys or ids select. */
+/** The lines of a statement's plan that read a repository table beyond what keys or ids select. */
 function wholeScopeReads(sql: string, plan: readonly string[]): string[] {
   const names = new Set(["UR_Resources", "UR_ResourceLinks"]);
   for (const m of sql.matchAll(/\b(UR_Resources|UR_ResourceLinks)\s+(?:AS\s+)?([A-Za-z_]\w*)/g)) {
