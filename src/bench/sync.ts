@@ -483,17 +483,22 @@ CREATE TABLE ref_managers (dn TEXT, manager TEXT, PRIMARY KEY (dn, manager));
     complete.push(run.seconds);
     rss = Math.max(rss, run.rss);
   }
-  const compare = `DROP TABLE IF EXISTS stage_entries; DROP TABLE IF EXISTS stage_members;
+  // The same three files ours compares: entries, members and managers.
+  const compare = `DROP TABLE IF EXISTS stage_entries; DROP TABLE IF EXISTS stage_members; DROP TABLE IF EXISTS stage_managers;
 CREATE TABLE stage_entries (${ENTRY_COLUMNS.map((c) => `${c} TEXT`).join(", ")}, PRIMARY KEY (dn));
 CREATE TABLE stage_members ("group" TEXT, member TEXT, PRIMARY KEY ("group", member));
+CREATE TABLE stage_managers (dn TEXT, manager TEXT, PRIMARY KEY (dn, manager));
 ${dialect.load("stage_entries", join(o.nextDir, "Entry.sorted.csv"))}
 ${dialect.load("stage_members", join(o.nextDir, "Members.sorted.csv"))}
+${dialect.load("stage_managers", join(o.nextDir, "Manager.sorted.csv"))}
 SELECT COUNT(*) FROM stage_entries s FULL JOIN ref_entries b ON s.dn = b.dn
  WHERE s.dn IS NULL OR b.dn IS NULL OR ${ENTRY_COLUMNS.slice(1)
    .map((c) => `s.${c} <> b.${c}`)
    .join(" OR ")};
 SELECT COUNT(*) FROM stage_members s FULL JOIN ref_members b ON s."group" = b."group" AND s.member = b.member
  WHERE s."group" IS NULL OR b."group" IS NULL;
+SELECT COUNT(*) FROM stage_managers s FULL JOIN ref_managers b ON s.dn = b.dn AND s.manager = b.manager
+ WHERE s.dn IS NULL OR b.dn IS NULL;
 `;
   const referenceComplete = median(Array.from({ length: o.runs }, () => dialect.reference(compare)));
   results.push({
