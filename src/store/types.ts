@@ -82,8 +82,13 @@ export interface StoredResourceHead {
   hash: string;
 }
 
-/** A resource as complete synchronization reads it: with the hash of the cells it came from. */
-export interface ComparedResourceHead extends StoredResourceHead {
+/**
+ * A resource as complete synchronization streams it: its key and the hash of the cells it came
+ * from, which settle most rows; the rest of its head is read for the rows that differ.
+ */
+export interface ComparedResourceHead {
+  id: number;
+  pk: string;
   /** See `ResourceTranslator.sourceHashOf`; null where unknown. */
   sourceHash: string | null;
 }

@@ -1,7 +1,11 @@
 /** What the staging steps of one batch share, and the helpers they have in common. */
 import type { AssociationMappingDef, Config, ConnectorDef, EntityTypeMappingDef } from "../config/config.js";
 import { compareOrdinal } from "../core/ordinal.js";
-import { formatConversionProblem, type ConversionProblem } from "../core/translate.js";
+import {
+  formatConversionProblem,
+  type ConversionProblem,
+  type TranslatedResource,
+} from "../core/translate.js";
 import { SyncupError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type {
@@ -186,6 +190,25 @@ export function ascendingKeys(file: PreparedFile): (line: number, key1: string, 
 }
 
 /** The staged delete of a stored resource (complete: no line; incremental: the delta's line). */
+/**
+ * What a translated row is to the resource its key holds in the repository, if any: an insert,
+ * an update (re-linking when a unique key moves), or null when the content is the same.
+ */
+export function changeOf(
+  entityType: string,
+  resource: TranslatedResource,
+  held: StoredResourceHead | undefined,
+  line: number,
+): StagedResource | null {
+  if (held === undefined) {
+    return { operation: "insert", entityType, ...resource, resourceId: null, relinks: false, line };
+  }
+  if (held.hash === resource.hash) return null;
+  const rekeyed =
+    held.uk1 !== resource.uks[0] || held.uk2 !== resource.uks[1] || held.uk3 !== resource.uks[2];
+  return { operation: "update", entityType, ...resource, resourceId: held.id, relinks: rekeyed, line };
+}
+
 export function deletion(entityType: string, held: StoredResourceHead, line: number | null): StagedResource {
   return {
     operation: "delete",

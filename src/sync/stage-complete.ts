@@ -6,11 +6,12 @@
 import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
 import { Cursor } from "../core/cursor.js";
 import { compareOrdinal } from "../core/ordinal.js";
-import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
+import { ResourceTranslator, type ConversionProblem, type TranslatedResource } from "../core/translate.js";
 import { SyncupError } from "../errors.js";
-import type { StagedResource, StoredLink, StoredResourceHead } from "../store/types.js";
+import type { ComparedResourceHead, StagedResource, StoredLink } from "../store/types.js";
 import {
   ascendingKeys,
+  changeOf,
   CHUNK,
   deletion,
   linkScopeOf,
@@ -28,22 +29,49 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
   const reader = await openPrepared(file, false);
   const translator = new ResourceTranslator(mapping, reader.header, file.label, ctx.connector.name);
   const stored = await Cursor.open(ctx.store.resources.streamHeads(ctx.connector.name, mapping.name));
-  const staged: StagedResource[] = [];
+  // Rows that differ, in file order, until their stored heads are read in one query per chunk.
+  const pending: Pending[] = [];
   const problems: ConversionProblem[] = [];
-  const flush = async () => {
-    if (ctx.conversion.count === 0) await ctx.store.changes.stageResources(ctx.batchId, staged);
-    staged.length = 0;
-  };
   // Unchanged resources whose source hash is missing or stale (rows loaded before source
   // hashes were kept, or a mapping edited without changing values): not a change of the batch,
   // so set at once, and only where the values are still the ones compared.
   const refresh: { id: number; sourceHash: string; hash: string }[] = [];
-  const flushRefresh = async () => {
+  const flush = async () => {
+    const heads = await ctx.store.resources.headsOf(
+      pending.flatMap((p) => (p.resourceId === null ? [] : [p.resourceId])),
+    );
+    const staged: StagedResource[] = [];
+    for (const p of pending) {
+      const head = p.resourceId === null ? undefined : heads.get(p.resourceId);
+      if (p.resourceId !== null && head === undefined) {
+        throw new SyncupError(
+          "INTERNAL",
+          `Resource ${p.resourceId} of ${mapping.name} went from the repository during the comparison.`,
+        );
+      }
+      if (p.resource === null) {
+        staged.push(deletion(mapping.name, head!, null));
+        continue;
+      }
+      const resource = p.resource;
+      const change = changeOf(mapping.name, resource, head, p.line);
+      if (change !== null) {
+        staged.push(change);
+        if (change.operation === "insert") report.inserted++;
+        else report.updated++;
+      } else {
+        report.unchanged++;
+        if (resource.sourceHash !== null && head !== undefined)
+          refresh.push({ id: head.id, sourceHash: resource.sourceHash, hash: head.hash });
+      }
+    }
+    pending.length = 0;
+    if (ctx.conversion.count === 0) await ctx.store.changes.stageResources(ctx.batchId, staged);
     await ctx.store.resources.refreshSourceHashes(refresh);
     refresh.length = 0;
   };
-  const remove = async (head: StoredResourceHead) => {
-    staged.push(deletion(mapping.name, head, null));
+  const remove = async (head: ComparedResourceHead) => {
+    pending.push({ resourceId: head.id, resource: null, line: null });
     report.deleted++;
     await advanceInOrder(stored);
   };
@@ -71,49 +99,32 @@ export async function stageCompleteResources(ctx: StageContext, file: PreparedFi
         const resource = translator.translate(row.fields, row.line, problems);
         if (resource === undefined) {
           for (const problem of problems.splice(0)) ctx.conversion.add(problem);
-        } else if (head === undefined) {
-          staged.push({
-            operation: "insert",
-            entityType: mapping.name,
-            ...resource,
-            resourceId: null,
-            relinks: false,
-            line: row.line,
-          });
-          report.inserted++;
-        } else if (head.hash !== resource.hash) {
-          const rekeyed =
-            head.uk1 !== resource.uks[0] || head.uk2 !== resource.uks[1] || head.uk3 !== resource.uks[2];
-          staged.push({
-            operation: "update",
-            entityType: mapping.name,
-            ...resource,
-            resourceId: head.id,
-            relinks: rekeyed,
-            line: row.line,
-          });
-          report.updated++;
         } else {
-          report.unchanged++;
-          if (resource.sourceHash !== null)
-            refresh.push({ id: head.id, sourceHash: resource.sourceHash, hash: head.hash });
+          pending.push({ resourceId: head?.id ?? null, resource, line: row.line });
         }
         if (head !== undefined) {
           const moving = advanceInOrder(stored);
           if (moving !== undefined) await moving;
         }
-        if (staged.length >= CHUNK) await flush();
-        if (refresh.length >= CHUNK) await flushRefresh();
+        if (pending.length >= CHUNK) await flush();
       }
     }
     while (stored.current !== undefined) await remove(stored.current);
     await flush();
-    await flushRefresh();
   } finally {
     await stored.close();
     await reader.close();
   }
 }
+
+/**
+ * A file row that its stored resource's source hash did not settle (`resource`, with the
+ * stored resource's id if there is one), or a stored resource the file no longer has
+ * (`resource` null).
+ */
+type Pending =
+  | { resourceId: number | null; resource: TranslatedResource; line: number }
+  | { resourceId: number; resource: null; line: null };
 
 export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile): Promise<void> {
   const mapping = file.mapping as AssociationMappingDef;
@@ -194,7 +205,7 @@ function checkOrder<T>(order: StreamOrder<T>, before: T | undefined, after: T | 
   }
 }
 
-const HEADS_ORDER: StreamOrder<StoredResourceHead> = {
+const HEADS_ORDER: StreamOrder<ComparedResourceHead> = {
   outOfOrder: (before, after) => compareOrdinal(before.pk, after.pk) >= 0,
   show: (h) => showKey(h.pk),
 };
@@ -205,7 +216,7 @@ const PAIRS_ORDER: StreamOrder<StoredLink> = {
   show: (l) => showKey(l.key1, l.key2),
 };
 
-function advanceInOrder(cursor: Cursor<StoredResourceHead>): Promise<void> | undefined {
+function advanceInOrder(cursor: Cursor<ComparedResourceHead>): Promise<void> | undefined {
   return stepInOrder(cursor, HEADS_ORDER);
 }
 

@@ -13,6 +13,7 @@ import { SyncupError } from "../errors.js";
 import type { StagedResource, StoredLink } from "../store/types.js";
 import {
   ascendingKeys,
+  changeOf,
   CHUNK,
   deletion,
   linkScopeOf,
@@ -121,26 +122,9 @@ export async function stageIncrementalResources(ctx: StageContext, file: Prepare
             )
           : converted(translator.translate(row.fields, line, problems));
       if (resource === undefined) continue;
-      if (held === undefined) {
-        staged.push({
-          operation: "insert",
-          entityType: mapping.name,
-          ...resource,
-          resourceId: null,
-          relinks: false,
-          line,
-        });
-      } else if (held.hash !== resource.hash) {
-        const rekeyed =
-          held.uk1 !== resource.uks[0] || held.uk2 !== resource.uks[1] || held.uk3 !== resource.uks[2];
-        staged.push({
-          operation: "update",
-          entityType: mapping.name,
-          ...resource,
-          resourceId: held.id,
-          relinks: rekeyed,
-          line,
-        });
+      const change = changeOf(mapping.name, resource, held, line);
+      if (change !== null) {
+        staged.push(change);
       } else {
         report.unchanged++;
       }
