@@ -155,10 +155,26 @@ function build(
   offsetMinutes: number,
 ): string | undefined {
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (offsetMinutes === 0) {
+    // Already UTC: written out without a Date, which at 1M values took a quarter of a load's
+    // translation. The same checks and text as below.
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    if (year < 1 || year > 9999 || day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!)) {
+      return undefined;
+    }
+    return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}.${pad(ms, 3)}Z`;
+  }
   const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms));
   date.setUTCFullYear(year); // Date.UTC maps years 0–99 to 1900–1999
   if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined;
   return toIso(date.getTime() - offsetMinutes * 60_000);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function pad(n: number, digits: number): string {
+  const text = String(n);
+  return text.length >= digits ? text : "0".repeat(digits - text.length) + text;
 }
 
 function toIso(ms: number): string | undefined {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ScalarType } from "../config/schema.js";
 import { compileConverter, INVALID } from "./convert.js";
@@ -90,5 +91,41 @@ describe("compileConverter", () => {
       separator: "|",
     });
     expect(c.expected).toBe('date-time (format "dd/MM/yyyy")');
+  });
+});
+
+describe("date-time patterns", () => {
+  /** What `Date` makes of the fields: ISO UTC, or INVALID when a field is out of range or the year is outside 1–9999. */
+  function viaDate(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number) {
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return INVALID;
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms));
+    date.setUTCFullYear(y);
+    if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || y < 1 || y > 9999) return INVALID;
+    return date.toISOString();
+  }
+
+  it("write the same text as Date for any fields, valid or not", () => {
+    const digits = (n: number, width: number) => String(n).padStart(width, "0");
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 0, max: 9999 }),
+          fc.constantFrom(0, 1, 4, 100, 400, 1900, 2000, 2024, 9999),
+        ),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 999 }),
+        (y, mo, d, h, mi, s, ms) => {
+          const text = `${digits(y, 4)}${digits(mo, 2)}${digits(d, 2)}${digits(h, 2)}${digits(mi, 2)}${digits(s, 2)}.${digits(ms, 3)}`;
+          expect(convert("date-time", text, "yyyyMMddHHmmss.fff")).toBe(viaDate(y, mo, d, h, mi, s, ms));
+          const iso = `${digits(y, 4)}-${digits(mo, 2)}-${digits(d, 2)}T${digits(h, 2)}:${digits(mi, 2)}:${digits(s, 2)}.${digits(ms, 3)}Z`;
+          expect(convert("date-time", iso)).toBe(viaDate(y, mo, d, h, mi, s, ms));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,5 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EntityTypeMappingDef } from "../config/config.js";
+import { compileConverter } from "./convert.js";
 import { formatConversionProblem, ResourceTranslator, type ConversionProblem } from "./translate.js";
 
 const mapping: EntityTypeMappingDef = {
@@ -158,6 +160,52 @@ describe("ResourceTranslator", () => {
     };
     expect(() => new ResourceTranslator(bad, header, "f", "AD")).toThrow(
       /connectors\.AD\.entityTypeMappings\.AD_Entry\.properties\.uac\.format/,
+    );
+  });
+});
+
+describe("ResourceTranslator's JSON", () => {
+  it("is JSON.stringify of the values' object, whatever the names and cells", () => {
+    // Names as the configuration allows them, and integer-like ones, which an object orders first.
+    const name = fc.oneof(
+      fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,5}$/),
+      fc.constantFrom("0", "7", "10", "01", "-1", "4294967294", "4294967295"),
+    );
+    const type = fc.constantFrom<"string" | "int32" | "bool" | "double">("string", "int32", "bool", "double");
+    const cell = fc.oneof(fc.constantFrom("", "1", "-2", "true", 'x"y', "a|b", "1.5", "\u0001"), fc.string());
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ property: name, type, multiValued: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 6,
+          selector: (p) => p.property,
+        }),
+        fc.array(cell, { minLength: 7, maxLength: 7 }),
+        (props, cells) => {
+          const columns = ["key", ...props.map((_, i) => `c${i}`)];
+          const m: EntityTypeMappingDef = {
+            ...mapping,
+            primaryKey: "key",
+            uniqueKeys: [],
+            properties: props.map((p, i) => ({ ...p, column: `c${i}`, format: null, separator: "|" })),
+            columns,
+          };
+          const fields = ["k", ...cells.slice(0, props.length)];
+          const problems: ConversionProblem[] = [];
+          const r = new ResourceTranslator(m, columns, "T.sorted.csv").translate(fields, 2, problems);
+          if (r === undefined) return;
+          // The object the converted values make, property by property in mapping order.
+          const values: Record<string, unknown> = {};
+          for (const [i, p] of m.properties.entries()) {
+            const text = fields[i + 1] ?? "";
+            const value = text === "" ? undefined : compileConverter(p).convert(text);
+            if (value !== undefined && !(Array.isArray(value) && value.length === 0))
+              values[p.property] = value;
+          }
+          expect(r.properties).toBe(JSON.stringify(values));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

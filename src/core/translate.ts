@@ -60,6 +60,8 @@ export function contentHash(uks: UniqueKeys, properties: string): string {
 
 interface PropertySlot {
   readonly property: string;
+  /** `"property":`, as JSON writes the name. */
+  readonly name: string;
   readonly column: string;
   readonly index: number;
   readonly converter: Converter;
@@ -75,6 +77,11 @@ export class ResourceTranslator {
   private readonly pkIndex: number;
   private readonly ukIndexes: readonly number[];
   private readonly slots: readonly PropertySlot[];
+  /**
+   * Properties are written as JSON text value by value, which is what JSON.stringify of the
+   * object would give, faster (at 1M rows, the object and its stringify cost about 1 s).
+   */
+  private readonly writesJson: boolean;
 
   constructor(
     mapping: EntityTypeMappingDef,
@@ -100,8 +107,18 @@ export class ResourceTranslator {
           { cause: error },
         );
       }
-      return { property: p.property, column: p.column, index: indexOf(p.column), converter };
+      return {
+        property: p.property,
+        name: `${JSON.stringify(p.property)}:`,
+        column: p.column,
+        index: indexOf(p.column),
+        converter,
+      };
     });
+    // JSON.stringify of an object writes integer-like names first, and a name once.
+    const names = this.slots.map((s) => s.property);
+    this.writesJson =
+      new Set(names).size === names.length && !names.some((n) => /^(0|[1-9][0-9]{0,9})$/.test(n));
     this.fingerprint = sha1(
       JSON.stringify([TRANSLATION_VERSION, mapping.primaryKey, mapping.uniqueKeys, mapping.properties]),
     );
@@ -179,11 +196,16 @@ export class ResourceTranslator {
     const previous =
       base === undefined ? undefined : (JSON.parse(base.properties) as Record<string, PropertyValue>);
     const values: Record<string, PropertyValue> = {};
+    let json = "";
+    const set = (slot: PropertySlot, value: PropertyValue) => {
+      if (this.writesJson) json += `${json === "" ? "{" : ","}${slot.name}${JSON.stringify(value)}`;
+      else values[slot.property] = value;
+    };
     for (const slot of this.slots) {
       const text = fields[slot.index] ?? "";
       if (text === "") {
         const kept = previous?.[slot.property];
-        if (kept !== undefined) values[slot.property] = kept;
+        if (kept !== undefined) set(slot, kept);
         continue;
       }
       const value = slot.converter.convert(text);
@@ -191,11 +213,11 @@ export class ResourceTranslator {
         problems.push(this.problem(line, slot.index, slot.column, text, slot.converter.expected));
         ok = false;
       } else if (!(Array.isArray(value) && value.length === 0)) {
-        values[slot.property] = value;
+        set(slot, value);
       }
     }
     if (!ok) return undefined;
-    const properties = JSON.stringify(values);
+    const properties = this.writesJson ? (json === "" ? "{}" : `${json}}`) : JSON.stringify(values);
     return {
       pk,
       uks,
