@@ -113,6 +113,59 @@ describe.each(databases)("store on $dialect", (db) => {
     }
   });
 
+  it("streams values with tabs, newlines, backslashes, nulls and any parameter intact, in pages", async () => {
+    const url = db.url();
+    await (await openStore(url)).close();
+    const driver = await driverFor(url);
+    try {
+      // Many rows of multi-byte text, so that rows and characters straddle the chunks of a COPY.
+      const nasty = ["tab\there", "line\nbreak\r\n", "back\\slash\\N", "\\N", "", "quote\"'", "ünï😀\b\f\v"];
+      const values = Array.from(
+        { length: 6000 },
+        (_, i) => `${nasty[i % nasty.length]!}${"é😀".repeat(i % 13)}`,
+      );
+      const connector = "C'\\?\"";
+      await driver.copyRows(
+        "UR_Resources",
+        ["connector", "entity_type", "pk", "uk1", "hash", "properties", "batch_id", "created_batch_id"],
+        values.map((v, i) => [
+          connector,
+          "T",
+          `k${String(i).padStart(5, "0")}`,
+          i % 3 === 0 ? null : v,
+          "h",
+          v,
+          "b",
+          "b",
+        ]),
+      );
+      const streamed: { id: number; pk: string; uk1: string | null; properties: string; n: number }[] = [];
+      for await (const page of driver.stream<(typeof streamed)[number]>(
+        "SELECT id, pk, uk1, properties, CAST(? AS BIGINT) AS n FROM UR_Resources WHERE connector = ? AND entity_type = ? ORDER BY pk",
+        [-7, connector, "T"],
+        1000,
+      )) {
+        expect(page.length).toBeLessThanOrEqual(1000);
+        streamed.push(...page);
+      }
+      expect(streamed.map((r) => r.uk1)).toEqual(values.map((v, i) => (i % 3 === 0 ? null : v)));
+      expect(streamed.map((r) => r.properties)).toEqual(values);
+      expect(streamed.every((r) => typeof r.id === "number" && r.n === -7)).toBe(true);
+      // A caller that stops early releases the stream; the driver goes on.
+      for await (const page of driver.stream<{ pk: string }>(
+        "SELECT pk FROM UR_Resources ORDER BY pk",
+        [],
+        10,
+      )) {
+        expect(page[0]?.pk).toBe("k00000");
+        break;
+      }
+      expect(await driver.get<{ n: number }>("SELECT COUNT(*) AS n FROM UR_Resources")).toEqual({ n: 6000 });
+    } finally {
+      await driver.close();
+    }
+  });
+
   it("rolls a transaction back when its function throws, and streams from a snapshot of its own", async () => {
     const url = db.url();
     await (await openStore(url)).close();
