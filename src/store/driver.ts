@@ -58,7 +58,8 @@ export interface TransactionOptions {
    * The transaction writes a large share of the database (an initial load). SQLite then
    * journals it with a rollback journal when no other connection has the file open: pages
    * appended to the file are written once, where the WAL writes every page twice (to the log,
-   * then back at the checkpoint). PostgreSQL ignores it.
+   * then back at the checkpoint). PostgreSQL gives it more memory to sort and join in
+   * (`work_mem` 256 MB, `maintenance_work_mem` 512 MB).
    */
   readonly bulk?: boolean;
 }

@@ -11,7 +11,14 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { SyncupError } from "../../errors.js";
-import { batchesOf, connectorBusy, type Driver, type RowSource, type SqlValue } from "../driver.js";
+import {
+  batchesOf,
+  connectorBusy,
+  type Driver,
+  type RowSource,
+  type SqlValue,
+  type TransactionOptions,
+} from "../driver.js";
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -152,11 +159,18 @@ export class PostgresDriver implements Driver {
     if (tables.length > 0) await this.client.query(`ANALYZE ${tables.join(", ")}`);
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T> {
     if (this.inTransaction) throw new Error("PostgresDriver.transaction cannot be nested");
     this.inTransaction = true;
     await this.client.query("BEGIN");
     try {
+      // A bulk load joins and sorts millions of rows, and builds the indexes it deferred: in
+      // memory rather than in batches spilled to disk (at 1M resources, the join that resolves
+      // 1.5M links went from 7.0 to 4.8 s). For this transaction only.
+      if (options?.bulk === true) {
+        await this.client.query("SET LOCAL work_mem = '256MB'");
+        await this.client.query("SET LOCAL maintenance_work_mem = '512MB'");
+      }
       const result = await fn();
       await this.client.query("COMMIT");
       return result;
@@ -220,8 +234,11 @@ async function connect(target: Target): Promise<pg.Client> {
     // Staging and applying read a few rows of large tables (the repository, the journal of
     // every batch): plan them for index lookups rather than scans, which the default cost of a
     // random read (4, for uncached disks) prefers. An engine without these settings keeps its own.
+    // No JIT compilation: syncup's statements are simple expressions over many rows, which it
+    // does not speed up, and compiling them took 0.3 s of a 7 s join.
     await client.query("SET temp_buffers = '256MB'").catch(() => undefined);
     await client.query("SET random_page_cost = 1.1").catch(() => undefined);
+    await client.query("SET jit = off").catch(() => undefined);
     if (target.schema !== null) {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
       await client.query(`SET search_path TO "${target.schema}"`);
