@@ -103,11 +103,22 @@ describe.each(databases)("store on $dialect", (db) => {
           "b",
         ]),
       );
+      // A row longer than a chunk of COPY's input.
+      const long = `${"é😀x".repeat(30_000)}\t\\`;
+      await driver.copyRows(
+        "UR_Resources",
+        ["connector", "entity_type", "pk", "hash", "properties", "batch_id", "created_batch_id"],
+        [["C", "T", "long", "h", JSON.stringify({ v: long }), "b", "b"]],
+      );
       const rows = await driver.all<{ uk1: string | null; properties: string }>(
-        "SELECT uk1, properties FROM UR_Resources ORDER BY pk",
+        "SELECT uk1, properties FROM UR_Resources WHERE pk <> 'long' ORDER BY pk",
       );
       expect(rows.map((r) => r.uk1)).toEqual(nasty.map((v, i) => (i % 2 === 0 ? v : null)));
       expect(rows.map((r) => (JSON.parse(r.properties) as { v: string }).v)).toEqual(nasty);
+      const stored = await driver.get<{ properties: string }>(
+        "SELECT properties FROM UR_Resources WHERE pk = 'long'",
+      );
+      expect((JSON.parse(stored!.properties) as { v: string }).v).toBe(long);
     } finally {
       await driver.close();
     }

@@ -258,25 +258,40 @@ async function connect(target: Target): Promise<pg.Client> {
   return client;
 }
 
-/** Rows in COPY's text format, in chunks of about 64 KiB. */
-async function* copyText(rows: RowSource): AsyncGenerator<string> {
-  let chunk = "";
+const COPY_CHUNK = 1 << 16;
+
+/**
+ * Rows in COPY's text format, encoded a row at a time into chunks of about 64 KiB: strings
+ * concatenated into a chunk and encoded on the way to the socket left much garbage behind (at
+ * 1M resources, 3 s more of garbage collection).
+ */
+async function* copyText(rows: RowSource): AsyncGenerator<Buffer> {
+  let chunk = Buffer.allocUnsafe(COPY_CHUNK);
+  let at = 0;
   for await (const batch of batchesOf(rows)) {
     for (const row of batch) {
       let line = "";
       for (let i = 0; i < row.length; i++) {
         if (i > 0) line += "\t";
         const value = row[i];
-        line += value === null || value === undefined ? "\\N" : escapeCopy(String(value));
+        line +=
+          value === null || value === undefined
+            ? "\\N"
+            : typeof value === "number"
+              ? String(value)
+              : escapeCopy(String(value));
       }
-      chunk += `${line}\n`;
-      if (chunk.length >= 65536) {
-        yield chunk;
-        chunk = "";
+      line += "\n";
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      if (at + line.length * 3 > chunk.length) {
+        if (at > 0) yield chunk.subarray(0, at);
+        chunk = Buffer.allocUnsafe(Math.max(COPY_CHUNK, line.length * 3));
+        at = 0;
       }
+      at += chunk.write(line, at);
     }
   }
-  if (chunk.length > 0) yield chunk;
+  if (at > 0) yield chunk.subarray(0, at);
 }
 
 const COPY_ESCAPES: Readonly<Record<string, string>> = {
