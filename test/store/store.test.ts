@@ -135,6 +135,8 @@ describe.each(databases)("store on $dialect", (db) => {
         { length: 6000 },
         (_, i) => `${nasty[i % nasty.length]!}${"é😀".repeat(i % 13)}`,
       );
+      // The last row (without a unique key: 6000 % 3 = 0) is longer than a chunk of COPY's output.
+      values.push("é😀\t\\".repeat(40_000));
       const connector = "C'\\?\"";
       await driver.copyRows(
         "UR_Resources",
@@ -171,7 +173,7 @@ describe.each(databases)("store on $dialect", (db) => {
         expect(page[0]?.pk).toBe("k00000");
         break;
       }
-      expect(await driver.get<{ n: number }>("SELECT COUNT(*) AS n FROM UR_Resources")).toEqual({ n: 6000 });
+      expect(await driver.get<{ n: number }>("SELECT COUNT(*) AS n FROM UR_Resources")).toEqual({ n: 6001 });
     } finally {
       await driver.close();
     }
