@@ -189,7 +189,6 @@ export function ascendingKeys(file: PreparedFile): (line: number, key1: string, 
   };
 }
 
-/** The staged delete of a stored resource (complete: no line; incremental: the delta's line). */
 /**
  * What a translated row is to the resource its key holds in the repository, if any: an insert,
  * an update (re-linking when a unique key moves), or null when the content is the same.
@@ -209,6 +208,7 @@ export function changeOf(
   return { operation: "update", entityType, ...resource, resourceId: held.id, relinks: rekeyed, line };
 }
 
+/** The staged delete of a stored resource (complete: no line; incremental: the delta's line). */
 export function deletion(entityType: string, held: StoredResourceHead, line: number | null): StagedResource {
   return {
     operation: "delete",
