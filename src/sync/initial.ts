@@ -10,7 +10,10 @@
  * resource once, with its links.
  */
 import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
+import { Worker } from "node:worker_threads";
+import type { CsvRow } from "../csv/parser.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
+import { SyncupError, type ErrorCode, type FilePosition } from "../errors.js";
 import type { NewResource } from "../store/resources.js";
 import { ascendingKeys, linkScopeOf, newMappingReport, type StageContext } from "./context.js";
 import { monoConflictReason } from "./link-stager.js";
@@ -59,22 +62,13 @@ export async function loadInitialResources(
   const mapping = file.mapping as EntityTypeMappingDef;
   const report = newMappingReport(file);
   ctx.reports.set(mapping.name, report);
-  const reader = await openPrepared(file, false);
-  const translator = new ResourceTranslator(mapping, reader.header, file.label, ctx.connector.name);
-  const problems: ConversionProblem[] = [];
-  const ascending = ascendingKeys(file);
+  const batches = translatedRows(file, ctx.connector.name);
   async function* resources(): AsyncGenerator<NewResource[]> {
-    for await (const rows of reader.rows) {
-      const batch: NewResource[] = [];
-      for (const row of rows) {
-        report.rows++;
-        ascending(row.line, translator.pkOf(row.fields));
-        const resource = translator.translate(row.fields, row.line, problems);
-        for (const problem of problems.splice(0)) ctx.conversion.add(problem);
-        if (resource !== undefined) batch.push({ entityType: mapping.name, ...resource });
-      }
+    for await (const batch of batches) {
+      report.rows += batch.count;
+      for (const problem of batch.problems) ctx.conversion.add(problem);
       // Once a value fails the load is rolled back: stop sending rows, keep reading for the report.
-      if (ctx.conversion.count === 0) yield batch;
+      if (ctx.conversion.count === 0) yield batch.rows;
     }
   }
   try {
@@ -85,10 +79,111 @@ export async function loadInitialResources(
       into,
     );
   } finally {
-    await reader.close();
+    await batches.return(undefined);
   }
   return report.inserted;
 }
+
+/** A batch of a file's rows, translated. */
+export interface TranslatedBatch {
+  /** The rows that translated. */
+  rows: NewResource[];
+  /** The values that did not. */
+  problems: ConversionProblem[];
+  /** The file rows the batch holds. */
+  count: number;
+}
+
+export interface TranslateWorkerData {
+  file: PreparedFile;
+  connector: string;
+}
+
+/**
+ * Translates batches of an entity type's file rows, checking that their keys ascend: the
+ * same code on the main thread and in the worker.
+ */
+export function translateBatch(
+  mapping: EntityTypeMappingDef,
+  file: PreparedFile,
+  header: readonly string[],
+  connector: string,
+): (rows: readonly CsvRow[]) => TranslatedBatch {
+  const translator = new ResourceTranslator(mapping, header, file.label, connector);
+  const ascending = ascendingKeys(file);
+  return (rows) => {
+    const problems: ConversionProblem[] = [];
+    const translated: NewResource[] = [];
+    for (const row of rows) {
+      ascending(row.line, translator.pkOf(row.fields));
+      const resource = translator.translate(row.fields, row.line, problems);
+      if (resource !== undefined) translated.push({ entityType: mapping.name, ...resource });
+    }
+    return { rows: translated, problems, count: rows.length };
+  };
+}
+
+/** The worker's module: beside this one once built; the tests, which run the sources, translate here. */
+const WORKER = import.meta.url.endsWith(".js") ? new URL("./translate-worker.js", import.meta.url) : null;
+/** Batches the worker translates ahead of the one the main thread writes. */
+const AHEAD = 2;
+
+/**
+ * An entity type's file rows, translated on a worker thread while the main thread writes the
+ * batch before (on 2 cores, a load's translation then costs the main thread only the copy of
+ * each batch from the worker).
+ */
+async function* translatedRows(file: PreparedFile, connector: string): AsyncGenerator<TranslatedBatch> {
+  if (WORKER === null) {
+    const reader = await openPrepared(file, false);
+    try {
+      const next = translateBatch(file.mapping as EntityTypeMappingDef, file, reader.header, connector);
+      for await (const rows of reader.rows) yield next(rows);
+    } finally {
+      await reader.close();
+    }
+    return;
+  }
+  const data: TranslateWorkerData = { file, connector };
+  const worker = new Worker(WORKER, { workerData: data });
+  const messages: WorkerMessage[] = [];
+  let wake: (() => void) | undefined;
+  const arrive = (message: WorkerMessage) => {
+    messages.push(message);
+    wake?.();
+    wake = undefined;
+  };
+  worker.on("message", arrive);
+  worker.on("error", (error) => arrive({ kind: "error", code: null, message: error.message }));
+  worker.on("exit", (code) => arrive({ kind: "error", code: null, message: `the worker stopped (${code})` }));
+  try {
+    for (let i = 0; i < AHEAD; i++) worker.postMessage(null);
+    for (;;) {
+      while (messages.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const message = messages.shift()!;
+      if (message.kind === "end") return;
+      if (message.kind === "error") {
+        throw message.code === null
+          ? new Error(`translating "${file.label}": ${message.message}`)
+          : new SyncupError(
+              message.code,
+              message.message,
+              message.position === undefined ? {} : { position: message.position },
+            );
+      }
+      worker.postMessage(null);
+      yield message;
+    }
+  } finally {
+    worker.removeAllListeners();
+    await worker.terminate();
+  }
+}
+
+type WorkerMessage =
+  | ({ kind: "batch" } & TranslatedBatch)
+  | { kind: "end" }
+  | { kind: "error"; code: ErrorCode | null; message: string; position?: FilePosition };
 
 /** An association's orphans file, written but kept from its place until the load is sure to succeed. */
 export interface PendingOrphans {

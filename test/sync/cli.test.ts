@@ -5,7 +5,16 @@ import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { dataset, tempDir, testConfigYaml, user, writeComplete, writeIncremental } from "./helpers.js";
+import {
+  dataset,
+  sortedFiles,
+  tempDir,
+  testConfigYaml,
+  user,
+  writeComplete,
+  writeIncremental,
+  writePrepared,
+} from "./helpers.js";
 
 function sink(): Writable & { text: () => string } {
   let text = "";
@@ -127,6 +136,36 @@ describe.skipIf(!existsSync(join(root, "dist", "cli", "main.js")))("the built sy
     });
     return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
   };
+
+  // The built CLI translates an initial load's rows on a worker thread: its errors must come
+  // back to the main thread as they are, and the load must leave nothing.
+  it("fails an initial load whose rows are translated on a worker, as the in-thread one does", async () => {
+    const workDir = tempDir();
+    const config = configFile(workDir);
+    const count = bin("resources", "list", "--config", config, "--connector", "HR", "--json");
+    const data = dataset(6);
+    data.users = data.users.map((u) => (u.id === "u0005" ? { ...u, age: "old" } : u));
+    await writeComplete(workDir, data, "initial");
+    const converted = bin("sync", "--config", config, "--connector", "HR", "--mode", "initial");
+    expect(converted.code).toBe(2);
+    expect(converted.stderr).toContain('"User.sorted.csv" line 6, column 4 (age): "old" is not int32');
+    expect(bin("resources", "list", "--config", config, "--connector", "HR", "--json").stdout).toBe(
+      count.stdout,
+    );
+
+    const swapped = sortedFiles(dataset(4)).map((f) => ({ ...f, kind: "sorted" as const }));
+    const users = swapped[0]!.rows;
+    [users[1], users[2]] = [users[2]!, users[1]!];
+    await writePrepared(workDir, "initial", swapped);
+    const unsorted = bin("sync", "--config", config, "--connector", "HR", "--mode", "initial");
+    expect(unsorted.code).toBe(2);
+    expect(unsorted.stderr).toContain('"User.sorted.csv" line 4: key "u0002" is not after "u0003"');
+
+    await writeComplete(workDir, dataset(6), "initial");
+    const loaded = bin("sync", "--config", config, "--connector", "HR", "--mode", "initial", "--json");
+    expect(loaded.code).toBe(0);
+    expect(JSON.parse(loaded.stdout)).toMatchObject({ state: "applied", resources: { inserted: 9 } });
+  });
 
   it("runs sync and batches list, with exit codes 0, 2 and 3", async () => {
     const workDir = tempDir();
