@@ -1,4 +1,4 @@
-import type { Driver } from "./driver.js";
+import type { Dialect, Driver } from "./driver.js";
 
 /**
  * The indexes that a first load into an empty repository builds once its rows are in, instead
@@ -13,7 +13,7 @@ import type { Driver } from "./driver.js";
  * read the whole table). The definitions are those of the migrations; a test checks that a
  * load leaves the schema as migrated.
  */
-interface Deferred {
+export interface Deferred {
   readonly drop: string;
   readonly build: string;
 }
@@ -71,12 +71,21 @@ export async function deferIndexes(db: Driver): Promise<DeferredIndexes> {
     await db.run(`${locked ? "RELEASE" : "ROLLBACK TO"} SAVEPOINT syncup_defer_indexes`);
     if (!locked) return NOTHING_DEFERRED;
   }
-  const links = db.dialect === "postgres" ? [LINK_PRIMARY_KEY, ...REFERENCES] : REFERENCES;
+  const links = linkIndexes(db.dialect);
   const build = async (indexes: readonly Deferred[]) => {
     for (const index of indexes) await db.run(index.build);
   };
   for (const index of [...UNIQUE_KEYS, ...links]) await db.run(index.drop);
   return { afterResources: () => build(UNIQUE_KEYS), afterLinks: () => build(links) };
+}
+
+function linkIndexes(dialect: Dialect): readonly Deferred[] {
+  return dialect === "postgres" ? [LINK_PRIMARY_KEY, ...REFERENCES] : REFERENCES;
+}
+
+/** What a first load defers on `dialect`, as statements (the benchmark's floor does the same). */
+export function deferredIndexes(dialect: Dialect): readonly Deferred[] {
+  return [...UNIQUE_KEYS, ...linkIndexes(dialect)];
 }
 
 async function holdsRows(db: Driver): Promise<boolean> {
