@@ -357,7 +357,11 @@ function sqliteDialect(dir: string): Dialect {
       const deferred = deferredIndexes("sqlite");
       shell(`sqlite3 -bail ${into} <<'SQL'\n${deferred.map((d) => `${d.drop};`).join("\n")}\nSQL`);
       try {
+        // The journal and cache our load's transaction has (see `SqliteDriver.transaction`).
         const seconds = shell(`sqlite3 -bail ${into} <<'SQL'
+PRAGMA journal_mode = DELETE;
+PRAGMA synchronous = FULL;
+PRAGMA cache_size = -32768;
 ATTACH '${from}' AS source;
 BEGIN;
 ${LOADED_TABLES.map((t) => `INSERT INTO main.${t} SELECT * FROM source.${t} ORDER BY ${LOADED_ORDER[t]};`).join("\n")}
