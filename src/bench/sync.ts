@@ -552,7 +552,7 @@ CREATE TABLE ref_managers (dn TEXT, manager TEXT, PRIMARY KEY (dn, manager));
     peakRssMiB: rss,
     target: dialect.name === "SQLite" ? "≤ 1.2×" : "≤ 1.5×",
   });
-  // No target: what the repository's schema costs the database alone, which bounds the target above.
+  // No target: the least that any initial load into the repository's schema can cost (`Dialect.floor`).
   const floors: number[] = [];
   for (let r = 0; r < o.runs; r++) {
     const target = dialect.fresh();
