@@ -11,7 +11,6 @@
  */
 import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/config.js";
 import { Worker } from "node:worker_threads";
-import type { CsvRow } from "../csv/parser.js";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
 import { SyncupError, type ErrorCode, type FilePosition } from "../errors.js";
 import type { NewResource } from "../store/resources.js";
@@ -100,27 +99,28 @@ export interface TranslateWorkerData {
 }
 
 /**
- * Translates batches of an entity type's file rows, checking that their keys ascend: the
- * same code on the main thread and in the worker.
+ * An entity type's file rows, read and translated batch by batch, their keys checked to
+ * ascend: the same code on the main thread and in the worker.
  */
-export function translateBatch(
-  mapping: EntityTypeMappingDef,
-  file: PreparedFile,
-  header: readonly string[],
-  connector: string,
-): (rows: readonly CsvRow[]) => TranslatedBatch {
-  const translator = new ResourceTranslator(mapping, header, file.label, connector);
-  const ascending = ascendingKeys(file);
-  return (rows) => {
-    const problems: ConversionProblem[] = [];
-    const translated: NewResource[] = [];
-    for (const row of rows) {
-      ascending(row.line, translator.pkOf(row.fields));
-      const resource = translator.translate(row.fields, row.line, problems);
-      if (resource !== undefined) translated.push({ entityType: mapping.name, ...resource });
+export async function* translateFile(file: PreparedFile, connector: string): AsyncGenerator<TranslatedBatch> {
+  const mapping = file.mapping as EntityTypeMappingDef;
+  const reader = await openPrepared(file, false);
+  try {
+    const translator = new ResourceTranslator(mapping, reader.header, file.label, connector);
+    const ascending = ascendingKeys(file);
+    for await (const rows of reader.rows) {
+      const problems: ConversionProblem[] = [];
+      const translated: NewResource[] = [];
+      for (const row of rows) {
+        ascending(row.line, translator.pkOf(row.fields));
+        const resource = translator.translate(row.fields, row.line, problems);
+        if (resource !== undefined) translated.push({ entityType: mapping.name, ...resource });
+      }
+      yield { rows: translated, problems, count: rows.length };
     }
-    return { rows: translated, problems, count: rows.length };
-  };
+  } finally {
+    await reader.close();
+  }
 }
 
 /** The worker's module: beside this one once built; the tests, which run the sources, translate here. */
@@ -135,13 +135,7 @@ const AHEAD = 2;
  */
 async function* translatedRows(file: PreparedFile, connector: string): AsyncGenerator<TranslatedBatch> {
   if (WORKER === null) {
-    const reader = await openPrepared(file, false);
-    try {
-      const next = translateBatch(file.mapping as EntityTypeMappingDef, file, reader.header, connector);
-      for await (const rows of reader.rows) yield next(rows);
-    } finally {
-      await reader.close();
-    }
+    yield* translateFile(file, connector);
     return;
   }
   const data: TranslateWorkerData = { file, connector };

@@ -8,10 +8,8 @@
  * `{ kind: "error", code, message, position }`. From the parent: a credit per batch it takes.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { EntityTypeMappingDef } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import { translateBatch, type TranslateWorkerData } from "./initial.js";
-import { openPrepared } from "./prepared.js";
+import { translateFile, type TranslateWorkerData } from "./initial.js";
 
 const { file, connector } = workerData as TranslateWorkerData;
 const port = parentPort!;
@@ -24,19 +22,12 @@ port.on("message", () => {
 });
 
 async function run(): Promise<void> {
-  const reader = await openPrepared(file, false);
-  try {
-    const next = translateBatch(file.mapping as EntityTypeMappingDef, file, reader.header, connector);
-    for await (const rows of reader.rows) {
-      const batch = next(rows);
-      while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
-      credits--;
-      port.postMessage({ kind: "batch", ...batch });
-    }
-    port.postMessage({ kind: "end" });
-  } finally {
-    await reader.close();
+  for await (const batch of translateFile(file, connector)) {
+    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+    credits--;
+    port.postMessage({ kind: "batch", ...batch });
   }
+  port.postMessage({ kind: "end" });
 }
 
 run()
