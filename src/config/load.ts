@@ -4,10 +4,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { isNode, LineCounter, parseDocument, type Document } from "yaml";
+import { isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
 import { z } from "zod";
 import { SyncupError } from "../errors.js";
 import type { Config } from "./config.js";
+import { folderProblems } from "./folders.js";
 import { resolveConfig, type ConfigProblem } from "./resolve.js";
 import { configSchema } from "./schema.js";
 
@@ -27,7 +28,12 @@ export async function loadConfig(
       { cause: error },
     );
   }
-  return parseConfig(text, { file, label: path, env });
+  const source = new ConfigSource(text, path);
+  const config = source.resolve({ file, env });
+  // The folders the commands will write to: a file in their place fails here, not mid-run.
+  const problems = await folderProblems(config);
+  if (problems.length > 0) source.fail(problems);
+  return config;
 }
 
 /** Validates configuration text; `label` names the file in messages. */
@@ -35,38 +41,112 @@ export function parseConfig(
   text: string,
   options: { file: string; label: string; env: Readonly<Record<string, string | undefined>> },
 ): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const fail = (lines: string[]): never => {
+  return new ConfigSource(text, options.label).resolve(options);
+}
+
+/**
+ * At most this many alias expansions when the YAML becomes data: a "billion laughs" document,
+ * whose nested aliases expand exponentially, stops here instead of exhausting memory.
+ */
+export const MAX_YAML_ALIASES = 100;
+
+/** A configuration's text, parsed, with what turns a problem's path into its line. */
+class ConfigSource {
+  private readonly lineCounter = new LineCounter();
+  private readonly doc: Document;
+
+  constructor(
+    text: string,
+    private readonly label: string,
+  ) {
+    this.doc = parseDocument(text, { lineCounter: this.lineCounter, uniqueKeys: true, prettyErrors: false });
+  }
+
+  /** Syntax, then the schema, then cross-references: the resolved configuration, or CONFIG_INVALID. */
+  resolve(options: { file: string; env: Readonly<Record<string, string | undefined>> }): Config {
+    const { doc, lineCounter } = this;
+    if (doc.errors.length > 0) {
+      this.failAt(
+        doc.errors.map((e) => {
+          const pos = lineCounter.linePos(e.pos[0]);
+          return `line ${pos.line}, column ${pos.col}: ${e.message.split("\n")[0] ?? ""}`;
+        }),
+      );
+    }
+    const data = this.toData();
+    const parsed = configSchema.safeParse(data);
+    const problems = [...nulProblems(data), ...(parsed.success ? [] : flattenIssues(parsed.error.issues))];
+    if (!parsed.success || problems.length > 0) return this.fail(problems);
+    const { config, problems: unresolved } = resolveConfig(parsed.data, {
+      file: options.file,
+      baseDir: dirname(options.file),
+      env: options.env,
+    });
+    return config ?? this.fail(unresolved);
+  }
+
+  /** Throws CONFIG_INVALID with these problems, each with its path and line. */
+  fail(problems: readonly ConfigProblem[]): never {
+    return this.failAt(problems.map((p) => describe(p, this.doc, this.lineCounter)));
+  }
+
+  private failAt(lines: readonly string[]): never {
     throw new SyncupError(
       "CONFIG_INVALID",
-      `"${options.label}" has ${lines.length} problem${lines.length === 1 ? "" : "s"}:\n${lines.map((l) => `  - ${l}`).join("\n")}`,
+      `"${this.label}" has ${lines.length} problem${lines.length === 1 ? "" : "s"}:\n${lines.map((l) => `  - ${l}`).join("\n")}`,
       { details: lines },
     );
-  };
-  if (doc.errors.length > 0) {
-    fail(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return `line ${pos.line}, column ${pos.col}: ${e.message.split("\n")[0] ?? ""}`;
-      }),
-    );
   }
-  const parsed = configSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    fail(flattenIssues(parsed.error.issues).map((p) => describe(p, doc, lineCounter)));
-    throw new Error("unreachable");
+
+  /** The document as plain data, its aliases expanded (at most MAX_YAML_ALIASES of them). */
+  private toData(): unknown {
+    try {
+      return this.doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const alias = firstAliasPath(this.doc);
+      if (alias === undefined) return this.failAt([`the YAML cannot be read as data: ${reason}`]);
+      return this.fail([
+        {
+          path: alias,
+          message: `this alias and those it expands make too much data (more than ${MAX_YAML_ALIASES} expansions: ${reason}): write the values out instead of nesting aliases`,
+        },
+      ]);
+    }
   }
-  const { config, problems } = resolveConfig(parsed.data, {
-    file: options.file,
-    baseDir: dirname(options.file),
-    env: options.env,
+}
+
+/** The configuration path of the document's first alias (`*name`), or undefined when it has none. */
+function firstAliasPath(doc: Document): (string | number)[] | undefined {
+  let found: (string | number)[] | undefined;
+  visit(doc, {
+    Alias(_key, alias, ancestors) {
+      const chain = [...ancestors, alias];
+      found = [];
+      for (let i = 0; i + 1 < chain.length; i++) {
+        const node = chain[i];
+        const child = chain[i + 1];
+        if (isPair(node) && child === node.value) {
+          found.push(String(isScalar(node.key) ? node.key.value : node.key));
+        } else if (isSeq(node)) {
+          found.push(node.items.indexOf(child));
+        }
+      }
+      return visit.BREAK;
+    },
   });
-  if (config === undefined) {
-    fail(problems.map((p) => describe(p, doc, lineCounter)));
-    throw new Error("unreachable");
-  }
-  return config;
+  return found;
+}
+
+/** Every string of the configuration (keys and values) holding a NUL character, which no path, name or command can hold. */
+function nulProblems(data: unknown, path: (string | number)[] = []): ConfigProblem[] {
+  const problem = { path, message: "contains a NUL character (\\0), which no path, name or value can hold" };
+  if (typeof data === "string") return data.includes("\0") ? [problem] : [];
+  if (Array.isArray(data)) return data.flatMap((item: unknown, i) => nulProblems(item, [...path, i]));
+  if (data === null || typeof data !== "object") return [];
+  return Object.entries(data).flatMap(([key, value]) =>
+    key.includes("\0") ? [{ ...problem, path: [...path, key] }] : nulProblems(value, [...path, key]),
+  );
 }
 
 /** Zod reports a failed union as one issue; show the branch that got furthest instead. */
@@ -97,7 +177,9 @@ function toPath(path: PropertyKey[]): (string | number)[] {
 }
 
 function describe(problem: ConfigProblem, doc: Document, lineCounter: LineCounter): string {
-  const where = problem.path.length === 0 ? "(top level)" : problem.path.join(".");
+  // A key with a control character in it (a line break, a NUL) is shown quoted, escaped.
+  const shown = problem.path.map((p) => ([...String(p)].some(isControl) ? JSON.stringify(p) : p));
+  const where = shown.length === 0 ? "(top level)" : shown.join(".");
   let node: unknown = undefined;
   for (let n = problem.path.length; n >= 0 && !isNode(node); n--) {
     node = doc.getIn(problem.path.slice(0, n), true);
@@ -105,4 +187,9 @@ function describe(problem: ConfigProblem, doc: Document, lineCounter: LineCounte
   const range = isNode(node) ? node.range : undefined;
   const pos = range ? lineCounter.linePos(range[0]) : undefined;
   return `${where}: ${problem.message}${pos ? ` (line ${pos.line})` : ""}`;
+}
+
+function isControl(char: string): boolean {
+  const code = char.charCodeAt(0);
+  return code < 0x20 || code === 0x7f;
 }

@@ -4,6 +4,7 @@
  * Every problem is collected with its path, so that one check lists them all.
  */
 import { isAbsolute, resolve } from "node:path";
+import { Cron } from "croner";
 import type {
   AssociationDef,
   AssociationMappingDef,
@@ -23,8 +24,10 @@ import {
   type ThresholdName,
   type Thresholds,
 } from "./schema.js";
-import { DEFAULT_CSV_FORMAT, type CsvFormat } from "../csv/format.js";
+import { DEFAULT_CSV_FORMAT, resolveCsvFormat, type CsvFormat } from "../csv/format.js";
+import { SyncupError } from "../errors.js";
 import { nativeConnector } from "../connectors/index.js";
+import { compileConverter } from "../core/convert.js";
 import { ADMIN_PRINCIPAL } from "../protocol/api.js";
 import { parseSecretHash } from "../protocol/secret-hash.js";
 
@@ -200,10 +203,15 @@ export function resolveConfig(
             problem([...tpath, "file"], `not a valid regular expression: ${(error as Error).message}`);
           }
         }
-        const format: CsvFormat = { ...DEFAULT_CSV_FORMAT, ...connFormat, ...pickFormat(table) };
-        if (format.separator === format.quote) {
-          problem([...tpath, "separator"], "the separator and the quote must differ");
-        }
+        const tableFormat = pickFormat(table);
+        const format = checkedFormat(
+          { ...connFormat, ...tableFormat },
+          (key) => {
+            if (key in tableFormat) return [...tpath, key];
+            return key in connFormat ? [...cpath, "connections", connName, key] : tpath;
+          },
+          problem,
+        );
         tables[fullName] = { name: fullName, connection: connName, table: tableName, format, filePattern };
       }
     }
@@ -239,16 +247,26 @@ export function resolveConfig(
           );
           continue;
         }
+        const ppath = [...mpath, "properties", propName];
         const column = typeof pm === "string" ? pm : pm.column;
-        if (column === "") problem([...mpath, "properties", propName], "the column name cannot be empty");
-        properties.push({
+        if (column === "") problem(ppath, "the column name cannot be empty");
+        const property: PropertyMappingDef = {
           property: propName,
           column,
           type: scalar.type,
           multiValued: scalar.multiValued,
           format: typeof pm === "string" ? null : (pm.format ?? null),
           separator: typeof pm === "string" ? "|" : (pm.separator ?? "|"),
-        });
+        };
+        try {
+          // The converter the synchronization will use: a format it cannot read fails here, not there.
+          compileConverter(property);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          const key = message.includes("separator") ? "separator" : "format";
+          problem(typeof pm === "string" ? ppath : [...ppath, key], message);
+        }
+        properties.push(property);
       }
       const columns = [...new Set([m.primaryKey, ...uniqueKeys, ...properties.map((p) => p.column)])];
       entityTypeMappings.push({
@@ -340,8 +358,14 @@ export function resolveConfig(
     }
     if (job.schedule !== undefined) {
       const fields = job.schedule.trim().split(/\s+/).length;
-      if (fields < 5 || fields > 6)
-        problem([...jpath, "schedule"], `expected a cron expression of 5 or 6 fields, found ${fields}`);
+      const invalid =
+        fields < 5 || fields > 6
+          ? `expected a cron expression of 5 or 6 fields, found ${fields}`
+          : cronProblem(
+              job.schedule,
+              job.timeZone !== undefined && isTimeZone(job.timeZone) ? job.timeZone : "UTC",
+            );
+      if (invalid !== undefined) problem([...jpath, "schedule"], invalid);
     }
     jobs[jobName] = {
       name: jobName,
@@ -429,12 +453,46 @@ function definedThresholds(raw: Thresholds | undefined): Partial<Record<Threshol
   return out;
 }
 
+/**
+ * The CSV format of a table, checked by the CSV reader's own rules (`resolveCsvFormat`), so that
+ * a format the reader would refuse is refused here, each problem at the key that set it.
+ */
+function checkedFormat(
+  format: Partial<CsvFormat>,
+  pathOf: (key: keyof CsvFormat) => (string | number)[],
+  problem: (path: (string | number)[], message: string) => void,
+): CsvFormat {
+  try {
+    return resolveCsvFormat(format);
+  } catch (error) {
+    if (!(error instanceof SyncupError)) throw error;
+    for (const detail of error.details) {
+      const key = FORMAT_KEYS.find((k) => detail.startsWith(`${k} `)) ?? "separator";
+      problem(pathOf(key), detail);
+    }
+    return { ...DEFAULT_CSV_FORMAT, ...format };
+  }
+}
+
+const FORMAT_KEYS = ["encoding", "separator", "quote", "skipLines", "trim"] as const;
+
 function pickFormat(source: Partial<Record<keyof CsvFormat, unknown>>): Partial<CsvFormat> {
   const out: Partial<CsvFormat> = {};
-  for (const key of ["encoding", "separator", "quote", "skipLines", "trim"] as const) {
+  for (const key of FORMAT_KEYS) {
     if (source[key] !== undefined) (out as Record<string, unknown>)[key] = source[key];
   }
   return out;
+}
+
+/** Why croner, the scheduler, would refuse `schedule` (a minute of 99, a month of 13), or undefined. */
+function cronProblem(schedule: string, timeZone: string): string | undefined {
+  try {
+    new Cron(schedule, { timezone: timeZone, paused: true }).stop();
+    return undefined;
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/^CronPattern: /, "");
+    return `not a valid cron expression: ${reason}`;
+  }
 }
 
 function isTimeZone(zone: string): boolean {

@@ -93,6 +93,12 @@ const association = z.strictObject({
   property2: z.string().describe("`EntityType.navigationProperty` of the second end."),
 });
 
+/**
+ * The longest timeout a Node timer can wait (2^31 - 1 ms, about 24.8 days), in seconds: beyond
+ * it Node fires the timer after 1 ms instead, so a larger timeout would cut a command short.
+ */
+const MAX_TIMER_SECONDS = 2_147_483;
+
 export const CSV_ENCODINGS = ["utf-8", "utf-16", "utf-16le", "utf-16be", "latin1", "windows-1252"] as const;
 
 const csvFormat = {
@@ -126,7 +132,7 @@ const commandConnection = z.strictObject({
     ),
   cwd: z.string().optional(),
   env: z.record(z.string(), z.string()).optional(),
-  timeoutSeconds: z.number().int().positive().optional(),
+  timeoutSeconds: z.number().int().positive().max(MAX_TIMER_SECONDS).optional(),
   ...csvFormat,
   tables: z.record(name, z.strictObject({ ...csvFormat })),
 });
@@ -243,6 +249,7 @@ const agent = z
     requestTimeoutSeconds: z
       .number()
       .positive()
+      .max(MAX_TIMER_SECONDS)
       .optional()
       .describe("Seconds to wait for each answer; default 300."),
   })

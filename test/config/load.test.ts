@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig, parseConfig } from "../../src/config/load.js";
 import { SyncupError } from "../../src/errors.js";
@@ -153,5 +156,121 @@ describe("configuration", () => {
   it("loads the quickstart example", async () => {
     const config = await loadConfig("examples/quickstart/syncup.yaml", {});
     expect(Object.keys(config.connectors)).toEqual(["HR", "AD"]);
+  });
+});
+
+describe("configurations refused when they are loaded rather than when they run", () => {
+  const withJob = (schedule: string) =>
+    `${minimal}jobs:\n  daily: { connector: HR, mode: complete, schedule: "${schedule}" }\n`;
+
+  it("a YAML alias bomb: a bounded expansion, named with the alias's path and line", () => {
+    const levels = "abcdefgh";
+    const bomb = [
+      "version: 1",
+      `a: &a [${Array.from({ length: 10 }, () => '"x"').join(", ")}]`,
+      ...[...levels.slice(1)].map(
+        (k, i) => `${k}: &${k} [${Array.from({ length: 10 }, () => `*${levels[i]}`).join(", ")}]`,
+      ),
+    ].join("\n");
+    const started = Date.now();
+    const problems = problemsOf(bomb);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(problems).toEqual([expect.stringMatching(/^b\.0: this alias .* too much data .*\(line 3\)$/)]);
+  });
+
+  it("a cron schedule croner cannot read", () => {
+    expect(parse(withJob("0 5 * * *")).jobs["daily"]?.schedule).toBe("0 5 * * *");
+    expect(problemsOf(withJob("99 99 * * *"))).toEqual([
+      "jobs.daily.schedule: not a valid cron expression: Invalid value for minute: 99 (line 29)",
+    ]);
+    expect(problemsOf(withJob("0 5 * 13 *"))[0]).toMatch(
+      /^jobs\.daily\.schedule: not a valid cron expression: .*month.* \(line 29\)$/,
+    );
+  });
+
+  it("a NUL character in any string", () => {
+    expect(problemsOf(minimal.replace("path: ./hr", 'path: "./hr\\0"'))).toEqual([
+      "connectors.HR.connections.hr.path: contains a NUL character (\\0), which no path, name or value can hold (line 18)",
+    ]);
+    expect(problemsOf(`exportDir: "\\0"${minimal}`)[0]).toMatch(/^exportDir: contains a NUL .*\(line 1\)$/);
+  });
+
+  it("a separator or quote the CSV reader refuses, at the key that set it", () => {
+    const sep = (value: string) => minimal.replace('separator: ","', `separator: ${value}`);
+    expect(problemsOf(sep('"\\n"'))).toEqual([
+      'connectors.HR.connections.hr.tables.people.separator: separator must be exactly one character other than CR or LF, got "\\n" (line 20)',
+    ]);
+    expect(problemsOf(sep('"\\r"'))[0]).toMatch(/tables\.people\.separator: separator must be exactly one/);
+    expect(problemsOf(sep('"\\0"'))[0]).toMatch(/tables\.people\.separator: contains a NUL character/);
+    expect(problemsOf(sep("'\"'"))).toEqual([
+      "connectors.HR.connections.hr.tables.people.separator: separator and quote must differ (line 20)",
+    ]);
+    // Set on the connection, reported there.
+    expect(problemsOf(minimal.replace("type: csv", 'type: csv\n        quote: "\\n"'))).toEqual([
+      'connectors.HR.connections.hr.quote: quote must be exactly one character other than CR or LF, got "\\n" (line 18)',
+    ]);
+  });
+
+  it("a property format or multi-value separator the synchronization could not use", () => {
+    const typed = (type: string, mapping: string) =>
+      minimal
+        .replace("name: { type: string }", `name: ${type}`)
+        .replace("name: { column: full_name }", `name: ${mapping}`);
+    expect(problemsOf(typed("{ type: date-time }", "{ column: hired, format: Y/N }"))).toEqual([
+      'connectors.HR.entityTypeMappings.Person.properties.name.format: date-time format "Y/N" lacks yyyy (line 25)',
+    ]);
+    expect(
+      problemsOf(typed("{ type: string, multiValued: true }", '{ column: tags, separator: "" }')),
+    ).toEqual([
+      "connectors.HR.entityTypeMappings.Person.properties.name.separator: the separator of a multi-valued property cannot be empty (line 25)",
+    ]);
+  });
+
+  it("a timeout beyond what a Node timer can wait (it would fire after 1 ms)", () => {
+    const text = minimal
+      .replace(
+        "type: csv\n        path: ./hr",
+        "type: command\n        command: [export.sh]\n        timeoutSeconds: 99999999",
+      )
+      .replace("{ file: '^people.*\\.csv$', separator: \",\" }", "{}");
+    expect(problemsOf(text)).toEqual([
+      expect.stringMatching(
+        /^connectors\.HR\.connections\.hr\.timeoutSeconds: Too big: expected number to be <=2147483 \(line 19\)$/,
+      ),
+    ]);
+  });
+
+  it("a file where a folder goes: the work folder, or an ancestor of the export folder", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "syncup-config-"));
+    try {
+      const file = join(dir, "afile");
+      writeFileSync(file, "not a folder");
+      const write = (name: string, text: string) => {
+        writeFileSync(join(dir, name), text);
+        return join(dir, name);
+      };
+      const refused = async (path: string) => {
+        const error: unknown = await loadConfig(path, {}).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(SyncupError);
+        return [...(error as SyncupError).details];
+      };
+      expect(await refused(write("a.yaml", `workDir: ./afile${minimal}`))).toEqual([
+        `workDir: the work folder "${file}" is a file, not a folder (line 1)`,
+      ]);
+      expect(await refused(write("b.yaml", `exportDir: ./afile/export${minimal}`))).toEqual([
+        `exportDir: the export folder "${file}/export" cannot be made: "${file}" is a file, not a folder (line 1)`,
+      ]);
+      expect(await refused(write("c.yaml", minimal.replace("path: ./hr", "path: ./afile")))).toEqual([
+        `connectors.HR.connections.hr.path: the connection's folder "${file}" is a file, not a folder (line 18)`,
+      ]);
+      // Folders that do not exist yet are made by the commands.
+      const fine = await loadConfig(write("d.yaml", `workDir: ./not/yet${minimal}`), {});
+      expect(fine.workDir).toBe(join(dir, "not", "yet"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
