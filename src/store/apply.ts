@@ -1,5 +1,6 @@
 import type { ScopeCountRepository } from "./counts.js";
 import type { Driver } from "./driver.js";
+import type { PendingLinkRepository } from "./pending.js";
 import { MONO_COLUMNS } from "./types.js";
 
 /** The steps of an apply, in order; a test hook can fail between them. */
@@ -8,13 +9,14 @@ export type ApplyStep = "resources" | "links" | "deletes";
 /**
  * Applies exactly what `batchId` staged, in the caller's transaction: inserted and updated
  * resources; then links (removed pairs first, so that a mono-valued column can take its new
- * value); then deleted resources, which take along their links and the mono-valued
+ * value) and the pairs set aside as pending; then deleted resources, which take along their links and the mono-valued
  * references pointing to them. Ends that the batch itself inserted are found by primary key.
  */
 export class ApplyRepository {
   constructor(
     private readonly db: Driver,
     private readonly counts: ScopeCountRepository,
+    private readonly pending: PendingLinkRepository,
   ) {}
 
   /** Applies the batch and adjusts the connector's held counts (`UR_ScopeCounts`) to match. */
@@ -28,6 +30,7 @@ export class ApplyRepository {
     await this.resources(batchId, connector);
     await beforeStep?.("links");
     await this.links(batchId, connector);
+    await this.pending.apply(batchId, connector);
     await beforeStep?.("deletes");
     await this.deletes(batchId);
     await settleCounts();

@@ -160,5 +160,6 @@ export class ChangeRepository {
   async discard(batchId: string): Promise<void> {
     await this.db.run("DELETE FROM UR_ResourcesChanges WHERE batch_id = ?", [batchId]);
     await this.db.run("DELETE FROM UR_ResourceLinkChanges WHERE batch_id = ?", [batchId]);
+    await this.db.run("DELETE FROM UR_PendingLinkChanges WHERE batch_id = ?", [batchId]);
   }
 }

@@ -76,6 +76,43 @@ export class LinkRepository {
   }
 
   /**
+   * The association's stored pairs with an end that the staged resource changes of `batchId`
+   * delete or re-key (incremental): each must be resolved again. Found from the batch's
+   * changes through the indexes on the ends, never by a pass over the association.
+   */
+  async *staleOf(batchId: string, connector: string, scope: LinkScope): AsyncGenerator<StoredLink[]> {
+    let sql: string;
+    let params: SqlValue[];
+    if (scope.mono === null) {
+      const through = (end: 1 | 2) =>
+        `SELECT l.key1 AS key1, l.key2 AS key2, l.resource1 AS resource1, l.resource2 AS resource2, 1 AS stale
+         FROM UR_ResourcesChanges c JOIN UR_ResourceLinks l ON l.resource${end} = c.resource_id
+         WHERE c.batch_id = ? AND c.relinks = 1 AND l.connector = ? AND l.association = ?`;
+      sql = `${through(1)} UNION ${through(2)}`;
+      params = [batchId, connector, scope.association, batchId, connector, scope.association];
+    } else {
+      const column = `i${scope.mono.column}`;
+      const [r1, r2] = scope.mono.end === 1 ? ["h", "t"] : ["t", "h"];
+      const key = (alias: string, keyColumn: KeyColumn) =>
+        keyColumn === "pk" ? `${alias}.pk` : `COALESCE(${alias}.${keyColumn}, '')`;
+      const holderType = scope.mono.end === 1 ? scope.end1Type : scope.end2Type;
+      // The holder re-keyed or deleted, or the resource it points to. The staged rows lead
+      // (CROSS JOIN), and the filters on the holder are expressions that no index serves:
+      // otherwise SQLite walks the entity type's rows by them instead of looking up the ids.
+      const through = (join: string) =>
+        `SELECT ${key(r1, scope.key1Column)} AS key1, ${key(r2, scope.key2Column)} AS key2,
+                ${r1}.id AS resource1, ${r2}.id AS resource2, 1 AS stale
+         FROM UR_ResourcesChanges c CROSS JOIN UR_Resources h CROSS JOIN UR_Resources t
+         WHERE c.batch_id = ? AND c.relinks = 1 AND ${join} AND t.id = h.${column}
+           AND h.connector || '' = ? AND h.entity_type || '' = ?`;
+      sql = `${through("h.id = c.resource_id")} UNION ${through(`h.${column} = c.resource_id`)}`;
+      params = [batchId, connector, holderType, batchId, connector, holderType];
+    }
+    const rows = await this.db.all<StoredLink>(sql, params);
+    if (rows.length > 0) yield rows;
+  }
+
+  /**
    * Initial load of an association, in SQL: the file's pairs are bulk-loaded into a scratch
    * table and both ends looked up by index (a unique key held by several resources resolves
    * to the lowest primary key, as in `resolveKeys`) as the resolved pairs are inserted, in

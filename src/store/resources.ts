@@ -128,6 +128,7 @@ export class ResourceRepository {
     await this.db.run("DELETE FROM UR_ResourceLinks WHERE connector = ?", [connector]);
     await this.db.run("DELETE FROM UR_Resources WHERE connector = ?", [connector]);
     await this.db.run("DELETE FROM UR_ScopeCounts WHERE connector = ?", [connector]);
+    await this.db.run("DELETE FROM UR_PendingLinks WHERE connector = ?", [connector]);
   }
 
   /**

@@ -12,6 +12,7 @@ import type { Dialect, Driver, TransactionOptions } from "./driver.js";
 import { JobInstanceRepository } from "./jobs.js";
 import { LinkRepository } from "./links.js";
 import { migrate } from "./migrate.js";
+import { PendingLinkRepository } from "./pending.js";
 import { POSTGRES_DDL } from "./postgres/ddl.js";
 import { PostgresDriver } from "./postgres/driver.js";
 import { ResourceRepository } from "./resources.js";
@@ -25,6 +26,7 @@ export interface Store {
   readonly batches: BatchRepository;
   readonly resources: ResourceRepository;
   readonly links: LinkRepository;
+  readonly pending: PendingLinkRepository;
   readonly changes: ChangeRepository;
   readonly counts: ScopeCountRepository;
   readonly applier: ApplyRepository;
@@ -65,15 +67,17 @@ export async function openStore(url: string): Promise<Store> {
 /** A store over an open driver (already migrated). */
 export function storeOn(driver: Driver): Store {
   const counts = new ScopeCountRepository(driver);
+  const pending = new PendingLinkRepository(driver);
   return {
     dialect: driver.dialect,
     label: driver.label,
     batches: new BatchRepository(driver),
     resources: new ResourceRepository(driver),
     links: new LinkRepository(driver),
+    pending,
     changes: new ChangeRepository(driver),
     counts,
-    applier: new ApplyRepository(driver, counts),
+    applier: new ApplyRepository(driver, counts, pending),
     jobs: new JobInstanceRepository(driver),
     deferIndexes: () => deferIndexes(driver),
     analyze: (tables) => driver.analyze(tables),

@@ -13,8 +13,9 @@ import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/conf
 import { Worker } from "node:worker_threads";
 import { ResourceTranslator, type ConversionProblem } from "../core/translate.js";
 import { SyncupError, type ErrorCode, type FilePosition } from "../errors.js";
+import type { PendingLink, PendingReason } from "../store/pending.js";
 import type { NewResource } from "../store/resources.js";
-import { ascendingKeys, linkScopeOf, newMappingReport, type StageContext } from "./context.js";
+import { ascendingKeys, CHUNK, linkScopeOf, newMappingReport, type StageContext } from "./context.js";
 import { monoConflictReason } from "./link-stager.js";
 import { missingReason, OrphanFile } from "./orphans.js";
 import { openPrepared, type PreparedFile } from "./prepared.js";
@@ -201,6 +202,16 @@ export async function loadInitialLinks(
   ctx.reports.set(mapping.name, report);
   const scope = linkScopeOf(ctx.config, ctx.connector, mapping);
   const orphans = new OrphanFile(ctx.dir, mapping.name);
+  // Set aside as pending in the load's transaction, to be tried again by the next runs.
+  const pending: PendingLink[] = [];
+  const pend = async (key1: string, key2: string, missing: PendingReason) => {
+    pending.push({ key1, key2, missing, batchId: ctx.batchId });
+    if (pending.length >= CHUNK) await flushPending();
+  };
+  const flushPending = async () => {
+    await ctx.store.pending.insert(ctx.connector.name, mapping.name, ctx.batchId, pending);
+    pending.length = 0;
+  };
   const reader = await openPrepared(file, false);
   const ascending = ascendingKeys(file);
   async function* pairs(): AsyncGenerator<(readonly [number, string, string])[]> {
@@ -232,12 +243,15 @@ export async function loadInitialLinks(
           o.missing,
           missingReason(o.missing, scope.end1Type, scope.end2Type),
         );
+        await pend(o.key1, o.key2, o.missing);
       },
     );
     report.inserted = loaded.inserted;
     for (const c of loaded.conflicts) {
       await orphans.add(c.line, c.key1, c.key2, "", monoConflictReason(scope.mono!, c.winner1, c.winner2));
+      await pend(c.key1, c.key2, "conflict");
     }
+    await flushPending();
     report.conflicts += loaded.conflicts.length;
   } catch (error) {
     await orphans.abort();

@@ -135,6 +135,7 @@ export async function stageCompleteLinks(ctx: StageContext, file: PreparedFile):
   const reader = await openPrepared(file, false);
   const stored = await Cursor.open(ctx.store.links.streamPairs(ctx.batchId, ctx.connector.name, scope));
   try {
+    await stager.resetPending();
     const ascending = ascendingKeys(file);
     for await (const rows of reader.rows) {
       for (const row of rows) {

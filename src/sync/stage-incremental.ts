@@ -142,39 +142,73 @@ export async function stageIncrementalResources(ctx: StageContext, file: Prepare
 
 const LINK_COMMANDS: ReadonlySet<string> = new Set(["insert", "delete", "merge"]);
 
+/**
+ * An association's delta rows, then the pairs the batch did not name but must resolve again:
+ * stored links whose end the batch deletes or re-keys, and the pairs pending since earlier
+ * runs (an end may arrive with this batch). The delete of a pending pair is no drift: the
+ * pair leaves the pending ones.
+ */
 export async function stageIncrementalLinks(ctx: StageContext, file: PreparedFile): Promise<void> {
   const mapping = file.mapping as AssociationMappingDef;
   const report = newMappingReport(file);
   ctx.reports.set(mapping.name, report);
   const scope = linkScopeOf(ctx.config, ctx.connector, mapping);
   const stager = new LinkStager(ctx, mapping, scope, report);
+  const connector = ctx.connector.name;
+  // The pairs the delta names (a few per change): the later passes leave them alone.
+  const named = new Set<string>();
   try {
     for await (const chunk of deltaChunks(file, (f) => [f[1] ?? "", f[2] ?? ""], LINK_COMMANDS)) {
       const pairs = chunk.map((r) => [r.fields[1] ?? "", r.fields[2] ?? ""] as const);
       const stored = new Map<string, StoredLink>(
-        (await ctx.store.links.findPairs(ctx.batchId, ctx.connector.name, scope, pairs)).map((l) => [
+        (await ctx.store.links.findPairs(ctx.batchId, connector, scope, pairs)).map((l) => [
           pairKey(l.key1, l.key2),
           l,
+        ]),
+      );
+      const pending = new Map(
+        (await ctx.store.pending.find(connector, mapping.name, pairs)).map((p) => [
+          pairKey(p.key1, p.key2),
+          p.missing,
         ]),
       );
       for (const row of chunk) {
         report.rows++;
         const [key1, key2] = [row.fields[1] ?? "", row.fields[2] ?? ""];
-        const held = stored.get(pairKey(key1, key2));
+        const key = pairKey(key1, key2);
+        named.add(key);
+        const held = stored.get(key);
         const unknown = (what: string) =>
           ctx.unknownKeys.add(
             `"${file.label}" line ${row.line}: ${row.command} of ${mapping.name} link ${showKey(key1, key2)}, ${what}`,
           );
         if (row.command === "delete") {
-          if (held === undefined) unknown("which the repository does not hold");
-          else await stager.remove(held, row.line);
+          if (held !== undefined) await stager.remove(held, row.line);
+          else if (pending.has(key)) await stager.forget(key1, key2, row.line);
+          else unknown("which the repository does not hold");
         } else if (held === undefined) {
-          await stager.candidate(row.line, key1, key2);
+          const missing = pending.get(key);
+          if (missing !== undefined) await stager.retry(row.line, key1, key2, missing);
+          else await stager.candidate(row.line, key1, key2);
         } else if (row.command === "insert") {
           unknown("which the repository already holds");
         } else {
           report.unchanged++;
         }
+      }
+    }
+    for await (const page of ctx.store.links.staleOf(ctx.batchId, connector, scope)) {
+      for (const link of page) {
+        const key = pairKey(link.key1, link.key2);
+        if (named.has(key)) continue;
+        named.add(key);
+        await stager.candidate(null, link.key1, link.key2, link);
+      }
+    }
+    for await (const page of ctx.store.pending.pages(connector, mapping.name)) {
+      for (const pair of page) {
+        if (!named.has(pairKey(pair.key1, pair.key2)))
+          await stager.retry(null, pair.key1, pair.key2, pair.missing);
       }
     }
   } catch (error) {

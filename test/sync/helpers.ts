@@ -257,11 +257,31 @@ export async function writePrepared(
   return dir;
 }
 
+/**
+ * Writes the export of `data` as the managed system would drop it (`<workDir>/hr/*.csv`, the
+ * test configuration's csv connection), rows in the order given: what `syncup run` reads.
+ */
+export async function writeExport(workDir: string, data: Dataset): Promise<void> {
+  const dir = join(workDir, "hr");
+  mkdirSync(dir, { recursive: true });
+  const files: [string, string[], string[][]][] = [
+    ["users", USER_COLUMNS, data.users.map((u) => [u.id, u.mail, u.name, u.age, u.active, u.hired])],
+    ["groups", GROUP_COLUMNS, data.groups.map((g) => [g.name, g.label])],
+    ["members", ["group", "user"], data.members.map((m) => [...m])],
+    ["managers", ["id", "managerId"], data.managers.map((m) => [...m])],
+  ];
+  for (const [name, header, rows] of files) {
+    const writer = await CsvFileWriter.open(join(dir, `${name}.csv`), header);
+    await writer.writeBatch(rows);
+    await writer.commit();
+  }
+}
+
 /** Everything the repository holds for the connector, by key, in a stable order. */
 export async function snapshot(
   store: Store,
   connector = CONNECTOR,
-): Promise<{ resources: string[]; links: string[]; mono: string[] }> {
+): Promise<{ resources: string[]; links: string[]; mono: string[]; pending: string[] }> {
   const rows = await store.resources.list({ connector, limit: 1_000_000, offset: 0 });
   const pkOf = new Map(rows.map((r) => [r.id, `${r.entityType}:${r.pk}`]));
   const resources = rows.map((r) => `${r.entityType}:${r.pk} ${r.uk1 ?? "-"} ${r.properties}`);
@@ -276,7 +296,10 @@ export async function snapshot(
       mono.push(`${r.entityType}:${r.pk} i${column} ${pkOf.get(target)}`);
   }
   await expectCountsHeld(store, connector, rows, links);
-  return { resources, links: links.sort(), mono: mono.sort() };
+  const pending = (await store.pending.list(connector)).map(
+    (p) => `${p.association} ${p.key1} ${p.key2} ${p.missing}`,
+  );
+  return { resources, links: links.sort(), mono: mono.sort(), pending };
 }
 
 /** The maintained counts (UR_ScopeCounts) equal what the repository holds. */
