@@ -143,7 +143,7 @@ async function confirmSeal(
   state: TransferState,
   commitState: (() => Promise<void>) | undefined,
 ): Promise<void> {
-  await acceptPrepared(config, state.connector, state.batchId);
+  await acceptPrepared(config, state.connector, state.batchId, { preparedAt: state.preparedAt });
   await commitState?.();
   await dropTransfer(config, state.connector);
 }

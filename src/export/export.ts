@@ -12,6 +12,7 @@ import { openCsv } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
 import { nativeConnector } from "../connectors/index.js";
+import { withConnectorLock } from "../support/connector-lock.js";
 import { findNewestFile } from "./find-file.js";
 import { runCommand } from "./run-command.js";
 
@@ -58,6 +59,17 @@ export async function exportConnector(
   options: ExportOptions = {},
 ): Promise<ExportReport> {
   const connector = requireConnector(config, connectorName);
+  return withConnectorLock(config.workDir, connector.name, "export", () =>
+    exportLocked(config, connector, mode, options),
+  );
+}
+
+async function exportLocked(
+  config: Config,
+  connector: ConnectorDef,
+  mode: Mode,
+  options: ExportOptions,
+): Promise<ExportReport> {
   await mkdir(config.exportDir, { recursive: true });
   const pending: { writer: CsvFileWriter; table: string; source: string }[] = [];
   const commands: ExportReport["commands"][number][] = [];

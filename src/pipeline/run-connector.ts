@@ -1,14 +1,17 @@
 /**
- * The whole Sync Up of one connector in one process: export → prepare → synchronize → accept.
- * `previous/` is advanced only when the synchronization applied the batch, so a blocked or
- * failed run leaves the next incremental diff against what the repository really holds.
+ * The whole Sync Up of one connector in one process: export → prepare → synchronize → accept,
+ * holding the connector's lock from start to end, so that no other run, export or prepare of
+ * the connector falls between the steps. `previous/` is advanced only when the synchronization
+ * applied the batch, and only to the files of that batch, so a blocked or failed run leaves the
+ * next incremental diff against what the repository really holds.
  */
 import type { Config, Mode } from "../config/config.js";
 import { exportConnector, type ExportReport } from "../export/export.js";
 import type { MappingSummary } from "../prepare/layout.js";
 import { prepareConnector } from "../prepare/prepare.js";
 import { acceptPrepared } from "../prepare/previous.js";
-import { synchronize, type Store, type SyncReport } from "../sync/index.js";
+import { withConnectorLock } from "../support/connector-lock.js";
+import { synchronize, type Store, type SyncProgress, type SyncReport } from "../sync/index.js";
 
 export type RunMode = Mode | "auto";
 
@@ -24,6 +27,8 @@ export interface RunConnectorOptions {
   readonly force?: boolean;
   readonly dryRun?: boolean;
   readonly onProgress?: (label: string, done: number, total: number) => void;
+  /** The synchronization's progress: rows of each prepared file read (the steps before count bytes). */
+  readonly onSyncProgress?: SyncProgress;
 }
 
 /** `auto` is initial for a connector the repository holds nothing of yet, else complete. */
@@ -38,6 +43,18 @@ export async function runConnector(
   connector: string,
   requested: RunMode,
   options: RunConnectorOptions = {},
+): Promise<ConnectorRun> {
+  return withConnectorLock(config.workDir, connector, "syncup run", () =>
+    runLocked(config, store, connector, requested, options),
+  );
+}
+
+async function runLocked(
+  config: Config,
+  store: Store,
+  connector: string,
+  requested: RunMode,
+  options: RunConnectorOptions,
 ): Promise<ConnectorRun> {
   const mode = await resolveMode(store, connector, requested);
   const progress = options.onProgress;
@@ -60,19 +77,23 @@ export async function synchronizePrepared(
   connector: string,
   mode: Mode,
   exported: Pick<ExportReport, "commitState"> | undefined,
-  options: Pick<RunConnectorOptions, "force" | "dryRun"> = {},
+  options: Pick<RunConnectorOptions, "force" | "dryRun" | "onSyncProgress"> = {},
 ): Promise<SyncReport> {
-  const sync = await synchronize({
-    store,
-    config,
-    connector,
-    mode,
-    ...(options.force === undefined ? {} : { force: options.force }),
-    ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+  return withConnectorLock(config.workDir, connector, "synchronize", async () => {
+    const sync = await synchronize({
+      store,
+      config,
+      connector,
+      mode,
+      ...(options.force === undefined ? {} : { force: options.force }),
+      ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+      ...(options.onSyncProgress === undefined ? {} : { onProgress: options.onSyncProgress }),
+    });
+    if (sync.state === "applied") {
+      const batch = await store.batches.get(sync.batchId);
+      await acceptPrepared(config, connector, sync.batchId, { preparedAt: batch?.preparedAt ?? null });
+      await exported?.commitState();
+    }
+    return sync;
   });
-  if (sync.state === "applied") {
-    await acceptPrepared(config, connector, sync.batchId);
-    await exported?.commitState();
-  }
-  return sync;
 }

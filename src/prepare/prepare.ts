@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { mappingsOf, type Config, type MappingDef, type Mode } from "../config/config.js";
+import { mappingsOf, type Config, type ConnectorDef, type MappingDef, type Mode } from "../config/config.js";
 import { applyDelta } from "../core/apply-delta.js";
 import { collapseSorted, parseCommand } from "../core/change-collapse.js";
 import { findCommandColumn, resolveColumns } from "../core/columns.js";
@@ -19,6 +19,7 @@ import { CsvFileWriter } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
 import { requireConnector } from "../export/export.js";
 import { sortRows } from "../sort/external-sort.js";
+import { withConnectorLock } from "../support/connector-lock.js";
 import { writeJsonAtomic } from "./files.js";
 import {
   connectorDir,
@@ -58,6 +59,17 @@ export async function prepareConnector(
   options: PrepareOptions = {},
 ): Promise<PrepareReport> {
   const connector = requireConnector(config, connectorName);
+  return withConnectorLock(config.workDir, connector.name, "prepare", () =>
+    prepareLocked(config, connector, mode, options),
+  );
+}
+
+async function prepareLocked(
+  config: Config,
+  connector: ConnectorDef,
+  mode: Mode,
+  options: PrepareOptions,
+): Promise<PrepareReport> {
   const dir = connectorDir(config, connector.name);
   await mkdir(dir, { recursive: true });
   await mkdir(config.prepare.tempDir, { recursive: true });

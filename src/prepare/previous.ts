@@ -9,6 +9,7 @@ import { copyFile, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
+import { withConnectorLock } from "../support/connector-lock.js";
 import { readJsonIfExists, sha256File, writeJsonAtomic } from "./files.js";
 import {
   connectorDir,
@@ -84,17 +85,39 @@ export async function verifiedPreviousFile(
 
 /**
  * Advances `previous/` to the `.sorted.csv` files of the last prepare, recording the batch
- * they were sent in. Call it only once that batch was durably accepted.
+ * they were sent in. Call it only once that batch was durably accepted. With `expected`, the
+ * files must be those of that batch's prepare (its `preparedAt`): when another prepare ran
+ * meanwhile, `previous/` is left as it was and PREVIOUS_INVALID says so, since advancing it to
+ * files the repository never received would lose their changes for good. Holds the
+ * connector's lock (or runs under its caller's).
  */
 export async function acceptPrepared(
   config: Config,
   connector: string,
   batch: string | null,
+  expected?: { readonly preparedAt: string | null },
+): Promise<PreviousManifest> {
+  return withConnectorLock(config.workDir, connector, "accept", () =>
+    acceptLocked(config, connector, batch, expected),
+  );
+}
+
+async function acceptLocked(
+  config: Config,
+  connector: string,
+  batch: string | null,
+  expected: { readonly preparedAt: string | null } | undefined,
 ): Promise<PreviousManifest> {
   const dir = connectorDir(config, connector);
   const prepared = await readJsonIfExists<PrepareManifest>(join(dir, "prepare.json"));
   if (prepared === undefined) {
     throw new SyncupError("PREPARE_NO_OUTPUT", `No prepared files in "${dir}": run "syncup prepare" first.`);
+  }
+  if (expected !== undefined && prepared.preparedAt !== expected.preparedAt) {
+    throw new SyncupError(
+      "PREVIOUS_INVALID",
+      `The prepared files in "${dir}" are not the ones batch ${batch ?? "(local)"} was made of (prepared at ${prepared.preparedAt}, the batch's at ${expected.preparedAt ?? "unknown"}): another prepare of connector "${connector}" ran meanwhile. previous/ is left as it was; the next incremental run is refused for drift, and a complete synchronization (--mode complete) brings the repository back in line.`,
+    );
   }
   await recoverPrevious(config, connector);
   const tag = randomBytes(4).toString("hex");
@@ -156,8 +179,10 @@ export async function acceptValidated(
   const dir = connectorDir(config, connector);
   if (batch.source === null || batch.preparedAt === null || resolve(batch.source) !== resolve(dir))
     return false;
-  const prepared = await readJsonIfExists<PrepareManifest>(join(dir, "prepare.json"));
-  if (prepared?.preparedAt !== batch.preparedAt) return false;
-  await acceptPrepared(config, connector, batch.id);
-  return true;
+  return withConnectorLock(config.workDir, connector, "accept", async () => {
+    const prepared = await readJsonIfExists<PrepareManifest>(join(dir, "prepare.json"));
+    if (prepared?.preparedAt !== batch.preparedAt) return false;
+    await acceptLocked(config, connector, batch.id, { preparedAt: batch.preparedAt });
+    return true;
+  });
 }

@@ -9,6 +9,9 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { runConnector, type RunMode } from "../../src/pipeline/run-connector.js";
+import { exportConnector } from "../../src/export/export.js";
+import { prepareConnector } from "../../src/prepare/prepare.js";
+import { acceptPrepared, readPreviousManifest } from "../../src/prepare/previous.js";
 import { openStore, type Store } from "../../src/sync/index.js";
 import { testDatabases } from "../store/dialects.js";
 import {
@@ -184,5 +187,22 @@ describe.each(databases)("a faithful repository on $dialect", (db) => {
       ),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe("accept", () => {
+  it("advances previous/ only to the files of the batch that was applied", async () => {
+    const workDir = tempDir();
+    const config = testConfig(workDir);
+    await writeExport(workDir, dataset(5));
+    await exportConnector(config, CONNECTOR, "complete");
+    const first = await prepareConnector(config, CONNECTOR, "complete");
+    await writeExport(workDir, dataset(8));
+    await exportConnector(config, CONNECTOR, "complete");
+    await prepareConnector(config, CONNECTOR, "complete");
+    await expect(
+      acceptPrepared(config, CONNECTOR, "batch-1", { preparedAt: first.manifest.preparedAt }),
+    ).rejects.toMatchObject({ code: "PREVIOUS_INVALID" });
+    expect(await readPreviousManifest(config, CONNECTOR)).toBeUndefined();
   });
 });

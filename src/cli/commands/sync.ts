@@ -1,11 +1,13 @@
 import type { Config } from "../../config/config.js";
 import { loadConfig } from "../../config/load.js";
 import { acceptPrepared } from "../../prepare/previous.js";
+import { withConnectorLock } from "../../support/connector-lock.js";
 import { describeCheck } from "../../core/thresholds.js";
 import { openStore, synchronize, type Store, type SyncReport } from "../../sync/index.js";
 import { print, type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { applyPauseHook } from "../fault-hooks.js";
+import { progressBar } from "../progress.js";
 import { renderTable } from "../table.js";
 import { modeOption, type DefineCommand } from "./index.js";
 
@@ -79,26 +81,37 @@ export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
         dryRun?: boolean;
         force?: boolean;
         json?: boolean;
+        progress: boolean;
       }) => {
         const pause = applyPauseHook(ctx.env, (step) =>
           print(ctx.stderr, `syncup: paused before the apply step "${step}" (SYNCUP_TEST_APPLY_PAUSE_MS)`),
         );
-        const report = await withStore(ctx, opts.config, (store, config) =>
-          synchronize({
-            store,
-            config,
-            connector: opts.connector,
-            mode: opts.mode,
-            ...(pause === undefined ? {} : { beforeApplyStep: pause }),
-            ...(opts.dir === undefined ? {} : { dir: opts.dir }),
-            dryRun: opts.dryRun === true,
-            force: opts.force === true,
-          }),
-        );
-        if (report.state === "applied" && opts.dir === undefined) {
-          // The batch is durably applied: the prepared files become the base of the next diff.
-          await acceptPrepared(await loadConfig(opts.config, ctx.env), opts.connector, report.batchId);
-        }
+        const bar = progressBar(ctx, opts.progress && opts.json !== true);
+        const report = await withStore(ctx, opts.config, async (store, config) => {
+          const synchronizeAndAccept = async () => {
+            const report = await synchronize({
+              store,
+              config,
+              connector: opts.connector,
+              mode: opts.mode,
+              ...(pause === undefined ? {} : { beforeApplyStep: pause }),
+              ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+              dryRun: opts.dryRun === true,
+              force: opts.force === true,
+              onProgress: (mapping, rows, total) => bar.update(mapping, rows, total, "rows"),
+            });
+            if (report.state === "applied" && opts.dir === undefined) {
+              // The batch is durably applied: its prepared files become the base of the next diff.
+              const preparedAt = (await store.batches.get(report.batchId))?.preparedAt ?? null;
+              await acceptPrepared(config, opts.connector, report.batchId, { preparedAt });
+            }
+            return report;
+          };
+          // The connector's work folder: no export or prepare of it until the accept is done.
+          return opts.dir === undefined
+            ? withConnectorLock(config.workDir, opts.connector, "syncup sync", synchronizeAndAccept)
+            : synchronizeAndAccept();
+        }).finally(() => bar.stop());
         print(ctx.stdout, opts.json === true ? JSON.stringify(report, null, 2) : renderSyncReport(report));
         setExit(report.state === "blocked" ? EXIT.BLOCKED : EXIT.OK);
       },
