@@ -7,6 +7,7 @@ import { formatPosition, SyncupError } from "../errors.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeOf } from "./exit-codes.js";
 import { COMMANDS } from "./commands/index.js";
+import { dropWritesAfterClose } from "./output.js";
 
 export async function main(argv: readonly string[], context?: Partial<CliContext>): Promise<number> {
   const ctx: CliContext = {
@@ -15,11 +16,16 @@ export async function main(argv: readonly string[], context?: Partial<CliContext
     env: context?.env ?? process.env,
     cwd: context?.cwd ?? process.cwd(),
   };
+  dropWritesAfterClose(ctx.stdout);
+  dropWritesAfterClose(ctx.stderr);
   let exitCode: number = EXIT.OK;
   const program = new Command("syncup")
     .description("Upward data synchronization of identity data: export, prepare, synchronize.")
     .version("0.1.0")
     .exitOverride()
+    // A command's options go after its name, and a subcommand's after its own: `prepare accept
+    // --connector X` is accept's --connector, not prepare's (which would leave accept without one).
+    .enablePositionalOptions()
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
@@ -29,6 +35,7 @@ export async function main(argv: readonly string[], context?: Partial<CliContext
       exitCode = code;
     });
   }
+  acceptNoProgress(program);
   try {
     await program.parseAsync([...argv]);
     return exitCode;
@@ -38,6 +45,17 @@ export async function main(argv: readonly string[], context?: Partial<CliContext
     }
     reportError(ctx, error);
     return exitCodeOf(error);
+  }
+}
+
+/**
+ * Every command takes `--no-progress`, so that scripts can pass it to any of them; those that
+ * show a progress bar (export, prepare, sync, run) read it as `progress: false`.
+ */
+function acceptNoProgress(command: Command): void {
+  for (const sub of command.commands) {
+    if (!sub.options.some((o) => o.long === "--no-progress")) sub.option("--no-progress", "no progress bar");
+    acceptNoProgress(sub);
   }
 }
 

@@ -6,7 +6,7 @@ export { synchronize } from "./synchronize.js";
 export { validateBatch, cancelBatch, requireBatch } from "./batches.js";
 export { getResources, listResources, resourceHistory, batchChanges, batchSummary } from "./inspect.js";
 export type { ResourceView, LinkView } from "./inspect.js";
-export type { SynchronizeOptions, SyncReport, MappingReport } from "./types.js";
+export type { SynchronizeOptions, SyncReport, MappingReport, SyncProgress } from "./types.js";
 export { openStore, type Store } from "../store/store.js";
 export type { ApplyStep } from "../store/apply.js";
 export type { BatchRow, BatchState } from "../store/types.js";

@@ -18,6 +18,7 @@ import type { BatchRow, StagedCount } from "../store/types.js";
 import { linkScopeOf, newMappingReport, ProblemList, throwProblems, type StageContext } from "./context.js";
 import { loadInitialKeys, loadInitialLinks, loadInitialResources, type PendingOrphans } from "./initial.js";
 import { loadPrepared, type Prepared } from "./prepared.js";
+import { watchProgress } from "./progress.js";
 import { stageCompleteLinks, stageCompleteResources } from "./stage-complete.js";
 import { stageIncrementalLinks, stageIncrementalResources } from "./stage-incremental.js";
 import type { MappingReport, SyncReport, SynchronizeOptions } from "./types.js";
@@ -75,6 +76,7 @@ async function synchronizeLocked(options: SynchronizeOptions): Promise<SyncRepor
     reports: new Map(),
     orphanFiles: [],
   };
+  const stopProgress = options.onProgress && watchProgress(ctx.reports, prepared, options.onProgress);
   try {
     return mode === "initial"
       ? await runInitial(ctx, prepared, options, started)
@@ -88,6 +90,8 @@ async function synchronizeLocked(options: SynchronizeOptions): Promise<SyncRepor
       });
     }
     throw error;
+  } finally {
+    stopProgress?.();
   }
 }
 

@@ -25,7 +25,12 @@ export interface SynchronizeOptions {
    * (resources, links): tests inject failures here.
    */
   readonly beforeApplyStep?: (step: ApplyStep) => void | Promise<void>;
+  /** Told, a few times a second, how many rows of each prepared file were read (see `progress.ts`). */
+  readonly onProgress?: SyncProgress;
 }
+
+/** The rows of a mapping's prepared file read so far, of `total`. */
+export type SyncProgress = (mapping: string, rows: number, total: number) => void;
 
 /** What one mapping contributed to a batch. */
 export interface MappingReport {

@@ -1,37 +1,15 @@
 /** The real `syncup` binary (built by `npm test`), run as a user would run it. */
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { quickstart as copyQuickstart, syncup as binary } from "./binary.js";
 
-const root = resolve(import.meta.dirname, "..", "..");
-const bin = join(root, "bin", "syncup.js");
 const scratch = mkdtempSync(join(tmpdir(), "syncup-cli-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function syncup(args: string[], cwd = scratch): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, SYNCUP_DATABASE_URL: "" },
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** A copy of the quickstart example whose work and data folders stay inside it. */
-function quickstart(name: string): string {
-  const dir = join(scratch, name);
-  cpSync(join(root, "examples", "quickstart"), dir, { recursive: true });
-  const path = join(dir, "syncup.yaml");
-  writeFileSync(
-    path,
-    readFileSync(path, "utf8")
-      .replace("workDir: ../../work", "workDir: ./work")
-      .replace("sqlite:../../data/syncup.db", "sqlite:./data/syncup.db"),
-  );
-  return path;
-}
+const syncup = (args: string[]) => binary(args, scratch);
+const quickstart = (name: string) => copyQuickstart(join(scratch, name));
 
 describe("syncup CLI: configuration, export, prepare", () => {
   it("prints its help with every subcommand", () => {

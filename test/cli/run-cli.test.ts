@@ -3,23 +3,16 @@
  * a second reports zero changes, deleting half the people blocks with exit code 3 and the
  * staged deletes can be reviewed and validated.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { quickstart, syncup as binary } from "./binary.js";
 
-const root = resolve(import.meta.dirname, "..", "..");
-const bin = join(root, "bin", "syncup.js");
 const dir = mkdtempSync(join(tmpdir(), "syncup-run-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function syncup(args: string[]): { code: number; stdout: string; stderr: string } {
-  const env = { ...process.env };
-  delete env["SYNCUP_DATABASE_URL"];
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: "utf8", env });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
+const syncup = (args: string[]) => binary(args, dir);
 
 interface RunJson {
   runs: {
@@ -35,14 +28,7 @@ interface RunJson {
 }
 
 describe("syncup run on the quickstart example", () => {
-  cpSync(join(root, "examples", "quickstart"), dir, { recursive: true });
-  const config = join(dir, "syncup.yaml");
-  writeFileSync(
-    config,
-    readFileSync(config, "utf8")
-      .replace("workDir: ../../work", "workDir: ./work")
-      .replace("sqlite:../../data/syncup.db", "sqlite:./data/syncup.db"),
-  );
+  const config = quickstart(dir);
   const run = (extra: string[] = []) => syncup(["run", "--config", config, "--json", ...extra]);
 
   it("loads everything on the first run (initial) and finds nothing to do on the second", () => {

@@ -17,7 +17,6 @@ export const defineExportCommand: DefineCommand = (program, ctx, setExit) => {
     .requiredOption("--connector <name>", "connector to export")
     .addOption(modeOption("complete"))
     .option("--json", "print the report as JSON")
-    .option("--no-progress", "no progress bar")
     .action(
       async (opts: {
         config: string;

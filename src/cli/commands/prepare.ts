@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import { loadConfig } from "../../config/load.js";
 import type { MappingSummary } from "../../prepare/layout.js";
 import { prepareConnector } from "../../prepare/prepare.js";
@@ -37,7 +38,6 @@ export const definePrepareCommand: DefineCommand = (program, ctx, setExit) => {
     .option("--connector <name>", "connector to prepare")
     .addOption(modeOption("complete"))
     .option("--json", "print the report as JSON")
-    .option("--no-progress", "no progress bar")
     .action(
       async (opts: {
         config: string;
@@ -75,14 +75,23 @@ export const definePrepareCommand: DefineCommand = (program, ctx, setExit) => {
     .command("accept")
     .description("Advance previous/ to the last prepared files, once their batch was accepted.")
     .option("-c, --config <file>", "configuration file", "syncup.yaml")
-    .requiredOption("--connector <name>", "connector")
+    .option("--connector <name>", "connector (required)")
     .option("--batch <id>", "the batch the files were sent in")
-    .action(async (opts: { config: string; connector: string; batch?: string }) => {
-      const config = await loadConfig(opts.config, ctx.env);
-      const manifest = await acceptPrepared(config, opts.connector, opts.batch ?? null);
+    .action(async (opts: { batch?: string }, accept: Command) => {
+      // --config and --connector may come before `accept` too, as prepare's own options.
+      const given = (name: string): string | undefined =>
+        (accept.getOptionValueSource(name) === "cli" ? accept : prepare).getOptionValue(name) as
+          string | undefined;
+      const connector = given("connector");
+      if (connector === undefined) {
+        accept.error("error: required option '--connector <name>' not specified");
+        return;
+      }
+      const config = await loadConfig(given("config") ?? "syncup.yaml", ctx.env);
+      const manifest = await acceptPrepared(config, connector, opts.batch ?? null);
       print(
         ctx.stdout,
-        `previous/ of ${opts.connector} now holds ${manifest.files.length} files (batch ${manifest.batch ?? "local"}).`,
+        `previous/ of ${connector} now holds ${manifest.files.length} files (batch ${manifest.batch ?? "local"}).`,
       );
       setExit(EXIT.OK);
     });

@@ -40,7 +40,6 @@ export const defineRunCommand: DefineCommand = (program, ctx, setExit) => {
     .option("--force", "ignore thresholds (initial: replace the connector's resources)")
     .option("--dry-run", "stage and report, apply nothing")
     .option("--json", "print the reports as JSON")
-    .option("--no-progress", "no progress bar")
     .action(async (opts: RunOptions) => {
       const config = await loadConfig(opts.config, ctx.env);
       const names = opts.connector ?? Object.keys(config.connectors);
@@ -64,6 +63,8 @@ export const defineRunCommand: DefineCommand = (program, ctx, setExit) => {
                 ...(opts.force === true ? { force: true } : {}),
                 ...(opts.dryRun === true ? { dryRun: true } : {}),
                 onProgress: (label, done, total) => bar.update(`${name} ${label}`, done, total),
+                onSyncProgress: (mapping, rows, total) =>
+                  bar.update(`${name} ${mapping}`, rows, total, "rows"),
               }),
             );
           } catch (error) {
