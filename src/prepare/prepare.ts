@@ -31,10 +31,20 @@ import {
   type PrepareManifest,
   type PreviousManifest,
 } from "./layout.js";
+import {
+  CANONICAL,
+  checkHeader,
+  commandReader,
+  fieldsOf,
+  keyColumnsOf,
+  openWriter,
+  projectRows,
+  write,
+  writeAll,
+  type MappingContext,
+} from "./mapping-context.js";
+import { ownerEndOf, prepareOwnedChanges } from "./owned-changes.js";
 import { readPreviousManifest, verifiedPreviousFile } from "./previous.js";
-
-/** The canonical format of files syncup writes and reads back. */
-const CANONICAL = { separator: ";" } as const;
 
 export interface PrepareOptions {
   /** Called as a source file is read, for progress bars. */
@@ -157,74 +167,6 @@ async function prepareLocked(
   }
 }
 
-interface MappingContext {
-  readonly config: Config;
-  readonly connector: string;
-  readonly dir: string;
-  readonly mapping: MappingDef;
-  readonly reader: CsvReader;
-  /** Source positions of the mapping's columns, key columns first. */
-  readonly columns: readonly number[];
-  readonly writers: Map<PreparedKind, CsvFileWriter>;
-  readonly options: PrepareOptions;
-  /** Opens a canonical CSV file, closed when the prepare ends. */
-  readonly open: (path: string) => Promise<CsvReader>;
-}
-
-function keyColumnsOf(mapping: MappingDef): 1 | 2 {
-  return mapping.kind === "association" ? 2 : 1;
-}
-
-async function openWriter(
-  ctx: MappingContext,
-  kind: PreparedKind,
-  header: readonly string[],
-): Promise<CsvFileWriter> {
-  const writer = await CsvFileWriter.open(
-    join(ctx.dir, preparedFileName(ctx.mapping.name, kind)),
-    header,
-    CANONICAL,
-  );
-  ctx.writers.set(kind, writer);
-  return writer;
-}
-
-/**
- * Reads the source, projects the mapped columns and yields the rows that have a key,
- * writing the others (with their source line) to `.nullpk.csv`.
- */
-async function* projectRows(
-  ctx: MappingContext,
-  nullpk: CsvFileWriter,
-  counts: { read: number; nullKeys: number },
-  extra: (fields: readonly string[], line: number) => string | undefined = () => undefined,
-): AsyncGenerator<string[][]> {
-  const keyCount = keyColumnsOf(ctx.mapping);
-  const columns = ctx.columns;
-  const width = columns.length;
-  for await (const batch of ctx.reader.rows) {
-    const out: string[][] = [];
-    for (const row of batch) {
-      counts.read++;
-      const fields = row.fields;
-      const projected = new Array<string>(width);
-      for (let i = 0; i < width; i++) projected[i] = fields[columns[i] as number] as string;
-      let hasKey = true;
-      for (let i = 0; i < keyCount; i++) if (projected[i] === "") hasKey = false;
-      const tail = extra(fields, row.line);
-      if (!hasKey) {
-        counts.nullKeys++;
-        await write(nullpk, [String(row.line), ...projected, ...(tail === undefined ? [] : [tail])]);
-        continue;
-      }
-      if (tail !== undefined) projected.push(tail);
-      out.push(projected);
-    }
-    ctx.options.onProgress?.(ctx.mapping.name, ctx.reader.bytesRead(), ctx.reader.size);
-    if (out.length > 0) yield out;
-  }
-}
-
 /** Complete/initial, and incremental by diff against `previous/`. */
 async function prepareEntries(
   ctx: MappingContext,
@@ -302,26 +244,17 @@ async function prepareChanges(
   commandIndex: number,
   previous: PreviousManifest | undefined,
 ): Promise<MappingSummary> {
-  const header = ctx.mapping.columns;
   const file = ctx.reader.file;
+  const commandOf = commandReader(file, commandIndex);
+  const owner = ownerEndOf(ctx.config, ctx.connector, ctx.mapping);
+  if (owner !== undefined) return prepareOwnedChanges(ctx, commandOf, previous, owner);
+  const header = ctx.mapping.columns;
   const nullpk = await openWriter(ctx, "nullpk", ["line", ...header, "command"]);
   await openWriter(ctx, "duplicates", header);
   const deltaWriter = await openWriter(ctx, "delta", ["command", ...header]);
   const counts = { read: 0, nullKeys: 0 };
   const keyColumns = keyColumnsOf(ctx.mapping);
   const width = header.length;
-  const commandOf = (fields: readonly string[], line: number): string => {
-    const text = fields[commandIndex] ?? "";
-    const command = parseCommand(text);
-    if (command === undefined) {
-      throw new SyncupError(
-        "DELTA_BAD_COMMAND",
-        `"${file}" line ${line}, column ${commandIndex + 1}: "${text}" is not a command; use insert, update, delete or merge (add means insert).`,
-        { position: { file, line, column: commandIndex + 1 } },
-      );
-    }
-    return command;
-  };
   const sortedChanges = sortRows(projectRows(ctx, nullpk, counts, commandOf), {
     keyColumns,
     unique: false,
@@ -378,31 +311,6 @@ async function prepareChanges(
     deletes: delta.deletes,
     merges: delta.merges,
   };
-}
-
-function checkHeader(reader: CsvReader, header: readonly string[]): void {
-  if (reader.header.length !== header.length || reader.header.some((h, i) => h !== header[i])) {
-    throw new SyncupError(
-      "PREVIOUS_INVALID",
-      `"${reader.file}" has columns ${reader.header.join(", ")} but the mapping now has ${header.join(", ")}: the mapping changed since the last accepted run. Run a complete synchronization.`,
-    );
-  }
-}
-
-async function* fieldsOf(reader: CsvReader): AsyncGenerator<string[][]> {
-  for await (const batch of reader.rows) yield batch.map((row) => row.fields);
-}
-
-async function write(writer: CsvFileWriter, fields: readonly string[]): Promise<void> {
-  const pending = writer.write(fields);
-  if (pending !== undefined) await pending;
-}
-
-async function writeAll(writer: CsvFileWriter, rows: readonly (readonly string[])[]): Promise<void> {
-  for (const row of rows) {
-    const pending = writer.write(row);
-    if (pending !== undefined) await pending;
-  }
 }
 
 /** Removes prepared files of earlier runs that this prepare did not produce (an old `.sorted.delta`). */

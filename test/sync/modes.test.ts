@@ -187,7 +187,7 @@ describe.each(databases)("synchronization modes on $dialect", (db) => {
     expect((error as Error).message).toContain(
       '"User.sorted.csv" line 6, column 4 (age): "old" is not int32',
     );
-    expect(await snapshot(store)).toEqual({ resources: [], links: [], mono: [] });
+    expect(await snapshot(store)).toEqual({ resources: [], links: [], mono: [], pending: [] });
     expect(existsSync(join(dir, "Manager.orphans.csv"))).toBe(false);
   });
 
@@ -205,7 +205,7 @@ describe.each(databases)("synchronization modes on $dialect", (db) => {
     [users[1], users[2]] = [users[2]!, users[1]!];
     await writePrepared(workDir, "initial", swapped);
     await refused("initial", '"User.sorted.csv" line 4: key "u0002" is not after "u0003"');
-    expect(await snapshot(store)).toEqual({ resources: [], links: [], mono: [] });
+    expect(await snapshot(store)).toEqual({ resources: [], links: [], mono: [], pending: [] });
 
     await writeComplete(workDir, data, "initial");
     await sync("initial");
