@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { applyOwnedChanges, ownedPairs } from "./owned-links.js";
 import type { Change } from "./rows.js";
 
+/** One item a batch, as a file read a row at a time would give them. */
 async function* batches<T>(items: T[]): AsyncGenerator<T[]> {
-  for (const item of items) yield [item];
+  for (const item of items) yield await Promise.resolve([item]);
 }
 
 async function collect(source: AsyncIterable<string[][]>): Promise<string[][]> {
