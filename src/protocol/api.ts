@@ -20,6 +20,7 @@ export const API_PREFIX = "/api/v1";
 
 export const PATHS = {
   health: "/health",
+  ready: "/ready",
   metrics: "/metrics",
   openapi: "/openapi.json",
   docs: "/docs",

@@ -1,6 +1,8 @@
 /**
  * Prometheus metrics (`GET /metrics`): batches by state (read from the database at each
- * scrape), rows applied by operation, threshold blocks, synchronization durations, refusals.
+ * scrape), rows applied by operation, threshold blocks, synchronization durations, refusals,
+ * and the health of the queue and of the database. A scrape answers while the database does
+ * not: `syncup_database_up` is 0 then, and the batches by state are left out.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { BatchState } from "../store/types.js";
@@ -14,9 +16,13 @@ export class ServerMetrics {
   private readonly durations: Histogram<"connector" | "mode">;
   private readonly refusals: Counter<"code">;
   private readonly uploaded: Counter;
+  private readonly queueReadAt: Gauge;
+  private readonly queueErrors: Counter;
 
   constructor(batchStates: () => Promise<Map<BatchState, number>>) {
     collectDefaultMetrics({ register: this.registry, prefix: "syncup_" });
+    // Each gauge reads for itself: collected in parallel, they could not share one read in order.
+    const states = () => batchStates().catch(() => null);
     new Gauge({
       name: "syncup_batches",
       help: "Batches in the repository, by state.",
@@ -24,8 +30,26 @@ export class ServerMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [state, n] of await batchStates()) this.set({ state }, n);
+        for (const [state, n] of (await states()) ?? []) this.set({ state }, n);
       },
+    });
+    new Gauge({
+      name: "syncup_database_up",
+      help: "1 when the API's connection read the database for this scrape, 0 when it could not.",
+      registers: [this.registry],
+      async collect() {
+        this.set((await states()) === null ? 0 : 1);
+      },
+    });
+    this.queueReadAt = new Gauge({
+      name: "syncup_queue_last_success_timestamp_seconds",
+      help: "When the batch queue was last read successfully (Unix time). It advances at each poll while the worker is idle, and between two batches.",
+      registers: [this.registry],
+    });
+    this.queueErrors = new Counter({
+      name: "syncup_queue_errors_total",
+      help: "Failed reads of the batch queue, and batches interrupted by a lost database connection (requeued).",
+      registers: [this.registry],
     });
     this.rows = new Counter({
       name: "syncup_rows_applied_total",
@@ -92,5 +116,15 @@ export class ServerMetrics {
 
   bytes(n: number): void {
     this.uploaded.inc(n);
+  }
+
+  /** The worker read the queue. */
+  queueRead(at: Date): void {
+    this.queueReadAt.set(at.getTime() / 1000);
+  }
+
+  /** The worker could not read the queue, or lost the database during a batch. */
+  queueFailed(): void {
+    this.queueErrors.inc();
   }
 }

@@ -65,7 +65,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     wake: () => worker.wake(),
   });
   const app = await buildApp({ config, store: apiStore, mutex: apiMutex, transfer, worker, metrics, log });
-  await worker.start();
+  worker.start();
   const address = await app.listen({
     host: options.host ?? config.server.host,
     port: options.port ?? config.server.port,

@@ -4,8 +4,14 @@
  * is still being uploaded, and an incremental waits while a blocked batch holds the connector.
  * A notified batch that is not sealed within `server.uploadTimeoutMinutes` is cancelled.
  *
- * The database is the queue: after a crash, batches left `staging` (their staged rows were
- * never applied, the apply being one transaction) go back to `sealed` and run again.
+ * The database is the queue: a batch left `staging` while its connector's lock is free was
+ * interrupted (a crash, a lost connection: its staged rows were never applied, the apply being
+ * one transaction), and goes back to `sealed` to run again. The worker looks for them each
+ * time it reads the queue, so that a batch interrupted by a lost connection runs again as
+ * soon as the database answers, without waiting for a restart.
+ *
+ * Each read of the queue is recorded (`health`, the metrics): `/ready` and
+ * `syncup_queue_errors_total` tell a queue that cannot be read from an idle one.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
@@ -34,39 +40,28 @@ export interface WorkerDeps {
   readonly beforeApplyStep?: (step: ApplyStep) => Promise<void>;
 }
 
+/** How the worker's reads of the queue went. */
+export interface QueueHealth {
+  /** When the queue was last read in full (interrupted batches requeued, ready batches listed). */
+  readonly lastRead: Date | null;
+  /** Reads that failed (or batches a lost connection interrupted) since then. */
+  readonly failures: number;
+  /** The last failure's message, while `failures` > 0. */
+  readonly error: string | null;
+}
+
 export class BatchWorker {
   private running: Promise<void> | null = null;
   private again = false;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
   private current: BatchRow | null = null;
+  private queue: QueueHealth = { lastRead: null, failures: 0, error: null };
 
   constructor(private readonly deps: WorkerDeps) {}
 
-  /** Puts interrupted batches back in the queue, then processes it until `stop`. */
-  async start(): Promise<void> {
-    await this.deps.mutex.run(async () => {
-      for (const connector of await this.deps.store.batches.connectorsWith(["staging"])) {
-        // Only a batch nobody synchronizes was interrupted: the connector's lock tells.
-        let release: () => Promise<void>;
-        try {
-          release = await this.deps.store.lockConnector(connector);
-        } catch (error) {
-          if (error instanceof SyncupError && error.code === "CONNECTOR_BUSY") continue;
-          throw error;
-        }
-        try {
-          for (const batch of await recoverInterrupted(this.deps.store, connector)) {
-            this.deps.log.warn(
-              { batch: batch.id, connector, requeued: batch.agent !== null },
-              "batch interrupted while staging: nothing of it was applied",
-            );
-          }
-        } finally {
-          await release();
-        }
-      }
-    });
+  /** Processes the queue until `stop`, starting with the batches a crash interrupted. */
+  start(): void {
     const tick = () => {
       this.wake();
       this.timer = setTimeout(tick, this.deps.pollMs ?? 5000);
@@ -82,6 +77,11 @@ export class BatchWorker {
       : `batch ${this.current.id} (${this.current.connector} ${this.current.mode})`;
   }
 
+  /** How the reads of the queue went, for `/ready`. */
+  health(): QueueHealth {
+    return this.queue;
+  }
+
   /** Looks at the queue now (after a seal, a validation, a cancellation). */
   wake(): void {
     if (this.stopping) return;
@@ -91,8 +91,12 @@ export class BatchWorker {
     }
     this.running = this.drain()
       .catch((error: unknown) => {
-        // The database went away (or another fault outside a batch): log it, try again at the next tick.
-        this.deps.log.error({ err: error }, "batch queue: cannot read the queue");
+        // The database went away (or another fault outside a batch): try again at the next tick.
+        this.failed(error);
+        this.deps.log.error(
+          { err: error, failures: this.queue.failures },
+          "batch queue: cannot read the queue",
+        );
       })
       .finally(() => {
         this.running = null;
@@ -119,15 +123,57 @@ export class BatchWorker {
     for (;;) {
       this.again = false;
       let progressed = false;
-      const connectors = await this.deps.mutex.run(() =>
-        this.deps.store.batches.connectorsWith(["notified", "sealed"]),
-      );
+      const connectors = await this.deps.mutex.run(async () => {
+        await this.requeueInterrupted();
+        return this.deps.store.batches.connectorsWith(["notified", "sealed"]);
+      });
+      this.read();
       for (const connector of connectors) {
         if (this.stopping) return;
         if (await this.step(connector)) progressed = true;
       }
       if (!progressed && !this.again) return;
     }
+  }
+
+  /** Puts the batches found `staging` whose connector nobody synchronizes back in the queue. */
+  private async requeueInterrupted(): Promise<void> {
+    for (const connector of await this.deps.store.batches.connectorsWith(["staging"])) {
+      // Only a batch nobody synchronizes was interrupted: the connector's lock tells.
+      let release: () => Promise<void>;
+      try {
+        release = await this.deps.store.lockConnector(connector);
+      } catch (error) {
+        if (error instanceof SyncupError && error.code === "CONNECTOR_BUSY") continue;
+        throw error;
+      }
+      try {
+        for (const batch of await recoverInterrupted(this.deps.store, connector)) {
+          this.deps.log.warn(
+            { batch: batch.id, connector, requeued: batch.agent !== null },
+            "batch interrupted while staging: nothing of it was applied",
+          );
+        }
+      } finally {
+        await release();
+      }
+    }
+  }
+
+  /** The queue was read in full. */
+  private read(): void {
+    const at = new Date();
+    this.queue = { lastRead: at, failures: 0, error: null };
+    this.deps.metrics.queueRead(at);
+  }
+
+  private failed(error: unknown): void {
+    this.queue = {
+      lastRead: this.queue.lastRead,
+      failures: this.queue.failures + 1,
+      error: error instanceof Error ? error.message : String(error),
+    };
+    this.deps.metrics.queueFailed();
   }
 
   /** Synchronizes the connector's next batch if it is ready; true when something changed. */
@@ -201,6 +247,16 @@ export class BatchWorker {
       if (error instanceof SyncupError && error.code === "BATCH_STATE") {
         // Another server instance claimed it first.
         log.info({ batch: batch.id, connector: batch.connector }, error.message);
+        return true;
+      }
+      if (error instanceof SyncupError && error.code === "DATABASE_UNAVAILABLE") {
+        // Nothing was applied (or all was, the state with it): the batch is still sealed, or
+        // left staging with its connector's lock gone, and the next read of the queue requeues it.
+        this.failed(error);
+        log.warn(
+          { batch: batch.id, connector: batch.connector, err: error },
+          "batch interrupted: the connection to the database was lost; it runs again once the database answers",
+        );
         return true;
       }
       metrics.failed(batch.connector);

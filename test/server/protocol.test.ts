@@ -618,6 +618,7 @@ describe.each(databases)("syncup server on $dialect", (db) => {
     expect(routes).toEqual(
       [
         "GET /health",
+        "GET /ready",
         "GET /metrics",
         "POST /api/v1/batches",
         "GET /api/v1/batches",

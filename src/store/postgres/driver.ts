@@ -4,6 +4,13 @@
  * Bulk paths use COPY (pg-copy-streams): `COPY … FROM STDIN` to write, and `stream` reads
  * through `COPY (query) TO STDOUT` on a second connection, a page of rows at a time, so memory
  * stays at one page whatever the table's size.
+ *
+ * A lost connection (a restarted or failed-over server, an administrator's
+ * `pg_terminate_backend`, a network cut) is made again at the next statement, after a backoff
+ * while connecting fails. What lived in the lost session cannot be: a transaction under way
+ * fails, and while a connector lock taken on it is not released, every statement fails too,
+ * since the lock went with the session and its holder must not go on as if it held it.
+ * Failures for want of a connection are `DATABASE_UNAVAILABLE`.
  */
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -37,15 +44,30 @@ interface Target {
   label: string;
 }
 
+/** Backoff between two attempts to connect again: doubles from the first to the last. */
+const RECONNECT_BACKOFF_MS = { first: 200, last: 5000 } as const;
+
 export class PostgresDriver implements Driver {
   readonly dialect = "postgres";
   private readonly texts = new Map<string, string>();
   private inTransaction = false;
+  /** The session's connection; null from its loss until a statement connects again. */
+  private client: pg.Client | null;
+  /** Why the last session was lost. */
+  private lostBy: unknown = null;
+  /** Connector locks taken on the current session and not yet released. */
+  private locksHeld = 0;
+  private connecting: Promise<pg.Client> | null = null;
+  /** After a failed attempt to connect: no other before this time, and the failure to report meanwhile. */
+  private backoff: { until: number; delay: number; error: unknown } | null = null;
+  private closed = false;
 
   private constructor(
-    private readonly client: pg.Client,
+    client: pg.Client,
     private readonly target: Target,
-  ) {}
+  ) {
+    this.client = this.adopt(client);
+  }
 
   get label(): string {
     return this.target.label;
@@ -59,7 +81,7 @@ export class PostgresDriver implements Driver {
   }
 
   async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    const result = await this.client.query<T & pg.QueryResultRow>(this.text(sql), [...params]);
+    const result = await this.query((c) => c.query<T & pg.QueryResultRow>(this.text(sql), [...params]));
     return result.rows;
   }
 
@@ -68,23 +90,43 @@ export class PostgresDriver implements Driver {
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    const result = await this.client.query(this.text(sql), [...params]);
+    const result = await this.query((c) => c.query(this.text(sql), [...params]));
     return result.rowCount ?? 0;
   }
 
+  /**
+   * The advisory lock's key is the connector's name, within the URL's schema when it names one:
+   * advisory locks are the database's, and repositories in two schemas of one database are
+   * two deployments whose connectors share names.
+   */
   async lockConnector(connector: string): Promise<() => Promise<void>> {
-    const key = `syncup:${connector}`;
-    const row = await this.get<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended(?, 0)) AS ok", [
-      key,
-    ]);
+    const key =
+      this.target.schema === null ? `syncup:${connector}` : `syncup:${this.target.schema}:${connector}`;
+    let session: pg.Client | undefined;
+    const row = await this.query(async (client) => {
+      session = client;
+      const result = await client.query<{ ok: boolean }>(
+        this.text("SELECT pg_try_advisory_lock(hashtextextended(?, 0)) AS ok"),
+        [key],
+      );
+      return result.rows[0];
+    });
     if (row?.ok !== true) throw connectorBusy(connector, "another session of this database");
+    // Taken on a session lost since: the lock went with it.
+    if (session !== this.client) throw unavailable(this.target, this.lostBy);
+    this.locksHeld++;
     return async () => {
-      await this.run("SELECT pg_advisory_unlock(hashtextextended(?, 0))", [key]);
+      this.locksHeld--;
+      // A session lost (before or during the unlock) took its locks along: released all the same.
+      if (session !== this.client) return;
+      await this.run("SELECT pg_advisory_unlock(hashtextextended(?, 0))", [key]).catch((error: unknown) => {
+        if (session === this.client) throw error;
+      });
     };
   }
 
   async exec(script: string): Promise<void> {
-    await this.client.query(script);
+    await this.query((c) => c.query(script));
   }
 
   /**
@@ -150,32 +192,36 @@ export class PostgresDriver implements Driver {
   }
 
   async copyRows(table: string, columns: readonly string[], rows: RowSource): Promise<number> {
-    const copy = this.client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
-    await pipeline(Readable.from(copyText(rows), { objectMode: false }), copy);
-    return copy.rowCount;
+    return this.query(async (c) => {
+      const copy = c.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
+      await pipeline(Readable.from(copyText(rows), { objectMode: false }), copy);
+      return copy.rowCount;
+    });
   }
 
   async analyze(tables: readonly string[]): Promise<void> {
-    if (tables.length > 0) await this.client.query(`ANALYZE ${tables.join(", ")}`);
+    if (tables.length > 0) await this.exec(`ANALYZE ${tables.join(", ")}`);
   }
 
   async transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T> {
     if (this.inTransaction) throw new Error("PostgresDriver.transaction cannot be nested");
+    // Connected again if need be before the transaction: not within it.
+    await this.session();
     this.inTransaction = true;
-    await this.client.query("BEGIN");
     try {
+      await this.exec("BEGIN");
       // A bulk load joins and sorts millions of rows, and builds the indexes it deferred: in
       // memory rather than in batches spilled to disk (at 1M resources, the join that resolves
       // 1.5M links took 7.0 s with the defaults, 4.1–5.9 s with these). For this transaction only.
       if (options?.bulk === true) {
-        await this.client.query("SET LOCAL work_mem = '256MB'");
-        await this.client.query("SET LOCAL maintenance_work_mem = '512MB'");
+        await this.exec("SET LOCAL work_mem = '256MB'");
+        await this.exec("SET LOCAL maintenance_work_mem = '512MB'");
       }
       const result = await fn();
-      await this.client.query("COMMIT");
+      await this.exec("COMMIT");
       return result;
     } catch (error) {
-      await this.client.query("ROLLBACK").catch(() => undefined);
+      await this.exec("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
       this.inTransaction = false;
@@ -183,7 +229,70 @@ export class PostgresDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.client.end();
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    await client?.end();
+  }
+
+  /**
+   * Runs `fn` on the session's connection. A failure that lost the connection is
+   * `DATABASE_UNAVAILABLE`, and the next statement connects again.
+   */
+  private async query<R>(fn: (client: pg.Client) => Promise<R>): Promise<R> {
+    const client = await this.session();
+    try {
+      return await fn(client);
+    } catch (error) {
+      if (this.client === client && !isConnectionLoss(error)) throw error;
+      this.lose(client, error);
+      throw unavailable(this.target, error);
+    }
+  }
+
+  /** The session's connection, connected again if it was lost and nothing of the lost session is still in use. */
+  private async session(): Promise<pg.Client> {
+    if (this.client !== null) return this.client;
+    if (this.closed) throw new Error(`The connection to PostgreSQL at ${this.target.label} is closed.`);
+    if (this.inTransaction || this.locksHeld > 0) throw unavailable(this.target, this.lostBy);
+    this.connecting ??= this.reconnect().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async reconnect(): Promise<pg.Client> {
+    const now = Date.now();
+    if (this.backoff !== null && now < this.backoff.until) throw unavailable(this.target, this.backoff.error);
+    try {
+      const client = await connect(this.target);
+      if (this.closed) {
+        await client.end();
+        throw new Error(`The connection to PostgreSQL at ${this.target.label} is closed.`);
+      }
+      this.backoff = null;
+      return (this.client = this.adopt(client));
+    } catch (error) {
+      const delay = Math.min(
+        RECONNECT_BACKOFF_MS.last,
+        this.backoff === null ? RECONNECT_BACKOFF_MS.first : this.backoff.delay * 2,
+      );
+      this.backoff = { until: Date.now() + delay, delay, error };
+      throw error;
+    }
+  }
+
+  /** Takes `client` as the session's connection, to be dropped as soon as it fails. */
+  private adopt(client: pg.Client): pg.Client {
+    client.on("error", (error) => this.lose(client, error));
+    client.on("end", () => this.lose(client, new Error("Connection terminated")));
+    return client;
+  }
+
+  /** The session of `client` is gone (if it still is the current one): the next statement connects again. */
+  private lose(client: pg.Client, error: unknown): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.lostBy = error;
+    void client.end().catch(() => undefined);
   }
 
   /** `?` placeholders become `$1`, `$2`…; the repositories' SQL has no `?` elsewhere. */
@@ -225,8 +334,20 @@ function parseUrl(url: string): Target {
   };
 }
 
+/**
+ * A connection attempt gives up after `connectionTimeoutMillis`; TCP keepalives tell a
+ * connection whose server vanished without closing it (a host gone, a network cut) from an
+ * idle one. `application_name` names syncup's sessions in `pg_stat_activity` unless the URL does.
+ */
+const CONNECTION_OPTIONS = {
+  application_name: "syncup",
+  connectionTimeoutMillis: 10_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 30_000,
+} as const;
+
 async function connect(target: Target): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: target.connectionString, types });
+  const client = new pg.Client({ ...CONNECTION_OPTIONS, connectionString: target.connectionString, types });
   try {
     await client.connect();
     // An initial load's scratch tables are temporary tables: let them stay in memory rather than
@@ -237,22 +358,63 @@ async function connect(target: Target): Promise<pg.Client> {
     await client.query("SET temp_buffers = '256MB'").catch(() => undefined);
     await client.query("SET random_page_cost = 1.1").catch(() => undefined);
     if (target.schema !== null) {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
+      await createSchema(client, target.schema);
       await client.query(`SET search_path TO "${target.schema}"`);
     }
   } catch (error) {
     await client.end().catch(() => undefined);
     throw new SyncupError(
-      "INTERNAL",
+      "DATABASE_UNAVAILABLE",
       `Cannot connect to PostgreSQL at ${target.label}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   // An idle connection's error (server restart) must not crash the process; the next query fails instead.
   client.on("error", () => undefined);
   return client;
+}
+
+/**
+ * `CREATE SCHEMA IF NOT EXISTS`, which is not safe against itself: of two sessions creating the
+ * same schema at once, one fails on the catalogue's unique index. The schema exists either way.
+ */
+async function createSchema(client: pg.Client, schema: string): Promise<void> {
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== UNIQUE_VIOLATION && code !== DUPLICATE_SCHEMA) throw error;
+  }
+}
+
+const UNIQUE_VIOLATION = "23505";
+const DUPLICATE_SCHEMA = "42P06";
+
+/**
+ * Whether a failed statement lost its connection: a connection exception (SQLSTATE class 08),
+ * the server shutting down or terminating the session (57P01–57P03), or the socket closed
+ * under the client.
+ */
+function isConnectionLoss(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && /^(08|57P0[123]$)/.test(code)) return true;
+  if (typeof code === "string" && /^E(CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH)$/.test(code))
+    return true;
+  return (
+    typeof message === "string" &&
+    /^(Connection terminated|Client has encountered a connection error)/.test(message)
+  );
+}
+
+/** The error of a statement that found no connection, or lost it. */
+function unavailable(target: Target, cause: unknown): SyncupError {
+  if (cause instanceof SyncupError && cause.code === "DATABASE_UNAVAILABLE") return cause;
+  const reason = cause instanceof Error ? `: ${cause.message}` : "";
+  return new SyncupError(
+    "DATABASE_UNAVAILABLE",
+    `The connection to PostgreSQL at ${target.label} was lost${reason}. It is made again at the next statement; what ran in the lost session (a transaction, a connector's lock) did not survive it.`,
+    { cause },
+  );
 }
 
 const COPY_CHUNK = 1 << 16;
