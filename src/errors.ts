@@ -42,8 +42,6 @@ export const ERROR_CODES = {
   DATABASE_SCHEMA_NEWER: "bad-input",
   /** Another process holds the SQLite file where this one needs it to itself. */
   DATABASE_BUSY: "unexpected",
-  /** PostgreSQL does not answer: the connection was lost (and is made again at the next statement), or cannot be made. */
-  DATABASE_UNAVAILABLE: "unexpected",
   // Native connectors (LDAP, SCIM, SQL)
   /** The managed system refused the credentials (bind, token, password). */
   CONNECTOR_AUTH_FAILED: "bad-input",
@@ -75,6 +73,22 @@ export const ERROR_CODES = {
   /** A file of that name with another content is already in the batch. */
   FILE_CONFLICT: "bad-input",
   FILE_TOO_LARGE: "bad-input",
+  /** A parameter, query or JSON body the API does not accept: a schema's rule, a NUL character (400). */
+  REQUEST_INVALID: "bad-input",
+  /** A JSON body over the server's 1 MiB (413); files are uploaded apart, up to server.maxFileMiB. */
+  BODY_TOO_LARGE: "bad-input",
+  /** A body in a media type the route does not take (415). */
+  UNSUPPORTED_MEDIA_TYPE: "bad-input",
+  /** No route of that method and path (404). */
+  NOT_FOUND: "bad-input",
+  /** A path parameter longer than the server reads (414). */
+  URI_TOO_LONG: "bad-input",
+  /** The request line and headers are larger than the server reads (431). */
+  HEADERS_TOO_LARGE: "bad-input",
+  /** The request did not arrive whole in time (408). */
+  REQUEST_TIMEOUT: "bad-input",
+  /** Too many failed authentications from an address or for an agent id; retry after Retry-After (429). */
+  RATE_LIMITED: "bad-input",
   /** The seal lists a file the server does not hold, or with another SHA-256. */
   SEAL_INCOMPLETE: "bad-input",
   /** The server cannot be reached, or kept failing, after every retry. */

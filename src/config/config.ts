@@ -152,6 +152,8 @@ export interface ServerDef {
   readonly adminTokenHash: string | null;
   readonly maxFileBytes: number;
   readonly uploadTimeoutMs: number;
+  /** Failed secret checks allowed per client address and per agent id within a window. */
+  readonly rateLimit: { readonly failedAuthentications: number; readonly windowMs: number };
   readonly agents: Readonly<Record<string, ServerAgentDef>>;
 }
 

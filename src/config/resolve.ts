@@ -42,6 +42,8 @@ const DEFAULT_COMMAND_TIMEOUT_SECONDS = 3600;
 const DEFAULT_SERVER_PORT = 8080;
 const DEFAULT_MAX_FILE_MIB = 4096;
 const DEFAULT_UPLOAD_TIMEOUT_MINUTES = 60;
+const DEFAULT_FAILED_AUTHENTICATIONS = 10;
+const DEFAULT_RATE_WINDOW_SECONDS = 60;
 const DEFAULT_AGENT_RETRIES = 8;
 const DEFAULT_REQUEST_TIMEOUT_SECONDS = 300;
 
@@ -424,6 +426,10 @@ export function resolveConfig(
       adminTokenHash,
       maxFileBytes: (raw.server?.maxFileMiB ?? DEFAULT_MAX_FILE_MIB) * 1024 * 1024,
       uploadTimeoutMs: (raw.server?.uploadTimeoutMinutes ?? DEFAULT_UPLOAD_TIMEOUT_MINUTES) * 60_000,
+      rateLimit: {
+        failedAuthentications: raw.server?.rateLimit?.failedAuthentications ?? DEFAULT_FAILED_AUTHENTICATIONS,
+        windowMs: (raw.server?.rateLimit?.windowSeconds ?? DEFAULT_RATE_WINDOW_SECONDS) * 1000,
+      },
       agents,
     },
     agent:

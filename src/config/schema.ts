@@ -225,6 +225,19 @@ const server = z.strictObject({
     .min(1)
     .optional()
     .describe("A notified batch not sealed within this time is cancelled; default 60."),
+  rateLimit: z
+    .strictObject({
+      failedAuthentications: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe(
+          "Failed secret checks allowed per client address, and per agent id, within windowSeconds; beyond, 429 until the window ends. Default 10.",
+        ),
+      windowSeconds: z.number().int().min(1).max(86400).optional().describe("Default 60."),
+    })
+    .optional(),
   agents: z.record(name, serverAgent).optional(),
 });
 

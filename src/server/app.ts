@@ -3,20 +3,30 @@
  * job history, health, Prometheus metrics, and the OpenAPI document with its docs page.
  * Every refusal is an `ApiError` body with a stable code, and is logged.
  */
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyRequest } from "fastify";
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
-import { ERROR_CODES, SyncupError, type ErrorCode } from "../errors.js";
-import { API_PREFIX, PATHS, SHA256_HEADER, type ApiError, type JobInstance } from "../protocol/api.js";
+import { SyncupError } from "../errors.js";
+import { API_PREFIX, PATHS, SHA256_HEADER, type JobInstance } from "../protocol/api.js";
 import type { Store } from "../store/store.js";
 import type { BatchState } from "../store/types.js";
 import { batchChanges, batchSummary } from "../sync/inspect.js";
+import { AuthThrottle } from "./auth-throttle.js";
 import { Authenticator, requireAdmin, requireConnector, type Principal } from "./auth.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { Mutex } from "./mutex.js";
-import { assessReadiness, QUEUE_FAILURES_UNREADY, readinessSchema } from "./readiness.js";
+import {
+  JSON_BODY_LIMIT,
+  MAX_PARAM_LENGTH,
+  refuse,
+  nulRefusal,
+  refuseOnSocket,
+  schemaErrorMessage,
+  truncated,
+} from "./refusals.js";
 import * as S from "./schemas.js";
 import type { TransferService } from "./transfer.js";
 import type { BatchWorker } from "./worker.js";
@@ -32,24 +42,6 @@ export interface AppDeps {
   readonly log: Logger;
 }
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  BATCH_NOT_FOUND: 404,
-  JOB_NOT_FOUND: 404,
-  FILE_TOO_LARGE: 413,
-  FILE_CONFLICT: 409,
-  BATCH_STATE: 409,
-  BASE_MISMATCH: 409,
-  CONNECTOR_BLOCKED: 409,
-  CONNECTOR_BUSY: 409,
-  SEAL_INCOMPLETE: 409,
-  INITIAL_NOT_EMPTY: 409,
-};
-
-/** JSON bodies are small; files are streamed and limited by `server.maxFileMiB`. */
-const JSON_BODY_LIMIT = 1024 * 1024;
-
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
@@ -61,7 +53,13 @@ export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: JSON_BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     return503OnClosing: true,
+    // Refuse what the schemas do not allow (Fastify's default drops unknown properties quietly).
+    ajv: { customOptions: { removeAdditional: false } },
+    schemaErrorFormatter: schemaErrorMessage,
+    frameworkErrors: (error, request, reply) => refuse(metrics, request, reply, error),
+    clientErrorHandler: (error, socket) => refuseOnSocket(metrics, deps.log, error, socket),
   });
   const auth = new Authenticator(config.server);
 
@@ -69,35 +67,23 @@ export async function buildApp(deps: AppDeps) {
   app.addContentTypeParser("application/octet-stream", (_request, payload, done) => done(null, payload));
   app.decorateRequest("principal", null);
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const body = errorBody(error);
-    if (body.statusCode >= 500) request.log.error({ err: error }, body.message);
-    else {
-      metrics.refused(body.code);
-      request.log.warn(
-        {
-          code: body.code,
-          status: body.statusCode,
-          principal: request.principal?.id ?? null,
-          url: request.url,
-        },
-        `refused: ${body.message}`,
-      );
-    }
-    if (!request.raw.complete) void reply.header("connection", "close");
-    void reply.status(body.statusCode).send(body);
-  });
+  app.setErrorHandler((error: Error, request, reply) => refuse(metrics, request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    refuse(
+      metrics,
+      request,
+      reply,
+      new SyncupError(
+        "NOT_FOUND",
+        `There is no ${request.method} ${truncated(request.url.split("?")[0] ?? "")}: see /openapi.json.`,
+      ),
+    ),
+  );
+  // Before any route: every route's parameters, query and body are checked for NUL.
+  app.addHook("preValidation", (request, _reply, done) => done(nulRefusal(request)));
 
-  app.setNotFoundHandler((request, reply) => {
-    const body: ApiError = {
-      statusCode: 404,
-      code: "NOT_FOUND",
-      message: `There is no ${request.method} ${request.url.split("?")[0]}: see /openapi.json.`,
-    };
-    metrics.refused(body.code);
-    request.log.warn({ code: body.code, url: request.url }, `refused: ${body.message}`);
-    void reply.status(404).send(body);
-  });
+  await app.register(rateLimit, { global: false });
+  const throttle = new AuthThrottle(app, config.server.rateLimit);
 
   await app.register(swagger, {
     openapi: {
@@ -117,8 +103,11 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(swaggerUi, { routePrefix: PATHS.docs });
 
-  const authenticated = async (request: FastifyRequest) => {
-    request.principal = await auth.authenticate(request.headers.authorization);
+  const authenticated = async (request: FastifyRequest, reply: FastifyReply) => {
+    request.principal = await auth.authenticate(
+      request.headers.authorization,
+      throttle.guard(request, reply),
+    );
   };
   const principal = (request: FastifyRequest): Principal => {
     if (request.principal === null) throw new SyncupError("UNAUTHORIZED", "Authentication required.");
@@ -131,38 +120,21 @@ export async function buildApp(deps: AppDeps) {
     PATHS.health,
     {
       schema: {
-        summary: "Liveness: the process answers",
-        description:
-          "Answers 200 while the process serves requests, whatever the database's state: see /ready.",
+        summary: "Liveness and database check",
         security: [],
-        response: { 200: S.health },
-      },
-    },
-    () => ({ status: "ok", database: deps.store.label }),
-  );
-
-  app.get(
-    PATHS.ready,
-    {
-      schema: {
-        summary: "Readiness: the database answers and the batch queue is read",
-        description: `200 (status ready) when the database answers and the batch queue is being read; 503 (status degraded) when the database does not answer, or ${QUEUE_FAILURES_UNREADY} reads of the queue in a row failed.`,
-        security: [],
-        response: { 200: readinessSchema, 503: readinessSchema },
+        response: { 200: S.health, 503: S.health },
       },
     },
     async (request, reply) => {
-      let answers = true;
       try {
         // A read, outside the mutex: it must answer while a long batch holds the connection
         // (on SQLite the queue shares it); a read inside another's transaction changes nothing.
         await deps.store.batches.countByState();
+        return { status: "ok", database: deps.store.label };
       } catch (error) {
-        answers = false;
-        request.log.error({ err: error }, "readiness check: the database does not answer");
+        request.log.error({ err: error }, "health check: the database does not answer");
+        return reply.status(503).send({ status: "database unavailable", database: deps.store.label });
       }
-      const readiness = assessReadiness(deps.store.label, answers, worker.health());
-      return reply.status(readiness.status === "ready" ? 200 : 503).send(readiness);
     },
   );
 
@@ -417,19 +389,4 @@ export async function buildApp(deps: AppDeps) {
   );
 
   return app;
-}
-
-function errorBody(error: Error & { statusCode?: number; code?: string }): ApiError {
-  if (error instanceof SyncupError) {
-    const kind = ERROR_CODES[error.code];
-    const statusCode = STATUS[error.code] ?? (kind === "unexpected" ? 500 : kind === "blocked" ? 409 : 400);
-    return { statusCode, code: error.code, message: error.message };
-  }
-  const status = error.statusCode ?? 500;
-  if (status < 500) {
-    const code =
-      status === 413 ? "FILE_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "REQUEST_INVALID";
-    return { statusCode: status, code, message: error.message };
-  }
-  return { statusCode: 500, code: "INTERNAL", message: "Internal error: see the server's log." };
 }

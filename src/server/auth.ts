@@ -8,12 +8,15 @@ import type { ServerDef } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import { ADMIN_PRINCIPAL } from "../protocol/api.js";
 import { hashSecret, verifySecret } from "../protocol/secret-hash.js";
+import type { AuthGuard } from "./auth-throttle.js";
 
 export type Principal =
   | { readonly kind: "agent"; readonly id: string; readonly connectors: readonly string[] }
   | { readonly kind: "admin"; readonly id: typeof ADMIN_PRINCIPAL };
 
 const CACHE_LIMIT = 1000;
+/** The id the failures of ids no agent has are counted under. */
+const UNKNOWN_ID = "(unknown agent)";
 
 export class Authenticator {
   private readonly verified = new Map<string, Principal>();
@@ -26,7 +29,11 @@ export class Authenticator {
     return (this.decoyHash ??= hashSecret(randomBytes(16).toString("hex")));
   }
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  /**
+   * The principal of an `Authorization` header. A token not verified before costs a secret
+   * check, which `guard` may refuse beforehand (too many failures) and is told of when it fails.
+   */
+  async authenticate(header: string | undefined, guard?: AuthGuard): Promise<Principal> {
     const match = header === undefined ? null : /^Bearer\s+([^\s:]+):(\S+)$/i.exec(header);
     if (match === null) {
       throw new SyncupError(
@@ -38,7 +45,16 @@ export class Authenticator {
     const digest = createHash("sha256").update(`${id}:${secret}`).digest("hex");
     const known = this.verified.get(digest);
     if (known !== undefined) return known;
-    const principal = await this.verify(id, secret);
+    // Every id the configuration does not know counts as one: inventing ids gains nothing.
+    const counted = id === ADMIN_PRINCIPAL || Object.hasOwn(this.server.agents, id) ? id : UNKNOWN_ID;
+    await guard?.admit(counted);
+    let principal: Principal;
+    try {
+      principal = await this.verify(id, secret);
+    } catch (error) {
+      if (error instanceof SyncupError && error.code === "UNAUTHORIZED") await guard?.failed(counted);
+      throw error;
+    }
     if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
     this.verified.set(digest, principal);
     return principal;
@@ -54,7 +70,7 @@ export class Authenticator {
         "The admin token is wrong, or the server has no server.adminTokenHash.",
       );
     }
-    const agent = this.server.agents[id];
+    const agent = Object.hasOwn(this.server.agents, id) ? this.server.agents[id] : undefined;
     // An unknown id costs a hash too, so that timing does not tell which agent ids exist.
     if ((await verifySecret(secret, agent?.secretHash ?? (await this.decoy()))) && agent !== undefined) {
       return { kind: "agent", id, connectors: agent.connectors };

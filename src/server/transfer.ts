@@ -16,7 +16,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { mappingsOf, type Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import { PREPARED_SUFFIX, type PrepareManifest } from "../prepare/layout.js";
+import { PREPARED_SUFFIX } from "../prepare/layout.js";
 import {
   FILE_NAME_PATTERN,
   type BatchFile,
@@ -26,6 +26,7 @@ import {
   type NotifyResponse,
   type SealRequest,
 } from "../protocol/api.js";
+import { parsePrepareManifestJson, type PrepareManifest } from "../protocol/manifest.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow, BatchState } from "../store/types.js";
 import { requireBatch } from "../sync/batches.js";
@@ -199,8 +200,7 @@ export class TransferService {
         );
       }
       const existing = (await this.store.batches.files(id)).find((f) => f.name === name);
-      if (existing !== undefined)
-        return { ...this.sameOrConflict(existing, name, announced), created: false };
+      if (existing !== undefined) return { ...retried(batch, existing, name, announced), created: false };
       if (batch.state !== "notified") throw notNotified(batch, `receive "${name}"`);
       const dir = this.batchDir(id);
       await mkdir(dir, { recursive: true });
@@ -217,7 +217,7 @@ export class TransferService {
         return await this.deps.mutex.run(async () => {
           const now = await requireBatch(this.store, id);
           const raced = (await this.store.batches.files(id)).find((f) => f.name === name);
-          if (raced !== undefined) return { ...this.sameOrConflict(raced, name, announced), created: false };
+          if (raced !== undefined) return { ...retried(now, raced, name, announced), created: false };
           if (now.state !== "notified") throw notNotified(now, `receive "${name}"`);
           await rename(part, join(dir, name));
           const file = { name, sha256, bytes };
@@ -230,16 +230,6 @@ export class TransferService {
     } finally {
       if (!body.readableEnded) body.resume();
     }
-  }
-
-  private sameOrConflict(existing: BatchFile, name: string, announced: string): BatchFile {
-    if (existing.sha256 !== announced) {
-      throw new SyncupError(
-        "FILE_CONFLICT",
-        `The batch already holds "${name}" with SHA-256 ${existing.sha256}; a different file (${announced}) cannot replace it. Notify a new batch.`,
-      );
-    }
-    return existing;
   }
 
   private async receive(
@@ -307,15 +297,24 @@ export class TransferService {
         `Batch ${batch.id} cannot be sealed without its prepare.json.`,
       );
     }
-    let manifest: PrepareManifest;
+    let text: string;
     try {
-      manifest = JSON.parse(
-        await readFile(join(this.batchDir(batch.id), "prepare.json"), "utf8"),
-      ) as PrepareManifest;
+      text = await readFile(join(this.batchDir(batch.id), "prepare.json"), "utf8");
     } catch (error) {
       throw new SyncupError(
         "SEAL_INCOMPLETE",
-        `Batch ${batch.id}: prepare.json is not readable JSON (${(error as Error).message}).`,
+        `Batch ${batch.id}: the server cannot read its prepare.json (${(error as NodeJS.ErrnoException).code ?? String(error)}). Upload it again in a new batch.`,
+        { cause: error },
+      );
+    }
+    let manifest: PrepareManifest;
+    try {
+      manifest = parsePrepareManifestJson(text, `prepare.json of batch ${batch.id}`);
+    } catch (error) {
+      throw new SyncupError(
+        "PREPARED_MANIFEST_INVALID",
+        `Batch ${batch.id} cannot be sealed: ${(error as Error).message} Upload the prepare.json the agent's prepare wrote, in a new batch.`,
+        { cause: error },
       );
     }
     const incremental = batch.mode === "incremental";
@@ -332,7 +331,7 @@ export class TransferService {
       );
     }
     const kind = incremental ? "delta" : "sorted";
-    for (const entry of manifest.files ?? []) {
+    for (const entry of manifest.files) {
       if (entry.kind !== kind) continue;
       if (held.get(entry.file)?.sha256 !== entry.sha256) {
         throw new SyncupError(
@@ -458,6 +457,24 @@ export class TransferService {
       );
     }
   }
+}
+
+/**
+ * The answer to an upload of a file the batch already holds: acknowledged when it is the same
+ * file (a retry) of a batch the server still keeps (one abandoned — cancelled, failed,
+ * superseded — keeps no files), refused when it is another.
+ */
+function retried(batch: BatchRow, existing: BatchFile, name: string, announced: string): BatchFile {
+  if (batch.state !== "notified" && !ACCEPTED_STATES.includes(batch.state)) {
+    throw notNotified(batch, `receive "${name}"`);
+  }
+  if (existing.sha256 !== announced) {
+    throw new SyncupError(
+      "FILE_CONFLICT",
+      `The batch already holds "${name}" with SHA-256 ${existing.sha256}; a different file (${announced}) cannot replace it. Notify a new batch.`,
+    );
+  }
+  return existing;
 }
 
 function notNotified(batch: BatchRow, action: string): SyncupError {

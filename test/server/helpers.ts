@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pino from "pino";
 import { parse, stringify } from "yaml";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import type { Config, Mode } from "../../src/config/config.js";
 import { loadConfig } from "../../src/config/load.js";
 import { exportConnector } from "../../src/export/export.js";
@@ -63,6 +63,8 @@ export interface EnvOptions {
   /** Switch every threshold of both connectors off. */
   readonly thresholdsOff?: boolean;
   readonly maxFileMiB?: number;
+  /** `server.rateLimit`. */
+  readonly rateLimit?: { readonly failedAuthentications?: number; readonly windowSeconds?: number };
 }
 
 /** A copy of the quickstart example in a temporary folder, configured as a server. */
@@ -100,6 +102,7 @@ export async function makeEnv(databaseUrl: string, options: EnvOptions = {}): Pr
     adminTokenHash: h["admin"],
     uploadTimeoutMinutes: 60,
     ...(options.maxFileMiB === undefined ? {} : { maxFileMiB: options.maxFileMiB }),
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
     agents: Object.fromEntries(
       [AGENT_HR, AGENT_AD, AGENT_BOTH].map((a) => [
         a.id,
@@ -118,6 +121,17 @@ export async function makeEnv(databaseUrl: string, options: EnvOptions = {}): Pr
     withDatabase: (url) => loadConfig(configPath, { SYNCUP_DATABASE_URL: url }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Lists of the servers and environments a test makes: closed and removed after each test. */
+export function cleanedAfterEach(): { readonly envs: TestEnv[]; readonly servers: RunningServer[] } {
+  const envs: TestEnv[] = [];
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+    for (const env of envs.splice(0)) env.cleanup();
+  });
+  return { envs, servers };
 }
 
 const logLevel = process.env["SYNCUP_TEST_SERVER_LOG"] ?? "silent";
