@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   DATABASE_SCHEMA_NEWER: "bad-input",
   /** Another process holds the SQLite file where this one needs it to itself. */
   DATABASE_BUSY: "unexpected",
+  /** PostgreSQL does not answer: the connection was lost (and is made again at the next statement), or cannot be made. */
+  DATABASE_UNAVAILABLE: "unexpected",
   // Native connectors (LDAP, SCIM, SQL)
   /** The managed system refused the credentials (bind, token, password). */
   CONNECTOR_AUTH_FAILED: "bad-input",

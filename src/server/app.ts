@@ -18,6 +18,7 @@ import { AuthThrottle } from "./auth-throttle.js";
 import { Authenticator, requireAdmin, requireConnector, type Principal } from "./auth.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { Mutex } from "./mutex.js";
+import { assessReadiness, QUEUE_FAILURES_UNREADY, readinessSchema } from "./readiness.js";
 import {
   JSON_BODY_LIMIT,
   MAX_PARAM_LENGTH,
@@ -120,21 +121,38 @@ export async function buildApp(deps: AppDeps) {
     PATHS.health,
     {
       schema: {
-        summary: "Liveness and database check",
+        summary: "Liveness: the process answers",
+        description:
+          "Answers 200 while the process serves requests, whatever the database's state: see /ready.",
         security: [],
-        response: { 200: S.health, 503: S.health },
+        response: { 200: S.health },
+      },
+    },
+    () => ({ status: "ok", database: deps.store.label }),
+  );
+
+  app.get(
+    PATHS.ready,
+    {
+      schema: {
+        summary: "Readiness: the database answers and the batch queue is read",
+        description: `200 (status ready) when the database answers and the batch queue is being read; 503 (status degraded) when the database does not answer, or ${QUEUE_FAILURES_UNREADY} reads of the queue in a row failed.`,
+        security: [],
+        response: { 200: readinessSchema, 503: readinessSchema },
       },
     },
     async (request, reply) => {
+      let answers = true;
       try {
         // A read, outside the mutex: it must answer while a long batch holds the connection
         // (on SQLite the queue shares it); a read inside another's transaction changes nothing.
         await deps.store.batches.countByState();
-        return { status: "ok", database: deps.store.label };
       } catch (error) {
-        request.log.error({ err: error }, "health check: the database does not answer");
-        return reply.status(503).send({ status: "database unavailable", database: deps.store.label });
+        answers = false;
+        request.log.error({ err: error }, "readiness check: the database does not answer");
       }
+      const readiness = assessReadiness(deps.store.label, answers, worker.health());
+      return reply.status(readiness.status === "ready" ? 200 : 503).send(readiness);
     },
   );
 
