@@ -41,6 +41,7 @@ export const STATUS: Partial<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
+  DATABASE_UNAVAILABLE: 503,
 };
 
 /** The code of an error that is not ours, by its HTTP status. */

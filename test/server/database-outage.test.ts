@@ -16,6 +16,7 @@ import {
   AS_HR,
   Api,
   counted,
+  expectRefusal,
   makeEnv,
   metric,
   prepare,
@@ -172,7 +173,12 @@ async function expectQueueMoves(f: Fixture): Promise<void> {
 }
 
 /** The traps, one per step of a synchronization; `id` is the batch's. */
-const STEPS: readonly { name: string; trap: (id: string) => (t: string, link: number) => boolean }[] = [
+const STEPS: readonly {
+  name: string;
+  trap: (id: string) => (t: string, link: number) => boolean;
+  /** Whether the worker's synchronization meets the loss (after the commit, only the lock's release does: it went with the session). */
+  interrupted: boolean;
+}[] = [
   {
     name: "before the batch is claimed",
     // sealed → staging: the parameters in that order (a requeue binds them the other way).
@@ -181,11 +187,21 @@ const STEPS: readonly { name: string; trap: (id: string) => (t: string, link: nu
       t.includes(id) &&
       t.indexOf("staging") >= 0 &&
       t.indexOf("staging") < t.indexOf("sealed"),
+    interrupted: true,
   },
-  { name: "while it is staged", trap: () => (t) => t.includes("COPY UR_ResourcesChanges") },
-  { name: "in the apply's transaction", trap: () => (t) => t.includes("INSERT INTO UR_Resources (") },
+  {
+    name: "while it is staged",
+    trap: () => (t) => t.includes("COPY UR_ResourcesChanges"),
+    interrupted: true,
+  },
+  {
+    name: "in the apply's transaction",
+    trap: () => (t) => t.includes("INSERT INTO UR_Resources ("),
+    interrupted: true,
+  },
   {
     name: "at the apply's commit",
+    interrupted: true,
     trap: () => {
       let applying = -1;
       return (t, link) => {
@@ -196,6 +212,7 @@ const STEPS: readonly { name: string; trap: (id: string) => (t: string, link: nu
   },
   {
     name: "after the apply's commit",
+    interrupted: false,
     trap: () => {
       let applying = -1;
       let committed = false;
@@ -233,6 +250,9 @@ describe.each(postgres)("a server losing its $dialect connections", (db) => {
         await expectAppliedOnce(f, id);
         // The API's session and the worker's (and a reader's while staging).
         expect(terminated).toBeGreaterThanOrEqual(2);
+        const errors = metric(await metrics(f.server.url), "syncup_queue_errors_total");
+        if (step.interrupted) expect(errors).toBeGreaterThanOrEqual(1);
+        else expect(errors).toBe(0);
         await expectQueueMoves(f);
         // Both sessions are back.
         const ready = await until<Readiness>(f.server.url, "/ready", (status) => status === 200);
@@ -277,6 +297,8 @@ describe.each(postgres)("a server losing its $dialect connections", (db) => {
       expect(degraded.body.queue.failures).toBeGreaterThanOrEqual(2);
       const health = await fetch(`${f.server.url}/health`);
       expect(health.status).toBe(200);
+      // Agents are told to come back (they retry a 5xx).
+      expectRefusal(await f.hr.batch(id), 503, "DATABASE_UNAVAILABLE");
       const during = await metrics(f.server.url);
       expect(metric(during, "syncup_database_up")).toBe(0);
       expect(metric(during, "syncup_queue_errors_total")).toBeGreaterThanOrEqual(2);
