@@ -46,8 +46,6 @@ export interface QueueHealth {
   readonly lastRead: Date | null;
   /** Reads that failed (or batches a lost connection interrupted) since then. */
   readonly failures: number;
-  /** The last failure's message, while `failures` > 0. */
-  readonly error: string | null;
 }
 
 export class BatchWorker {
@@ -56,7 +54,7 @@ export class BatchWorker {
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
   private current: BatchRow | null = null;
-  private queue: QueueHealth = { lastRead: null, failures: 0, error: null };
+  private queue: QueueHealth = { lastRead: null, failures: 0 };
 
   constructor(private readonly deps: WorkerDeps) {}
 
@@ -92,7 +90,7 @@ export class BatchWorker {
     this.running = this.drain()
       .catch((error: unknown) => {
         // The database went away (or another fault outside a batch): try again at the next tick.
-        this.failed(error);
+        this.failed();
         this.deps.log.error(
           { err: error, failures: this.queue.failures },
           "batch queue: cannot read the queue",
@@ -163,16 +161,13 @@ export class BatchWorker {
   /** The queue was read in full. */
   private read(): void {
     const at = new Date();
-    this.queue = { lastRead: at, failures: 0, error: null };
+    this.queue = { lastRead: at, failures: 0 };
     this.deps.metrics.queueRead(at);
   }
 
-  private failed(error: unknown): void {
-    this.queue = {
-      lastRead: this.queue.lastRead,
-      failures: this.queue.failures + 1,
-      error: error instanceof Error ? error.message : String(error),
-    };
+  /** A read of the queue failed, or a batch lost its connection (logged by the caller). */
+  private failed(): void {
+    this.queue = { lastRead: this.queue.lastRead, failures: this.queue.failures + 1 };
     this.deps.metrics.queueFailed();
   }
 
@@ -252,7 +247,7 @@ export class BatchWorker {
       if (error instanceof SyncupError && error.code === "DATABASE_UNAVAILABLE") {
         // Nothing was applied (or all was, the state with it): the batch is still sealed, or
         // left staging with its connector's lock gone, and the next read of the queue requeues it.
-        this.failed(error);
+        this.failed();
         log.warn(
           { batch: batch.id, connector: batch.connector, err: error },
           "batch interrupted: the connection to the database was lost; it runs again once the database answers",
