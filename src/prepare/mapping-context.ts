@@ -7,6 +7,7 @@ import type { Config, MappingDef } from "../config/config.js";
 import type { CsvReader } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
 import { parseCommand } from "../core/change-collapse.js";
+import type { KeyNormalizer } from "../core/key-normalizer.js";
 import { SyncupError } from "../errors.js";
 import { preparedFileName, type PreparedKind } from "./layout.js";
 import type { PrepareOptions } from "./prepare.js";
@@ -22,6 +23,8 @@ export interface MappingContext {
   readonly reader: CsvReader;
   /** Source positions of the mapping's columns, key columns first. */
   readonly columns: readonly number[];
+  /** Per mapped column (same order): how its key is normalized, if it is (`core/key-normalizer.ts`). */
+  readonly normalizers: readonly (KeyNormalizer | undefined)[];
   readonly writers: Map<PreparedKind, CsvFileWriter>;
   readonly options: PrepareOptions;
   /** Opens a canonical CSV file, closed when the prepare ends. */
@@ -60,6 +63,7 @@ export async function* projectRows(
 ): AsyncGenerator<string[][]> {
   const columns = ctx.columns;
   const width = columns.length;
+  const normalizers = ctx.normalizers;
   for await (const batch of ctx.reader.rows) {
     const out: string[][] = [];
     for (const row of batch) {
@@ -67,6 +71,10 @@ export async function* projectRows(
       const fields = row.fields;
       const projected = new Array<string>(width);
       for (let i = 0; i < width; i++) projected[i] = fields[columns[i] as number] as string;
+      for (let i = 0; i < normalizers.length; i++) {
+        const normalize = normalizers[i];
+        if (normalize !== undefined) projected[i] = normalize(projected[i] as string);
+      }
       let hasKey = true;
       for (let i = 0; i < keyCount; i++) if (projected[i] === "") hasKey = false;
       const tail = extra(fields, row.line);

@@ -82,7 +82,14 @@ export async function prepareOwnedChanges(
   // The rows as owner changes (only the owner's key is required), net effect per owner.
   const counts = { read: 0, nullKeys: 0 };
   const [c1, c2] = ctx.columns;
-  const rows = projectRows({ ...ctx, columns: ownerFirst([c1!, c2!]) }, nullpk, counts, commandOf, 1);
+  const [n1, n2] = ctx.normalizers;
+  const rows = projectRows(
+    { ...ctx, columns: ownerFirst([c1!, c2!]), normalizers: ownerFirst([n1, n2]) },
+    nullpk,
+    counts,
+    commandOf,
+    1,
+  );
   async function* asChanges(): AsyncGenerator<Change[]> {
     for await (const batch of sortRows(rows, { keyColumns: 1, unique: false, ...sortOptions })) {
       yield batch.rows.map((row) => ({

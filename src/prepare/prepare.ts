@@ -12,6 +12,7 @@ import { mappingsOf, type Config, type ConnectorDef, type MappingDef, type Mode 
 import { applyDelta } from "../core/apply-delta.js";
 import { collapseSorted, parseCommand } from "../core/change-collapse.js";
 import { findCommandColumn, resolveColumns } from "../core/columns.js";
+import { keyNormalizers } from "../core/key-normalizer.js";
 import { mergeDelta } from "../core/delta-merge.js";
 import type { Change } from "../core/rows.js";
 import { openCsv, type CsvReader } from "../csv/reader.js";
@@ -119,6 +120,7 @@ async function prepareLocked(
         mapping,
         reader,
         columns,
+        normalizers: keyNormalizers(connector, mapping),
         writers,
         options,
         open,

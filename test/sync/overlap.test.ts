@@ -61,7 +61,7 @@ describe.each(databases)("overlapping runs of one connector on $dialect", (db) =
     const a = spawn(
       process.execPath,
       [bin, "sync", "--config", config, "--connector", CONNECTOR, "--mode", "complete"],
-      { env: { ...process.env, SYNCUP_DATABASE_URL: "", SYNCUP_TEST_APPLY_PAUSE_MS: "1500" } },
+      { env: { ...process.env, SYNCUP_DATABASE_URL: "", SYNCUP_TEST_APPLY_PAUSE_MS: "4000" } },
     );
     let stderr = "";
     const paused = new Promise<void>((done) =>
