@@ -41,6 +41,32 @@ export const AGENT_AD = { id: "agent-ad", secret: "s3cret-ad", connectors: ["AD"
 export const AGENT_BOTH = { id: "agent-both", secret: "s3cret-both", connectors: ["HR", "AD"] } as const;
 export const ADMIN_TOKEN = "admin-t0ken";
 
+/** A task of a job run, as an agent records it. */
+export const UPLOAD_TASK = {
+  task: "upload",
+  outcome: "succeeded",
+  startedAt: "2026-11-26T05:00:01.000Z",
+  seconds: 0.5,
+  counts: { files: 3 },
+  message: null,
+} as const;
+
+/** A job run of connector HR, as an agent records it (`POST /api/v1/job-instances`). */
+export const JOB_RUN = {
+  id: "HR_daily-1",
+  job: "HR_daily",
+  connector: "HR",
+  mode: "complete",
+  ranMode: "initial",
+  agent: null,
+  outcome: "succeeded",
+  startedAt: "2026-11-26T05:00:00.000Z",
+  finishedAt: "2026-11-26T05:00:02.000Z",
+  batchId: null,
+  tasks: [UPLOAD_TASK],
+  message: null,
+} as const;
+
 export const bearer = (id: string, secret: string) => `Bearer ${id}:${secret}`;
 export const AS_HR = bearer(AGENT_HR.id, AGENT_HR.secret);
 export const AS_AD = bearer(AGENT_AD.id, AGENT_AD.secret);

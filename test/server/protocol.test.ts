@@ -28,6 +28,7 @@ import {
   counted,
   expectRefusal,
   filesBelow,
+  JOB_RUN,
   makeEnv,
   metric,
   prepare,
@@ -567,29 +568,7 @@ describe.each(databases)("syncup server on $dialect", (db) => {
     expect(metrics.text).toContain("# TYPE syncup_synchronization_seconds histogram");
 
     // Job history: an agent records its runs, under its own name, and sees its connectors' only.
-    const job = {
-      id: "HR_daily-1",
-      job: "HR_daily",
-      connector: "HR",
-      mode: "complete",
-      ranMode: "initial",
-      agent: "someone-else",
-      outcome: "succeeded",
-      startedAt: "2026-11-26T05:00:00.000Z",
-      finishedAt: "2026-11-26T05:00:02.000Z",
-      batchId: id,
-      tasks: [
-        {
-          task: "upload",
-          outcome: "succeeded",
-          startedAt: "2026-11-26T05:00:01.000Z",
-          seconds: 0.5,
-          counts: { files: 3 },
-          message: null,
-        },
-      ],
-      message: null,
-    };
+    const job = { ...JOB_RUN, agent: "someone-else", batchId: id };
     const recorded = await api.request("POST", PATHS.jobInstances, { json: job });
     expect(recorded.status, recorded.text).toBe(201);
     expect(recorded.body).toMatchObject({ id: job.id, agent: AGENT_HR.id });

@@ -18,12 +18,14 @@ import {
   Api,
   cleanedAfterEach,
   expectRefusal,
+  JOB_RUN,
   makeEnv,
   metric,
   prepare,
   sha256,
   writeHr,
   type TestEnv,
+  UPLOAD_TASK,
 } from "./helpers.js";
 
 const databases = testDatabases();
@@ -88,28 +90,8 @@ describe.each(databases)("the HTTP edge's refusals on $dialect", (db) => {
     const notified = await hr.notify("HR", "initial");
     expect(notified.status, notified.text).toBe(201);
     const id = notified.body.id;
-    const job = {
-      id: "HR_daily-1",
-      job: "HR_daily",
-      connector: "HR",
-      mode: "complete",
-      ranMode: "complete",
-      agent: null,
-      outcome: "succeeded",
-      startedAt: "2026-11-26T05:00:00.000Z",
-      finishedAt: "2026-11-26T05:00:02.000Z",
-      batchId: null,
-      tasks: [],
-      message: null,
-    };
-    const task = {
-      task: "upload",
-      outcome: "succeeded",
-      startedAt: "2026-11-26T05:00:01.000Z",
-      seconds: 0.5,
-      counts: { files: 3 },
-      message: null,
-    };
+    const job = JOB_RUN;
+    const task = UPLOAD_TASK;
     const requests: [
       Api,
       string,
