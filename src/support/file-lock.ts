@@ -7,8 +7,17 @@
 import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 
-/** Locks this process holds, by path: a lock file with our own pid that is not here is stale (pid reuse). */
-const HELD = new Set<string>();
+/**
+ * Locks this process holds or is taking, by path (a count: two calls of one process may race
+ * for one lock): a lock file with our own pid that is not here is stale (pid reuse).
+ */
+const HELD = new Map<string, number>();
+
+function hold(path: string, delta: 1 | -1): void {
+  const n = (HELD.get(path) ?? 0) + delta;
+  if (n > 0) HELD.set(path, n);
+  else HELD.delete(path);
+}
 
 /** A takeover guard older than this was left by a process that died while taking over. */
 const TAKEOVER_STALE_MS = 10_000;
@@ -109,19 +118,32 @@ export async function acquireFileLock(
 ): Promise<FileLock> {
   await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; attempt < 20; attempt++) {
-    if (await createExclusive(path, `${process.pid}\n${what}\n`)) {
-      HELD.add(path);
+    // Counted before the file exists, so that another call of this process that finds the
+    // file meanwhile does not take it for a stale one of an earlier process with our pid.
+    hold(path, 1);
+    let created: boolean;
+    try {
+      created = await createExclusive(path, `${process.pid}\n${what}\n`);
+    } catch (error) {
+      hold(path, -1);
+      throw error;
+    }
+    if (created) {
       let released = false;
       return {
         path,
         release: async () => {
           if (released) return;
           released = true;
-          HELD.delete(path);
-          await rm(path, { force: true });
+          try {
+            await rm(path, { force: true });
+          } finally {
+            hold(path, -1);
+          }
         },
       };
     }
+    hold(path, -1);
     const holder = await readHolder(path);
     if (holder === undefined) continue;
     if (!(await isStale(path, holder))) throw busy(holder);

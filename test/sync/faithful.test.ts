@@ -12,7 +12,9 @@ import { runConnector, type RunMode } from "../../src/pipeline/run-connector.js"
 import { exportConnector } from "../../src/export/export.js";
 import { prepareConnector } from "../../src/prepare/prepare.js";
 import { acceptPrepared, readPreviousManifest } from "../../src/prepare/previous.js";
-import { openStore, type Store } from "../../src/sync/index.js";
+import type { SyncupError } from "../../src/errors.js";
+import type { ApplyStep } from "../../src/store/apply.js";
+import { openStore, synchronize, type Store } from "../../src/sync/index.js";
 import { testDatabases } from "../store/dialects.js";
 import {
   CONNECTOR,
@@ -168,26 +170,63 @@ describe.each(databases)("a faithful repository on $dialect", (db) => {
     };
     const stepArb = fc.record({
       data: exportArb,
-      mode: fc.constantFrom<RunMode>("incremental", "incremental", "complete"),
+      mode: fc.constantFrom<"incremental" | "complete">("incremental", "incremental", "complete"),
+      // A run killed in its apply (or before it), or two runs of the connector at once.
+      fault: fc.constantFrom("none", "none", "kill", "overlap"),
+      step: fc.constantFrom<ApplyStep>("resources", "links", "deletes"),
     });
     await fc.assert(
       fc.asyncProperty(exportArb, fc.array(stepArb, { minLength: 1, maxLength: 5 }), async (first, steps) =>
         withEnvs(1, async ([env]) => {
           const initial = await run(env!, toData(first), "initial");
           expect((await snapshot(env!.store)).pending).toHaveLength(initial.orphans + initial.monoConflicts);
+          const config = testConfig(env!.workDir);
           for (const step of steps) {
-            const report = await run(env!, toData(step.data), step.mode);
+            const data = toData(step.data);
+            if (step.fault === "kill") {
+              // Exported and prepared; the synchronization dies inside its apply transaction.
+              await writeExport(env!.workDir, data);
+              await exportConnector(config, CONNECTOR, step.mode);
+              await prepareConnector(config, CONNECTOR, step.mode);
+              const killed = synchronize({
+                store: env!.store,
+                config,
+                connector: CONNECTOR,
+                mode: step.mode,
+                beforeApplyStep: (at) => {
+                  if (at === step.step) throw new Error("killed");
+                },
+              });
+              await expect(killed).rejects.toThrow("killed");
+              continue;
+            }
+            if (step.fault === "overlap") {
+              // Two runs at once: one holds the connector, the other is refused and changes nothing.
+              await writeExport(env!.workDir, data);
+              const both = await Promise.allSettled([
+                runConnector(config, env!.store, CONNECTOR, step.mode),
+                runConnector(config, env!.store, CONNECTOR, step.mode),
+              ]);
+              expect(both.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+              const refused = both.find((r) => r.status === "rejected");
+              expect((refused?.reason as SyncupError).code).toBe("JOB_RUNNING");
+              continue;
+            }
+            const report = await run(env!, data, step.mode);
             expect(report.state).toBe("applied");
             // Every pair that is not a link is reported, at every run.
             expect((await snapshot(env!.store)).pending).toHaveLength(report.orphans + report.monoConflicts);
           }
+          // Whatever came before, an incremental of the last export succeeds, and ends where an
+          // initial load of it ends.
           const last = toData(steps.at(-1)!.data);
+          expect((await run(env!, last, "incremental")).state).toBe("applied");
           expect(await snapshot(env!.store)).toEqual(await initialLoadOf(last));
         }),
       ),
       { numRuns: RUNS },
     );
-  });
+  }, 300_000);
 });
 
 describe("accept", () => {
