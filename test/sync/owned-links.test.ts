@@ -254,6 +254,6 @@ describe.each(databases)(
         ),
         { numRuns: Number(process.env["SYNCUP_PROPERTY_RUNS"] ?? 8) },
       );
-    });
+    }, 300_000);
   },
 );
