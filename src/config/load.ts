@@ -59,7 +59,13 @@ class ConfigSource {
     text: string,
     private readonly label: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lineCounter, uniqueKeys: true, prettyErrors: false });
+    // logLevel "error": no process warnings (a collection used as a key); the schema refuses such keys.
+    this.doc = parseDocument(text, {
+      lineCounter: this.lineCounter,
+      uniqueKeys: true,
+      prettyErrors: false,
+      logLevel: "error",
+    });
   }
 
   /** Syntax, then the schema, then cross-references: the resolved configuration, or CONFIG_INVALID. */
@@ -74,6 +80,15 @@ class ConfigSource {
       );
     }
     const data = this.toData();
+    const cycle = cycleIn(data);
+    if (cycle !== undefined) {
+      return this.fail([
+        {
+          path: cycle,
+          message: "this alias (*name) stands for a node that holds it: the configuration would be endless",
+        },
+      ]);
+    }
     const parsed = configSchema.safeParse(data);
     const problems = [...nulProblems(data), ...(parsed.success ? [] : flattenIssues(parsed.error.issues))];
     if (!parsed.success || problems.length > 0) return this.fail(problems);
@@ -136,6 +151,26 @@ function firstAliasPath(doc: Document): (string | number)[] | undefined {
     },
   });
   return found;
+}
+
+/** The path of a value that is its own ancestor (an alias inside the node it names), or undefined. */
+function cycleIn(
+  data: unknown,
+  path: (string | number)[] = [],
+  ancestors = new Set<object>(),
+): (string | number)[] | undefined {
+  if (data === null || typeof data !== "object") return undefined;
+  if (ancestors.has(data)) return path;
+  ancestors.add(data);
+  const entries: [string | number, unknown][] = Array.isArray(data)
+    ? data.map((item: unknown, i) => [i, item])
+    : Object.entries(data);
+  for (const [key, value] of entries) {
+    const found = cycleIn(value, [...path, key], ancestors);
+    if (found !== undefined) return found;
+  }
+  ancestors.delete(data);
+  return undefined;
 }
 
 /** Every string of the configuration (keys and values) holding a NUL character, which no path, name or command can hold. */

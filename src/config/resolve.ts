@@ -400,12 +400,20 @@ export function resolveConfig(
     if (!(c in raw.connectors)) problem(["agent", "connectors", i], `unknown connector "${c}"`);
   });
 
-  if (problems.length > 0) return { problems };
-
-  const workDir = abs(raw.workDir ?? "./work");
   const fromEnv = options.env["SYNCUP_DATABASE_URL"];
   const databaseUrl =
     fromEnv !== undefined && fromEnv !== "" ? fromEnv : (raw.database?.url ?? DEFAULT_DATABASE_URL);
+  const urlProblem = databaseUrlProblem(databaseUrl);
+  if (urlProblem !== undefined) {
+    problem(
+      ["database", "url"],
+      `${urlProblem}${databaseUrl === fromEnv ? " (from $SYNCUP_DATABASE_URL)" : ""}`,
+    );
+  }
+
+  if (problems.length > 0) return { problems };
+
+  const workDir = abs(raw.workDir ?? "./work");
   const config: Config = {
     file: options.file,
     workDir,
@@ -508,6 +516,22 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Why the repository could not be opened from `url`, or undefined: the forms `openStore`
+ * accepts (`sqlite:<path>`, `sqlite::memory:`, `postgres://…`, `postgresql://…`), checked
+ * here so that `config check` refuses what every command would.
+ */
+function databaseUrlProblem(url: string): string | undefined {
+  const shown = url.replace(/\/\/[^@/]*@/, "//…@");
+  if (url.startsWith("sqlite:")) {
+    return url === "sqlite:" ? `"${url}" names no file: use sqlite:<path> or sqlite::memory:` : undefined;
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    return URL.canParse(url) ? undefined : `"${shown}" is not a valid PostgreSQL URL`;
+  }
+  return `unsupported database URL "${shown}": use sqlite:<path>, sqlite::memory: or postgres://user@host/database`;
 }
 
 /** A relative `sqlite:` path is relative to the configuration file's folder. */

@@ -226,6 +226,24 @@ describe("configurations refused when they are loaded rather than when they run"
     ]);
   });
 
+  it("a database URL no store opens, from the configuration or the environment", () => {
+    const withUrl = (url: string) => `${minimal}database: { url: "${url}" }\n`;
+    expect(parse(withUrl("sqlite::memory:")).databaseUrl).toBe("sqlite::memory:");
+    expect(parse(withUrl("postgresql://idm@db/idm")).databaseUrl).toBe("postgresql://idm@db/idm");
+    expect(problemsOf(withUrl("mysql://root:secret@db/idm"))).toEqual([
+      'database.url: unsupported database URL "mysql://…@db/idm": use sqlite:<path>, sqlite::memory: or postgres://user@host/database (line 28)',
+    ]);
+    expect(problemsOf(withUrl("sqlite:"))[0]).toMatch(/^database\.url: "sqlite:" names no file/);
+    expect(problemsOf(withUrl("postgres://db:port/idm"))[0]).toMatch(/is not a valid PostgreSQL URL/);
+    expect(() =>
+      parseConfig(minimal, {
+        file: "/x/syncup.yaml",
+        label: "syncup.yaml",
+        env: { SYNCUP_DATABASE_URL: "db" },
+      }),
+    ).toThrow(/database\.url: unsupported database URL "db": .* \(from \$SYNCUP_DATABASE_URL\)/);
+  });
+
   it("a timeout beyond what a Node timer can wait (it would fire after 1 ms)", () => {
     const text = minimal
       .replace(
