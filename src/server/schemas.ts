@@ -29,14 +29,23 @@ export const apiError = {
   required: ["statusCode", "code", "message"],
   properties: {
     statusCode: { type: "integer" },
-    code: { type: "string", description: "Stable error code (UNAUTHORIZED, BASE_MISMATCH, …)." },
+    code: {
+      type: "string",
+      description:
+        "Stable error code of syncup's catalogue (src/errors.ts): REQUEST_INVALID, UNAUTHORIZED, RATE_LIMITED, BASE_MISMATCH, …",
+    },
     message: { type: "string", description: "What is wrong and what to do." },
   },
 } as const;
 
-/** The error answers of a route, by status. */
+/**
+ * The error answers of an API route, by status: `statuses`, and those every route may give —
+ * a request its schema refuses (400 REQUEST_INVALID), no or a wrong bearer token (401), too many
+ * failed authentications (429 RATE_LIMITED, with Retry-After).
+ */
 export function errors(...statuses: number[]): Record<number, typeof apiError> {
-  return Object.fromEntries(statuses.map((s) => [s, apiError]));
+  const all = [...new Set([400, 401, 429, ...statuses])].sort((a, b) => a - b);
+  return Object.fromEntries(all.map((s) => [s, apiError]));
 }
 
 export const health = {

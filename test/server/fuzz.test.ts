@@ -101,9 +101,16 @@ function encoded(text: string): string {
   return out;
 }
 
-/** A path or query value: percent-encoded (NUL as %00), or as it is where the URL allows. */
+/**
+ * A path or query value: percent-encoded (NUL as %00), as it is where the URL allows, or with
+ * an escape cut short (`%E0%A4%`, not UTF-8 once decoded).
+ */
 const inUrl = (value: string) =>
-  fc.constantFrom(encoded(value), encoded(value).replace(/%2F/g, "/").replace(/%2E/g, "."));
+  fc.constantFrom(
+    encoded(value),
+    encoded(value).replace(/%2F/g, "/").replace(/%2E/g, "."),
+    `${encoded(value)}%E0%A4%`,
+  );
 
 interface Fuzzed {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";

@@ -613,6 +613,15 @@ describe.each(databases)("syncup server on $dialect", (db) => {
         "GET /api/v1/job-instances",
       ].sort(),
     );
+    // Every API route documents the refusals any request may meet: its schema, its token, the limit.
+    for (const [path, methods] of Object.entries(openapi.body.paths)) {
+      if (!path.startsWith("/api/")) continue;
+      for (const [method, operation] of Object.entries(methods as Record<string, { responses: object }>)) {
+        expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(
+          expect.arrayContaining(["400", "401", "429"]),
+        );
+      }
+    }
     const docs = await api.as(null).request("GET", `${PATHS.docs}/`);
     expect(docs.status).toBe(200);
     expect(docs.text).toContain("<html");

@@ -203,6 +203,13 @@ describe.each(databases)("the HTTP edge's refusals on $dialect", (db) => {
     const longest = `${"M".repeat(128)}.sorted.delta`;
     expectRefusal(await hr.upload(id, longest, Buffer.from("x")), 400, "FILE_NAME_INVALID");
 
+    // An escape that decodes to no character.
+    const escape = expectRefusal(
+      await hr.request("GET", `${PATHS.batches}/%E0%A4%A`),
+      400,
+      "REQUEST_INVALID",
+    );
+    expect(escape.message).toContain("not a valid url component");
     const tooLong = expectRefusal(await hr.batch("b".repeat(300)), 414, "URI_TOO_LONG");
     expect(tooLong.message).toContain("256");
     const headers = expectRefusal(
@@ -226,12 +233,13 @@ describe.each(databases)("the HTTP edge's refusals on $dialect", (db) => {
 
     expect(await refusedCount(hr, "URI_TOO_LONG")).toBe(1);
     expect(await refusedCount(hr, "HEADERS_TOO_LARGE")).toBe(2);
-    expect(await refusedCount(hr, "REQUEST_INVALID")).toBe(1);
+    expect(await refusedCount(hr, "REQUEST_INVALID")).toBe(2);
     const codes = lines()
       .filter((l) => l["level"] === 40)
       .map((l) => l["code"]);
     expect(codes).toEqual([
       "FILE_NAME_INVALID",
+      "REQUEST_INVALID",
       "URI_TOO_LONG",
       "HEADERS_TOO_LARGE",
       "HEADERS_TOO_LARGE",
