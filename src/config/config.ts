@@ -175,7 +175,12 @@ export interface Config {
   readonly workDir: string;
   readonly exportDir: string;
   readonly databaseUrl: string;
-  readonly prepare: { readonly memoryBudgetBytes: number; readonly tempDir: string };
+  readonly prepare: {
+    readonly memoryBudgetBytes: number;
+    /** Longest record of a source file, in characters (with its line end). */
+    readonly maxRecordChars: number;
+    readonly tempDir: string;
+  };
   readonly entityTypes: Readonly<Record<string, EntityTypeDef>>;
   readonly associations: Readonly<Record<string, AssociationDef>>;
   readonly connectors: Readonly<Record<string, ConnectorDef>>;

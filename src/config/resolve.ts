@@ -37,6 +37,7 @@ export interface ConfigProblem {
 }
 
 const DEFAULT_MEMORY_BUDGET_MIB = 64;
+const DEFAULT_MAX_RECORD_MIB = 64;
 const DEFAULT_DATABASE_URL = "sqlite:./data/syncup.db";
 const DEFAULT_COMMAND_TIMEOUT_SECONDS = 3600;
 const DEFAULT_SERVER_PORT = 8080;
@@ -421,6 +422,7 @@ export function resolveConfig(
     databaseUrl: resolveSqliteUrl(databaseUrl, options.baseDir),
     prepare: {
       memoryBudgetBytes: (raw.prepare?.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB) * 1024 * 1024,
+      maxRecordChars: (raw.prepare?.maxRecordMiB ?? DEFAULT_MAX_RECORD_MIB) * 1024 * 1024,
       tempDir: abs(raw.prepare?.tempDir ?? resolve(workDir, "tmp")),
     },
     entityTypes,

@@ -287,6 +287,13 @@ export const configSchema = z.strictObject({
   prepare: z
     .strictObject({
       memoryBudgetMiB: z.number().int().min(4).max(65536).optional(),
+      maxRecordMiB: z
+        .number()
+        .int()
+        .min(1)
+        .max(256)
+        .optional()
+        .describe("Longest record of a source file, in Mi characters; a longer one is refused. Default 64."),
       tempDir: z.string().optional(),
     })
     .optional(),

@@ -21,9 +21,13 @@ type Kind = "utf-8" | "utf-16le" | "utf-16be";
 
 /**
  * A streaming decoder from bytes to text. UTF-8 and UTF-16 go through a fatal streaming
- * `TextDecoder` (which strips a matching byte order mark); on a failure the bad byte is located
- * by re-scanning the chunk (with the few bytes the decoder held back from the previous chunk).
- * latin1 and windows-1252 never fail.
+ * `TextDecoder` (which strips a matching byte order mark; for UTF-8 this class does); on a
+ * failure the bad byte is located by re-scanning the chunk (with the few bytes the decoder held
+ * back from the previous chunk). latin1 and windows-1252 never fail.
+ *
+ * ASCII chunks of UTF-8 bypass the decoder: `TextDecoder` returns two-byte strings, twice the
+ * memory of the one-byte strings `Buffer`'s latin1 makes, and a large record joined from them
+ * would be two-byte throughout.
  */
 export class CsvDecoder {
   private kind: Kind | "latin1" | "windows-1252" | undefined;
@@ -36,6 +40,8 @@ export class CsvDecoder {
   private held = 0;
   /** Bytes kept until the byte order mark of "utf-16" can be seen. */
   private head: Buffer | undefined;
+  /** UTF-8: whether text has come out yet (a byte order mark is removed from its start). */
+  private started = false;
 
   constructor(readonly encoding: CsvEncoding) {
     if (encoding === "utf-16") this.head = Buffer.alloc(0);
@@ -54,10 +60,11 @@ export class CsvDecoder {
     }
     if (this.kind === "latin1") return chunk.toString("latin1");
     if (this.kind === "windows-1252") return decodeWindows1252(chunk);
-    if (this.kind === "utf-8" && this.held === 0 && this.offset > 0 && isAscii(chunk)) {
-      // ASCII is the same in UTF-8, and Buffer's latin1 is the fastest way to a string. (After the
-      // first chunk only: the decoder strips a BOM at the start.)
+    if (this.kind === "utf-8" && this.held === 0 && isAscii(chunk)) {
+      // ASCII is the same in UTF-8, and Buffer's latin1 is the fastest way to a string (a
+      // one-byte one). No byte order mark is ASCII.
       this.advance(chunk);
+      if (chunk.length > 0) this.started = true;
       return chunk.toString("latin1");
     }
     const decoder = this.decoder as TextDecoder;
@@ -68,7 +75,14 @@ export class CsvDecoder {
       throw this.locate(chunk, false);
     }
     this.advance(chunk);
-    return text;
+    return this.utf8Start(text);
+  }
+
+  /** Removes a UTF-8 byte order mark from the start of the text (the decoder keeps it). */
+  private utf8Start(text: string): string {
+    if (this.started || this.kind !== "utf-8" || text.length === 0) return text;
+    this.started = true;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 
   /** Flushes at the end of the input; throws when the input ends inside a character. */
@@ -82,7 +96,7 @@ export class CsvDecoder {
     }
     if (this.decoder === undefined) return "";
     try {
-      return this.decoder.decode();
+      return this.utf8Start(this.decoder.decode());
     } catch {
       throw this.locate(Buffer.alloc(0), true);
     }
@@ -93,7 +107,9 @@ export class CsvDecoder {
     // Single-byte encodings never fail and need no decoder state. (WHATWG's "latin1" label means
     // windows-1252, so latin1 is Buffer's ISO-8859-1.)
     if (encoding === "latin1" || encoding === "windows-1252") return;
-    this.decoder = new TextDecoder(encoding, { fatal: true });
+    // UTF-8 keeps a byte order mark (removed by `utf8Start`): chunks that bypass the decoder
+    // would make it take a U+FEFF further on for the start of the text.
+    this.decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: encoding === "utf-8" });
   }
 
   /** Tracks the last bytes and how many of them the decoder holds back. */

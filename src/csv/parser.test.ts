@@ -97,6 +97,38 @@ describe("CsvParser", () => {
     expect(parser.positionAtEnd()).toEqual({ line: 3, column: 4 });
   });
 
+  it("large quoted values: doubled quotes made single across its windows, pieces of any size", () => {
+    // Runs of quotes of every even length, placed so that some straddle 64 Ki boundaries.
+    let value = "";
+    for (let i = 0; value.length < 300_000; i++)
+      value += "x".repeat(1 + ((i * 7919) % 65_500)) + '"'.repeat(1 + (i % 4));
+    value += "é😀\n;end";
+    const line = `1;"${value.replaceAll('"', '""')}";z\n`;
+    for (const pieces of [
+      [line],
+      cut(line, [65_535, 65_536, 131_071, 200_001]),
+      line.match(/[^]{1,4096}/g) ?? [],
+    ]) {
+      const { rows } = parse(["a;b;c\n", ...pieces]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.fields[1] === value).toBe(true);
+      expect(rows[0]?.fields[2]).toBe("z");
+    }
+  });
+
+  it("a large record split in small pieces is found whole, whatever its line ends", () => {
+    for (const end of ["\n", "\r\n"]) {
+      const big = "y".repeat(500_000);
+      const text = `a;b${end}1;${big}${end}2;"q${end}""r"${end}3;s${end}`;
+      const { rows } = parse(text.match(/[^]{1,10000}/g) ?? []);
+      expect(rows.map((r) => [r.line, r.fields[0], r.fields[1]?.length])).toEqual([
+        [2, "1", 500_000],
+        [3, "2", 3 + end.length],
+        [5, "3", 1],
+      ]);
+    }
+  });
+
   it("a missing header at the end is CSV_FILE_EMPTY", () => {
     const parser = new CsvParser("t.csv", resolveCsvFormat({}));
     parser.push(" \n\n");

@@ -1,5 +1,8 @@
 import { SyncupError, formatPosition, type FilePosition } from "../errors.js";
 import { isCsvWhitespace, type CsvFormat } from "./format.js";
+import { joinText } from "./join-text.js";
+import { RecordEndFinder } from "./record-end.js";
+import { codePointColumn, recordTooLarge } from "./record-limit.js";
 
 /** A data record: its fields and the 1-based physical line where it starts. */
 export interface CsvRow {
@@ -51,6 +54,7 @@ export class CsvParser {
   private readonly quoteCode: number;
   private readonly trimSet: Set<number> | undefined;
   private readonly maxRecordLength: number;
+  private readonly maxRecordSetting: string | undefined;
   private readonly batchChars: number;
   private readonly skipLines: number;
   private toSkip: number;
@@ -67,16 +71,23 @@ export class CsvParser {
   /** Pushed text not yet joined to `text`. */
   private parts: string[] = [];
   private partsLength = 0;
+  /** While a large record waits for its end: where the queued text has been scanned to. */
+  private finder: RecordEndFinder | undefined;
+  private scannedParts = 0;
+  private scannedChars = 0;
   /** Whether parsing stopped at a record that needs more text. */
   private incomplete = false;
   private finished = false;
-  /** Set by a parse that stopped inside a quoted field lacking its closing quote. */
-  private openQuote: { line: number; column: number } | undefined;
 
   constructor(
     readonly file: string,
     format: CsvFormat,
-    options: { maxRecordLength?: number | undefined; batchChars?: number | undefined } = {},
+    options: {
+      maxRecordLength?: number | undefined;
+      /** The setting that raises the limit, named in the error (e.g. "prepare.maxRecordMiB"). */
+      maxRecordSetting?: string | undefined;
+      batchChars?: number | undefined;
+    } = {},
   ) {
     this.sep = format.separator;
     this.sepCode = format.separator.charCodeAt(0);
@@ -86,6 +97,7 @@ export class CsvParser {
     this.skipLines = format.skipLines;
     this.toSkip = format.skipLines;
     this.maxRecordLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
+    this.maxRecordSetting = options.maxRecordSetting;
     this.batchChars = options.batchChars ?? DEFAULT_BATCH_CHARS;
   }
 
@@ -110,17 +122,23 @@ export class CsvParser {
           if (final && !this.finished) {
             this.finished = true;
             if (this.header === undefined) throw this.empty();
+            // Let the last text go: it may be a large record's.
+            this.setText("");
           }
           return undefined;
         }
       } else if (restLength === 0) {
         this.setText(this.takePart());
       } else {
-        // A record continues in the queued text: parse it from a small bridge of its start and
-        // the queued text up to a line end, growing geometrically while the record stays incomplete.
-        const more = restLength > LARGE_RECORD ? restLength : 0;
+        // A record continues in the queued text: parse it from a bridge of its start and the
+        // queued text up to a line end. A record that starts the text already failed a bridge (a
+        // quoted field of many lines must not be parsed again at each line), and a large one is
+        // joined up to where `RecordEndFinder` sees it end, once that is queued.
+        let more = restLength > LARGE_RECORD || this.pos === 0 ? restLength : 0;
         if (!final && this.partsLength < more && restLength + this.partsLength <= this.maxRecordLength) {
-          return undefined;
+          const end = this.queuedRecordEnd();
+          if (end < 0) return undefined;
+          more = end;
         }
         this.bridge(more);
       }
@@ -146,6 +164,31 @@ export class CsvParser {
     return { line, column: codePointColumn(text, lineStart, text.length) };
   }
 
+  /**
+   * Where the unfinished record at `pos` ends in the queued text (characters from the queue's
+   * start), or -1 when it does not end there. Scans each queued part once.
+   */
+  private queuedRecordEnd(): number {
+    if (this.toSkip > 0) return -1;
+    let finder = this.finder;
+    if (finder === undefined) {
+      finder = new RecordEndFinder({ separator: this.sep, quote: this.quote, trim: this.trimSet });
+      this.finder = finder;
+      this.scannedParts = 0;
+      this.scannedChars = 0;
+      // It ends in the text already (a CR at its very end, waiting for what follows): bridge to a line end.
+      if (finder.scan(this.text, this.pos) >= 0) return 0;
+    }
+    while (this.scannedParts < this.parts.length) {
+      const part = this.parts[this.scannedParts] as string;
+      const end = finder.scan(part);
+      if (end >= 0) return this.scannedChars + end;
+      this.scannedChars += part.length;
+      this.scannedParts++;
+    }
+    return -1;
+  }
+
   private takePart(): string {
     const part = this.parts.shift() ?? "";
     this.partsLength -= part.length;
@@ -157,28 +200,35 @@ export class CsvParser {
    * including the next LF) the text to parse. Copies only the rest and that much.
    */
   private bridge(more: number): void {
-    let text = this.pos === 0 ? this.text : this.text.slice(this.pos);
+    const rest = this.pos === 0 ? this.text : this.text.slice(this.pos);
+    const pieces = [rest];
+    let total = rest.length;
     let taken = 0;
     while (this.parts.length > 0) {
       const part = this.parts[0] as string;
       const from = more - taken;
       const lf = from < part.length ? part.indexOf("\n", Math.max(0, from)) : -1;
       if (lf === -1) {
-        text += this.takePart();
+        pieces.push(this.takePart());
+        total += part.length;
         taken += part.length;
         continue;
       }
-      text += part.slice(0, lf + 1);
+      pieces.push(part.slice(0, lf + 1));
+      total += lf + 1;
       this.parts[0] = part.slice(lf + 1);
       this.partsLength -= lf + 1;
       if (lf + 1 === part.length) this.parts.shift();
       break;
     }
-    this.setText(text);
+    // Let go of the old text before the new one is made (it may be a large record's).
+    this.text = "";
+    this.setText(joinText(pieces, total));
   }
 
   private setText(text: string): void {
     this.text = text;
+    this.finder = undefined;
     this.pos = 0;
     this.hasCR = text.indexOf("\r") !== -1;
     this.nextQuote = -1;
@@ -193,7 +243,6 @@ export class CsvParser {
     let pos = this.pos;
     let line = this.line;
     const limit = pos + this.batchChars;
-    this.openQuote = undefined;
     this.incomplete = false;
 
     // Lines skipped before the header: physical lines, quotes are not looked at.
@@ -223,6 +272,7 @@ export class CsvParser {
     const sepCode = this.sepCode;
     const quote = this.quote;
     const trimSet = this.trimSet;
+    const maxRecordLength = this.maxRecordLength;
     let expected = this.expected;
     let q = this.nextQuote; // next quote at or after pos (n = none)
     let cr = this.nextCR; // next CR at or after pos (n = none)
@@ -265,6 +315,7 @@ export class CsvParser {
           line++;
           continue;
         }
+        if (next - pos > maxRecordLength) throw this.recordTooLarge(text, pos, line, true);
         const fields: string[] = expected > 0 ? new Array<string>(expected) : [];
         let count = 0;
         for (let p = pos; ;) {
@@ -296,6 +347,7 @@ export class CsvParser {
       } else {
         const record = this.parseRecord(text, pos, line, final);
         if (record === undefined) break;
+        if (record.next - pos > maxRecordLength) throw this.recordTooLarge(text, pos, line, true);
         if (record.fields.length === expected) {
           rows.push({ fields: record.fields, line });
         } else if (expected < 0) {
@@ -351,7 +403,23 @@ export class CsvParser {
     let p = start;
     let curLine = line;
     let lineStart = start;
-    let lineEnd = lineBreakFrom(text, start, hasCR); // first CR or LF of the current line (n: none)
+    // The next LF and CR at or after where they were last looked for (n: none): a field of many
+    // quotes and no line break must not look for one again at each quote.
+    let nextLF = -1;
+    let nextCR = -1;
+    const lineBreakFrom = (from: number): number => {
+      if (nextLF < from) {
+        nextLF = text.indexOf("\n", from);
+        if (nextLF === -1) nextLF = n;
+      }
+      if (!hasCR) return nextLF;
+      if (nextCR < from) {
+        nextCR = text.indexOf("\r", from);
+        if (nextCR === -1) nextCR = n;
+      }
+      return nextCR < nextLF ? nextCR : nextLF;
+    };
+    let lineEnd = lineBreakFrom(start); // first CR or LF of the current line (n: none)
     let surplusColumn: number | undefined;
     let next: number;
     record: for (;;) {
@@ -362,14 +430,15 @@ export class CsvParser {
       if (trimSet !== undefined) while (s < n && trimSet.has(text.charCodeAt(s))) s++;
       if (s < n && text.charCodeAt(s) === quoteCode) {
         const openLine = curLine;
-        let value = "";
+        // The value is cut once the closing quote is found: joining the pieces between doubled
+        // quotes as they come would build a string of millions of pieces for a large field.
+        let value: string;
+        let doubled = false;
         let c = s + 1;
         for (;;) {
           const qi = text.indexOf(quote, c);
           if (qi === -1) {
-            const openColumn = codePointColumn(text, lineStart, s);
-            if (final) throw this.unterminated(openLine, openColumn);
-            this.openQuote = { line: openLine, column: openColumn };
+            if (final) throw this.unterminated(openLine, codePointColumn(text, lineStart, s));
             return undefined;
           }
           if (lineEnd < qi) {
@@ -388,20 +457,17 @@ export class CsvParser {
                 lineStart = k + 1;
               }
             }
-            lineEnd = lineBreakFrom(text, qi, hasCR);
+            lineEnd = lineBreakFrom(qi);
           }
           if (qi + 1 >= n) {
             if (!final) return undefined;
-            value += text.slice(c, qi);
-            p = qi + 1;
-            break;
-          }
-          if (text.charCodeAt(qi + 1) === quoteCode) {
-            value += text.slice(c, qi + 1);
+          } else if (text.charCodeAt(qi + 1) === quoteCode) {
+            doubled = true;
             c = qi + 2;
             continue;
           }
-          value += text.slice(c, qi);
+          value = text.slice(s + 1, qi);
+          if (doubled) value = undouble(value, quote);
           p = qi + 1;
           break;
         }
@@ -528,41 +594,54 @@ export class CsvParser {
     );
   }
 
+  /** The incomplete record at `pos` is longer than the limit. */
   private tooLarge(): SyncupError {
-    const max = this.maxRecordLength;
-    const limit = max % (1024 * 1024) === 0 ? `${max / (1024 * 1024)} Mi characters` : `${max} characters`;
-    // The fast path gives up on a line without a line end before looking at quotes: look now.
-    this.openQuote = undefined;
     this.bridge(Infinity);
-    this.hasCR = true;
-    if (this.toSkip === 0) this.parseRecord(this.text, 0, this.line, false);
-    const openQuote = this.openQuote as { line: number; column: number } | undefined;
-    if (openQuote !== undefined) {
-      const position = { file: this.file, ...openQuote };
-      return new SyncupError(
-        "CSV_UNTERMINATED_QUOTE",
-        `Cannot parse ${formatPosition(position)}: the quoted field that opens here is still open after ` +
-          `${limit}; its closing quote is probably missing (records larger than ${limit} are not supported).`,
-        { position },
-      );
-    }
-    const position = { file: this.file, line: this.line };
-    return new SyncupError(
-      "CSV_RECORD_TOO_LARGE",
-      `Cannot parse ${formatPosition(position)}: the record is longer than ${limit} without a line end. ` +
-        `Is this a CSV file, and is the encoding right?`,
-      { position },
+    return this.recordTooLarge(this.text, 0, this.line, false);
+  }
+
+  private recordTooLarge(text: string, start: number, line: number, complete: boolean): SyncupError {
+    return recordTooLarge(
+      {
+        file: this.file,
+        text,
+        start,
+        line,
+        complete,
+        separator: this.sep,
+        quote: this.quote,
+        trim: this.trimSet,
+        header: this.header,
+      },
+      { maxRecordLength: this.maxRecordLength, setting: this.maxRecordSetting },
     );
   }
 }
 
-/** Index of the first CR or LF at or after `from`; the text's length when there is none. */
-function lineBreakFrom(text: string, from: number, hasCR: boolean): number {
-  let lf = text.indexOf("\n", from);
-  if (lf === -1) lf = text.length;
-  if (!hasCR) return lf;
-  const cr = text.indexOf("\r", from);
-  return cr !== -1 && cr < lf ? cr : lf;
+/** Quoted values longer than this are undoubled a window at a time. */
+const UNDOUBLE_WINDOW = 64 * 1024;
+
+/**
+ * A quoted value's text with each doubled quote made single. Every quote in it is half of a
+ * pair, found left to right (as the scanner found them). A large value goes a window at a time,
+ * each made one flat string by split and join: `replaceAll` would build a string of millions
+ * of pieces (tens of bytes each) for a field of many quotes.
+ */
+function undouble(text: string, quote: string): string {
+  const pair = quote + quote;
+  if (text.length <= UNDOUBLE_WINDOW) return text.replaceAll(pair, quote);
+  const out: string[] = [];
+  let total = 0;
+  for (let from = 0; from < text.length;) {
+    let to = Math.min(text.length, from + UNDOUBLE_WINDOW);
+    // Cut just after a character that is not a quote: a run of quotes (whole pairs) stays whole.
+    while (to < text.length && text.charCodeAt(to - 1) === quote.charCodeAt(0)) to++;
+    const window = text.slice(from, to).split(pair).join(quote);
+    out.push(window);
+    total += window.length;
+    from = to;
+  }
+  return joinText(out, total);
 }
 
 function isBlank(text: string, start: number, end: number, sepCode: number): boolean {
@@ -583,20 +662,6 @@ function trimField(value: string, trimSet: Set<number>): string {
   while (a < b && trimSet.has(value.charCodeAt(a))) a++;
   while (b > a && trimSet.has(value.charCodeAt(b - 1))) b--;
   return a === 0 && b === value.length ? value : value.slice(a, b);
-}
-
-/** 1-based column of `index`, counting code points from `lineStart`. */
-function codePointColumn(text: string, lineStart: number, index: number): number {
-  let column = 1;
-  for (let k = lineStart; k < index; k++) {
-    const c = text.charCodeAt(k);
-    if (c >= 0xd800 && c <= 0xdbff && k + 1 < index) {
-      const d = text.charCodeAt(k + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) k++;
-    }
-    column++;
-  }
-  return column;
 }
 
 function showChar(c: string): string {

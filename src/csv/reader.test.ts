@@ -464,7 +464,53 @@ describe("errors", () => {
       { highWaterMark: 1000, maxRecordLength: 100_000 },
     );
     expect(error.code).toBe("CSV_RECORD_TOO_LARGE");
-    expect(error.position).toEqual({ file: "x.csv", line: 2 });
+    expect(error.position).toEqual({ file: "x.csv", line: 2, column: 1 });
+    expect(error.message).toContain("check the file's encoding and line ends");
+  });
+
+  it.each([undefined, 1000])(
+    "a complete record longer than the limit names the field that crosses it (highWaterMark %s)",
+    async (hwm) => {
+      const input = "id;name;data\n1;a;b\n2;Zoë;" + "x".repeat(200_000) + "\n3;c;d\n";
+      const error = await errorOf(
+        input,
+        {},
+        {
+          maxRecordLength: 100_000,
+          maxRecordSetting: "prepare.maxRecordMiB",
+          ...(hwm === undefined ? {} : { highWaterMark: hwm }),
+        },
+      );
+      expect(error.code).toBe("CSV_RECORD_TOO_LARGE");
+      expect(error.position).toEqual({ file: "x.csv", line: 3, column: 7 });
+      expect(error.message).toBe(
+        'Cannot parse "x.csv" line 3, column 7: the record that starts on line 3 is longer than 100000 characters, ' +
+          'the longest record accepted (prepare.maxRecordMiB); field 3 ("data"), which starts here, crosses the ' +
+          "limit. If the data is right, raise the limit; if the record should have ended sooner, check the " +
+          "file's encoding and line ends.",
+      );
+    },
+  );
+
+  it("a quoted field of many lines and doubled quotes that crosses the limit: too large when its end was read, else maybe unterminated", async () => {
+    const input = 'id;data\n1;x\n2;"' + 'a""b\n'.repeat(30_000) + '"\n';
+    const whole = await errorOf(input, {}, { maxRecordLength: 100_000 });
+    expect(whole.code).toBe("CSV_RECORD_TOO_LARGE");
+    expect(whole.position).toEqual({ file: "x.csv", line: 3, column: 3 });
+    const streamed = await errorOf(input, {}, { maxRecordLength: 100_000, highWaterMark: 4096 });
+    expect(streamed.code).toBe("CSV_UNTERMINATED_QUOTE");
+    expect(streamed.position).toEqual({ file: "x.csv", line: 3, column: 3 });
+    expect(streamed.message).toContain("if the field really is that long, raise the limit");
+  });
+
+  it("accepts a record of exactly the limit (line end included), refuses one character more", async () => {
+    const line = "1;" + "x".repeat(98) + "\n"; // 101 characters
+    expect((await readAll("a;b\n" + line, {}, { maxRecordLength: 101 })).rows).toHaveLength(1);
+    const error = await errorOf("a;b\n" + line, {}, { maxRecordLength: 100 });
+    expect(error.code).toBe("CSV_RECORD_TOO_LARGE");
+    const quoted = '1;"' + "x".repeat(96) + '"\n';
+    expect((await readAll("a;b\n" + quoted, {}, { maxRecordLength: 101 })).rows).toHaveLength(1);
+    expect((await errorOf("a;b\n" + quoted, {}, { maxRecordLength: 100 })).code).toBe("CSV_RECORD_TOO_LARGE");
   });
 
   it.each([undefined, 1, 3])("bad quote: closing quote followed by text (highWaterMark %s)", async (hwm) => {

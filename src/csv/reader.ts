@@ -32,8 +32,14 @@ export interface OpenCsvOptions {
   label?: string;
   /** Bytes read at a time; default 1 MiB. */
   highWaterMark?: number;
-  /** Longest record accepted, in characters; default 64 Mi. Bounds memory on a missing closing quote. */
+  /**
+   * Longest record accepted, in characters with its line end; default 64 Mi. It bounds the
+   * memory a record takes (here and in what follows: a sort, a writer), also on a missing
+   * closing quote.
+   */
   maxRecordLength?: number;
+  /** The setting that raises `maxRecordLength`, named in the error (e.g. "prepare.maxRecordMiB"). */
+  maxRecordSetting?: string;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -59,7 +65,10 @@ export async function openCsv(
     const size = (await handle.stat()).size;
     source = new ChunkSource(handle, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     const input = new Input(file, new CsvDecoder(resolved.encoding), source);
-    const parser = new CsvParser(file, resolved, { maxRecordLength: options.maxRecordLength });
+    const parser = new CsvParser(file, resolved, {
+      maxRecordLength: options.maxRecordLength,
+      maxRecordSetting: options.maxRecordSetting,
+    });
     while (parser.header === undefined) {
       if (parser.next(input.ended, true) !== undefined) continue;
       if (input.ended) break; // unreachable: at the end, next() throws CSV_FILE_EMPTY

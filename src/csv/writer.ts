@@ -8,6 +8,8 @@ const QUOTE = '"';
 const CHUNK_CHARS = 64 * 1024;
 /** Pieces that may wait for the file before `write` asks its caller to wait. */
 const MAX_QUEUED = 4;
+/** A row of more characters is formatted and encoded a piece at a time, never whole. */
+const LARGE_ROW_CHARS = 1024 * 1024;
 
 function checkSeparator(separator: string): void {
   if (separator.length !== 1 || separator === QUOTE || separator === "\r" || separator === "\n") {
@@ -35,12 +37,17 @@ export function formatCsvLine(fields: readonly string[], separator = ";"): strin
     if (field.length === 0) {
       if (fields.length === 1) line += '""';
     } else if (needsQuotes(field, sepCode)) {
-      line += QUOTE + (field.includes(QUOTE) ? field.replaceAll(QUOTE, QUOTE + QUOTE) : field) + QUOTE;
+      line += QUOTE + quoted(field) + QUOTE;
     } else {
       line += field;
     }
   }
   return line + "\n";
+}
+
+/** A field's text inside quotes: quotes doubled. */
+function quoted(text: string): string {
+  return text.includes(QUOTE) ? text.replaceAll(QUOTE, QUOTE + QUOTE) : text;
 }
 
 let lastSeparator = ";";
@@ -116,9 +123,45 @@ export class CsvFileWriter {
   /** Appends a row. Returns a promise only when the caller must wait for the file to catch up. */
   write(fields: readonly string[]): void | Promise<void> {
     if (this.state !== "open") throw new Error(`CSV writer for "${this.path}" is ${this.state}`);
+    let chars = 0;
+    for (let i = 0; i < fields.length; i++) chars += (fields[i] as string).length;
+    if (chars > LARGE_ROW_CHARS) return this.writeLarge(fields);
     this.text += formatCsvLine(fields, this.separator);
     this.rowCount++;
     if (this.text.length >= CHUNK_CHARS) return this.flush();
+  }
+
+  /**
+   * Appends a large row as `formatCsvLine` would, a piece at a time: a copy of the whole line
+   * (and of its UTF-8 bytes) would cost twice the row's size again.
+   */
+  private async writeLarge(fields: readonly string[]): Promise<void> {
+    const sepCode = this.separator.charCodeAt(0);
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i] as string;
+      if (i > 0) this.text += this.separator;
+      if (field.length === 0) {
+        if (fields.length === 1) this.text += '""';
+        continue;
+      }
+      const quote = needsQuotes(field, sepCode);
+      if (quote) this.text += QUOTE;
+      for (let from = 0; from < field.length;) {
+        let to = Math.min(field.length, from + CHUNK_CHARS);
+        // Never between the two halves of a surrogate pair: each piece is encoded on its own.
+        const last = field.charCodeAt(to - 1);
+        if (to < field.length && last >= 0xd800 && last <= 0xdbff) to--;
+        const piece = field.slice(from, to);
+        this.text += quote ? quoted(piece) : piece;
+        from = to;
+        const pending = this.flush();
+        if (pending !== undefined) await pending;
+      }
+      if (quote) this.text += QUOTE;
+    }
+    this.text += "\n";
+    this.rowCount++;
+    if (this.text.length >= CHUNK_CHARS) await this.flush();
   }
 
   /** Appends rows, waiting for the file when needed. */

@@ -88,7 +88,10 @@ async function prepareLocked(
   const outputs: Outputs[] = [];
   const readers: CsvReader[] = [];
   const open = async (path: string) => {
-    const reader = await openCsv(path, CANONICAL);
+    const reader = await openCsv(path, CANONICAL, {
+      maxRecordLength: config.prepare.maxRecordChars,
+      maxRecordSetting: "prepare.maxRecordMiB",
+    });
     readers.push(reader);
     return reader;
   };

@@ -8,6 +8,8 @@ import type { KeyColumns } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
 import type { ExternalSortOptions, SortedBatch } from "./external-sort.js";
 import { sortRows } from "./external-sort.js";
+import { LARGE_ROW_CHARS } from "./large-rows.js";
+import { OUTPUT_BATCH_CHARS } from "./merge.js";
 
 /** Code units worth sorting: a small alphabet (for equal keys), Latin-1, the BMP above it,
  * U+E000–U+FFFF, astral characters (surrogate pairs) and lone surrogates. */
@@ -219,6 +221,55 @@ describe("sortRows", () => {
       expect(small).toEqual(reference(rows, 1, unique));
     });
   }
+
+  for (const { name, keyColumns, unique } of cases) {
+    it(`large rows (beyond ${LARGE_ROW_CHARS} characters) among small ones sort like the reference (${name})`, async () => {
+      const rows: string[][] = [];
+      for (let i = 0; i < 400; i++) {
+        const k = `k${(i * 37) % 150}`;
+        const size = i % 9 === 0 ? LARGE_ROW_CHARS + 1 + i * 101 : i % 5;
+        const filler = (i % 2 === 0 ? "x" : "é€😀").repeat(size).slice(0, Math.max(size, 1));
+        rows.push(keyColumns === 2 ? [k, `p${i % 3}`, filler] : [k, filler, "y"]);
+      }
+      const input = tagged(rows);
+      const expected = reference(input, keyColumns, unique);
+      for (const budget of [undefined, 300_000, 2_000_000]) {
+        const sizes = [7, 1, 50];
+        const got = await collect(batches(input, sizes), {
+          keyColumns,
+          unique,
+          memoryBudgetBytes: budget,
+          tempDir: parent,
+        });
+        // Compared as text: a diff of megabyte strings is unreadable.
+        expect(got.rows.map((r) => r.join("|"))).toEqual(expected.rows.map((r) => r.join("|")));
+        expect(got.duplicates.map((r) => r.join("|"))).toEqual(expected.duplicates.map((r) => r.join("|")));
+        expect(await readdir(parent)).toEqual([]);
+      }
+    });
+  }
+
+  it("hands out at most about a megabyte of characters per batch, and one large row at a time", async () => {
+    const rows: string[][] = [];
+    for (let i = 0; i < 12; i++) rows.push([`k${i}`, "z".repeat(3 * LARGE_ROW_CHARS)]);
+    for (let i = 0; i < 5000; i++) rows.push([`s${i}`, "v".repeat(500)]);
+    for (const budget of [undefined, 400_000]) {
+      const sizes: number[] = [];
+      let total = 0;
+      for await (const batch of sortRows(batches(rows, [100]), {
+        keyColumns: 1,
+        unique: true,
+        memoryBudgetBytes: budget,
+        tempDir: parent,
+      })) {
+        const chars = batch.rows.reduce((n, r) => n + r.join("").length, 0);
+        sizes.push(chars);
+        total += batch.rows.length;
+      }
+      expect(total).toBe(rows.length);
+      expect(Math.max(...sizes)).toBeLessThan(OUTPUT_BATCH_CHARS + 3 * LARGE_ROW_CHARS + 10);
+    }
+  });
 
   it("writes no temporary files when everything fits in memory", async () => {
     const rows = [["b"], ["a"], ["c"]];

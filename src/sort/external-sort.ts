@@ -9,6 +9,11 @@
  * More runs than one merge reads at once (`MAX_FAN_IN`) are first merged in groups of
  * consecutive runs.
  *
+ * A row of more than `LARGE_ROW_CHARS` characters is written to a file of its own as it comes
+ * (`large-rows.ts`); the store, the runs and the merge carry only its key and where it lies, and
+ * the merge reads it back when it hands it out. So the merge never holds more than one such
+ * row, however many runs begin with one.
+ *
  * Equal keys keep their input order (runs are in input order and ties go to the earlier run),
  * so with `unique` the first row of a key in input order is kept.
  */
@@ -18,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KeyColumns } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
+import { LARGE_ROW_CHARS, LargeRows, rowChars } from "./large-rows.js";
 import type { ChunkSource } from "./merge.js";
 import { mergeChunks, mergeRows, sortStore } from "./merge.js";
 import { RowStore } from "./row-store.js";
@@ -53,9 +59,13 @@ export interface SortedBatch {
 /** Most runs merged at once. */
 const MAX_FAN_IN = 64;
 
+/** Prefix of a sort's temporary folder, followed by the pid of the process that sorts. */
+export const SORT_FOLDER_PREFIX = "syncup-sort-";
+
 /**
  * Sorts rows by key (see the module comment). Temporary files are removed when the iteration
- * ends, fails or is stopped early (`return()`, as `break` in `for await` does).
+ * ends, fails or is stopped early (`return()`, as `break` in `for await` does); the folder of a
+ * process killed meanwhile is `<tempDir>/syncup-sort-<pid>-<random>`.
  */
 export async function* sortRows(
   input: AsyncIterable<string[][]>,
@@ -72,18 +82,9 @@ export async function* sortRows(
   const runs = new RunFiles(options.tempDir ?? tmpdir());
   try {
     const store = new RowStore(keyColumns);
-    for await (const batch of input) {
-      let i = 0;
-      while (i < batch.length) {
-        i = store.append(batch, i, budget);
-        if (store.isFull(budget)) {
-          await runs.spill(store);
-          store.clear();
-        }
-      }
-    }
+    await readInput(input, store, runs, budget);
     if (runs.paths.length === 0) {
-      yield* mergeRows([sortStore(store)], keyColumns, unique);
+      yield* mergeRows([sortStore(store)], keyColumns, unique, runs.large);
       return;
     }
     let last: ChunkSource | undefined;
@@ -98,9 +99,36 @@ export async function* sortRows(
     const sources: ChunkSource[] = [];
     for (const path of runs.paths) sources.push(await runs.source(path, readBytes));
     if (last !== undefined) sources.push(last);
-    yield* mergeRows(sources, keyColumns, unique);
+    yield* mergeRows(sources, keyColumns, unique, runs.large);
   } finally {
     await runs.dispose();
+  }
+}
+
+/**
+ * Takes the input into the store, spilling runs as it fills up, large rows to their file. A
+ * function of its own so that its last batch is not kept alive through the merge.
+ */
+async function readInput(
+  input: AsyncIterable<string[][]>,
+  store: RowStore,
+  runs: RunFiles,
+  budget: number,
+): Promise<void> {
+  for await (const batch of input) {
+    let i = 0;
+    while (i < batch.length) {
+      i = store.append(batch, i, budget, LARGE_ROW_CHARS);
+      const row = batch[i];
+      if (row !== undefined && rowChars(row) > LARGE_ROW_CHARS) {
+        store.appendLarge(row, await (await runs.largeRows()).write(row));
+        i++;
+      }
+      if (store.isFull(budget)) {
+        await runs.spill(store);
+        store.clear();
+      }
+    }
   }
 }
 
@@ -131,6 +159,8 @@ class FileSource implements ChunkSource {
 /** The run files of one sort, in input order, in a folder of their own created on first use. */
 class RunFiles {
   paths: string[] = [];
+  /** The large-row file, once a large row came. */
+  large: LargeRows | undefined;
   private folder: string | undefined;
   private counter = 0;
   private readonly readers = new Set<RunReader>();
@@ -179,6 +209,11 @@ class RunFiles {
     }
   }
 
+  async largeRows(): Promise<LargeRows> {
+    this.large ??= await LargeRows.create(join(await this.ensureFolder(), "large-rows"));
+    return this.large;
+  }
+
   async source(path: string, readBytes: number): Promise<ChunkSource> {
     return new FileSource(await this.reader(path, readBytes));
   }
@@ -189,6 +224,8 @@ class RunFiles {
     this.writers.clear();
     for (const reader of this.readers) await reader.close().catch(() => undefined);
     this.readers.clear();
+    await this.large?.close().catch(() => undefined);
+    this.large = undefined;
     const folder = this.folder;
     this.folder = undefined;
     if (folder !== undefined) {
@@ -220,15 +257,20 @@ class RunFiles {
   }
 
   private async newPath(): Promise<string> {
+    const folder = await this.ensureFolder();
+    this.counter++;
+    return join(folder, `run-${String(this.counter).padStart(6, "0")}`);
+  }
+
+  private async ensureFolder(): Promise<string> {
     if (this.folder === undefined) {
-      this.folder = await mkdtemp(join(this.parent, "syncup-sort-"));
+      this.folder = await mkdtemp(join(this.parent, `${SORT_FOLDER_PREFIX}${process.pid}-`));
       liveFolders.add(this.folder);
       if (!exitHookInstalled) {
         exitHookInstalled = true;
         process.once("exit", removeLiveFolders);
       }
     }
-    this.counter++;
-    return join(this.folder, `run-${String(this.counter).padStart(6, "0")}`);
+    return this.folder;
   }
 }

@@ -9,8 +9,9 @@
 import type { KeyColumns, Row } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
 import { sortKeys } from "./key-sort.js";
+import type { LargeRows } from "./large-rows.js";
 import type { RowStore } from "./row-store.js";
-import { NOT_LATIN1_FLAG } from "./row-store.js";
+import { LARGE_FLAG, NOT_LATIN1_FLAG } from "./row-store.js";
 import type { Chunk } from "./run-file.js";
 import { ChunkBuilder } from "./run-file.js";
 
@@ -92,6 +93,7 @@ const EMPTY_CHUNK: Chunk = {
   rows: 0,
   width: 0,
   latin1: true,
+  large: false,
 };
 
 /** The current row of a chunk source, with its key's position and code. */
@@ -123,6 +125,16 @@ export class Cursor {
   /** Fields per row of the current chunk. */
   get width(): number {
     return this.chunk.width;
+  }
+
+  /** Whether the current row stands in for a large row (its key columns and reference). */
+  get large(): boolean {
+    return this.chunk.large;
+  }
+
+  /** Characters of the current row's fields. */
+  get chars(): number {
+    return this.rowChars;
   }
 
   /** Moves to the next row of the chunk; false when the chunk is used up (then `load()`). */
@@ -204,6 +216,7 @@ export class Cursor {
       this.lengthIndex,
       chunk.width,
       chunk.latin1,
+      chunk.large,
     );
   }
 
@@ -300,7 +313,11 @@ export class StoreSource implements ChunkSource {
         for (let q = p; q < touched; q++) sink += text[meta[order[q] as number] as number] ?? 0;
       }
       const record = order[p] as number;
-      if (builder.rows > 0 && ((meta[record + 1] as number) & ~NOT_LATIN1_FLAG) !== builder.width) break;
+      if (builder.rows > 0) {
+        // Rows of a chunk have one width and kind (large or not).
+        const kind = builder.width | (builder.large ? LARGE_FLAG : 0);
+        if (((meta[record + 1] as number) & ~NOT_LATIN1_FLAG) !== kind) break;
+      }
       builder.appendRecord(text, meta, record);
       p++;
       if (builder.full) break;
@@ -322,6 +339,8 @@ export function sortStore(store: RowStore): StoreSource {
 
 /** Rows per yielded batch. */
 export const OUTPUT_BATCH_ROWS = 4096;
+/** A batch is yielded once its rows hold this many characters (it keeps their chunks' text alive). */
+export const OUTPUT_BATCH_CHARS = 1024 * 1024;
 
 /**
  * A tree of losers over the cursors: the winner (least key, then least run) is known, and
@@ -420,30 +439,40 @@ async function step(tree: LoserTree, top: Cursor): Promise<void> {
 
 /**
  * Merges sources (in input order) into batches of rows in key order. With `unique`, rows whose
- * key equals the previous row's go to `duplicates`.
+ * key equals the previous row's go to `duplicates`. Stand-ins of large rows are read back from
+ * `large`; a batch ends after `OUTPUT_BATCH_ROWS` rows or `OUTPUT_BATCH_CHARS` characters.
  */
 export async function* mergeRows(
   sources: ChunkSource[],
   keyColumns: KeyColumns,
   unique: boolean,
+  large?: LargeRows,
 ): AsyncGenerator<{ rows: Row[]; duplicates: Row[] }> {
   const tree = await treeOf(sources, keyColumns);
   const cursors = tree.cursors;
   let rows: Row[] = [];
   let duplicates: Row[] = [];
+  let chars = 0;
   let first = true;
   while (tree.live > 0) {
     const top = cursors[tree.winner] as Cursor;
+    let row = top.fields();
+    if (top.large) {
+      if (large === undefined) throw new SyncupError("INTERNAL", "sortRows: a large row without its file.");
+      row = await large.read(row[keyColumns] as string);
+      for (const field of row) chars += field.length;
+    } else chars += top.chars;
     // The winner's code is relative to the previous winner: EQUAL means the same key.
-    if (unique && !first && top.code === EQUAL) duplicates.push(top.fields());
-    else rows.push(top.fields());
+    if (unique && !first && top.code === EQUAL) duplicates.push(row);
+    else rows.push(row);
     first = false;
     if (top.advance()) tree.replay();
     else await step(tree, top);
-    if (rows.length + duplicates.length >= OUTPUT_BATCH_ROWS) {
+    if (rows.length + duplicates.length >= OUTPUT_BATCH_ROWS || chars >= OUTPUT_BATCH_CHARS) {
       yield { rows, duplicates };
       rows = [];
       duplicates = [];
+      chars = 0;
     }
   }
   if (rows.length + duplicates.length > 0) yield { rows, duplicates };
@@ -459,7 +488,9 @@ export async function* mergeChunks(
   const builder = new ChunkBuilder();
   while (tree.live > 0) {
     const top = cursors[tree.winner] as Cursor;
-    if (builder.rows > 0 && builder.width !== top.width) yield builder.encode();
+    if (builder.rows > 0 && (builder.width !== top.width || builder.large !== top.large)) {
+      yield builder.encode();
+    }
     top.copyTo(builder);
     if (builder.full) yield builder.encode();
     if (top.advance()) tree.replay();

@@ -5,13 +5,19 @@
  *
  * `text` holds the text of all fields one after the other (UTF-16 code units); `meta` holds a
  * record per row: where its text starts, its width (the top bit set when its text is not all
- * Latin-1), and the length of each field. Sorting moves record offsets.
+ * Latin-1, the next one for a large row's stand-in), and the length of each field. Sorting
+ * moves record offsets.
+ *
+ * A row of more than `LARGE_ROW_CHARS` characters is not copied here: `append` stops before
+ * it, the sort writes it to its large-row file, and `appendLarge` adds its stand-in (its key
+ * columns and the reference, flagged `LARGE_FLAG`).
  */
 import { Buffer } from "node:buffer";
 import type { KeyColumns, Row } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
 
-const NOT_LATIN1 = /[\u0100-\uffff]/;
+/** Matches a character beyond Latin-1. */
+export const NOT_LATIN1 = /[\u0100-\uffff]/;
 
 /** The memory a row is taken to use: ~ UTF-16 text + array and string headers. */
 export function estimateRowBytes(row: readonly string[]): number {
@@ -24,6 +30,10 @@ export function estimateRowBytes(row: readonly string[]): number {
 const MAX_UNITS = 0x40000000;
 /** The flag of a record's width word: the row's text is not all Latin-1. */
 export const NOT_LATIN1_FLAG = 0x80000000;
+/** The flag of a record's width word: the row stands in for a large row (key columns, reference). */
+export const LARGE_FLAG = 0x40000000;
+/** A record's width word without its flags. */
+export const WIDTH_MASK = 0x3fffffff;
 
 export class RowStore {
   /** Text of all fields. */
@@ -42,10 +52,11 @@ export class RowStore {
   constructor(readonly keyColumns: KeyColumns) {}
 
   /**
-   * Copies rows from `batch[start]` on until the estimate reaches `budget`; returns the index
-   * of the first row not copied (`batch.length` when all were).
+   * Copies rows from `batch[start]` on until the estimate reaches `budget` or a row of more
+   * than `largeChars` characters comes (not copied); returns the index of the first row not
+   * copied (`batch.length` when all were).
    */
-  append(batch: readonly Row[], start: number, budget: number): number {
+  append(batch: readonly Row[], start: number, budget: number, largeChars = Infinity): number {
     const keyColumns = this.keyColumns;
     const firstRecord = this.metaCount;
     // Concatenation beats collecting the fields and joining them (V8 flattens it once).
@@ -69,7 +80,8 @@ export class RowStore {
       if (r >= this.records.length) this.growRecords(r, r + 1);
       const meta = this.meta;
       const rowStart = textEnd;
-      this.records[r++] = m;
+      const textBefore = text;
+      const recordStart = m;
       meta[m++] = textEnd;
       meta[m++] = width;
       for (let k = 0; k < width; k++) {
@@ -78,6 +90,15 @@ export class RowStore {
         meta[m++] = field.length;
         textEnd += field.length;
       }
+      if (textEnd - rowStart > largeChars) {
+        // Left for the large-row file: undo, stop before it.
+        text = textBefore;
+        textEnd = rowStart;
+        m = recordStart;
+        i--;
+        break;
+      }
+      this.records[r++] = recordStart;
       estimate += (textEnd - rowStart) * 2 + 48 + 24 * width;
       if (estimate >= budget || textEnd >= MAX_UNITS) break;
     }
@@ -89,11 +110,22 @@ export class RowStore {
     this.textCount = textEnd;
     if (NOT_LATIN1.test(text)) {
       const meta = this.meta;
-      for (let at = firstRecord; at < m; at += 2 + ((meta[at + 1] as number) & ~NOT_LATIN1_FLAG)) {
+      for (let at = firstRecord; at < m; at += 2 + ((meta[at + 1] as number) & WIDTH_MASK)) {
         meta[at + 1] = ((meta[at + 1] as number) | NOT_LATIN1_FLAG) >>> 0;
       }
     }
     return i;
+  }
+
+  /** Adds the stand-in of a large row: its key columns and where the row lies (`large-rows.ts`). */
+  appendLarge(row: Row, ref: string): void {
+    const keyColumns = this.keyColumns;
+    const standIn: Row = row.slice(0, keyColumns);
+    standIn.push(ref);
+    const record = this.metaCount;
+    this.append([standIn], 0, Infinity);
+    const meta = this.meta;
+    meta[record + 1] = ((meta[record + 1] as number) | LARGE_FLAG) >>> 0;
   }
 
   /** Empties the store, keeping its arrays for the next run. */

@@ -7,11 +7,13 @@
  * byte order: run files never leave the process that wrote them) and the text, Latin-1 when
  * every character fits (one byte each; encoding and decoding are copies), else UTF-16LE,
  * padded to 4 bytes. Header (six 32-bit words): encoding (0 Latin-1, 1 UTF-16), rows, width,
- * number of lengths, text bytes, 0.
+ * number of lengths, text bytes, 1 when the rows stand in for large rows (key columns and a
+ * reference into the sort's large-row file, see `large-rows.ts`) else 0.
  */
 import { Buffer } from "node:buffer";
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
+import { LARGE_FLAG, NOT_LATIN1_FLAG, WIDTH_MASK } from "./row-store.js";
 
 const HEADER_BYTES = 24;
 const LATIN1 = 0;
@@ -34,6 +36,8 @@ export interface Chunk {
   width: number;
   /** Whether all of the text is Latin-1. */
   latin1: boolean;
+  /** Whether the rows stand in for large rows: key columns, then the reference. */
+  large: boolean;
 }
 
 /** Collects rows (as code units and field lengths) into one chunk. */
@@ -46,6 +50,7 @@ export class ChunkBuilder {
   rows = 0;
   width = 0;
   latin1 = true;
+  large = false;
 
   /** Whether the chunk should be emitted before more rows join. */
   get full(): boolean {
@@ -54,7 +59,8 @@ export class ChunkBuilder {
 
   /**
    * Adds a row: `chars` code units from `units[start]`, `width` field lengths from
-   * `lengths[at]`. Rows of a chunk must have the same width (see `width`, `rows`).
+   * `lengths[at]`. Rows of a chunk must have the same width and kind (see `width`, `large`,
+   * `rows`).
    */
   append(
     units: Uint16Array,
@@ -64,6 +70,7 @@ export class ChunkBuilder {
     at: number,
     width: number,
     latin1: boolean,
+    large: boolean,
   ): void {
     if (this.chars + chars > this.units.length) this.growUnits(this.chars + chars);
     if (this.count + width > this.lengths.length) this.growLengths(this.count + width);
@@ -81,6 +88,7 @@ export class ChunkBuilder {
     for (let k = at, end = at + width; k < end; k++) toLengths[n++] = lengths[k] as number;
     this.count = n;
     this.width = width;
+    this.large = large;
     this.rows++;
     if (!latin1) this.latin1 = false;
   }
@@ -89,7 +97,7 @@ export class ChunkBuilder {
   appendRecord(text: Uint16Array, meta: Uint32Array, record: number): void {
     const start = meta[record] as number;
     const flagged = meta[record + 1] as number;
-    const width = flagged & 0x7fffffff;
+    const width = flagged & WIDTH_MASK;
     if (this.count + width > this.lengths.length) this.growLengths(this.count + width);
     const lengths = this.lengths;
     let n = this.count;
@@ -111,8 +119,9 @@ export class ChunkBuilder {
     }
     this.chars = c;
     this.width = width;
+    this.large = (flagged & LARGE_FLAG) !== 0;
     this.rows++;
-    if (flagged >= 0x80000000) this.latin1 = false;
+    if ((flagged & NOT_LATIN1_FLAG) !== 0) this.latin1 = false;
   }
 
   /** The chunk as bytes for a run file; then the builder is empty. */
@@ -126,6 +135,7 @@ export class ChunkBuilder {
     header[2] = this.width;
     header[3] = this.count;
     header[4] = textBytes;
+    header[5] = this.large ? 1 : 0;
     new Uint32Array(bytes.buffer, HEADER_BYTES, this.count).set(this.lengths.subarray(0, this.count));
     const textAt = HEADER_BYTES + lengthBytes;
     if (this.latin1) {
@@ -158,6 +168,7 @@ export class ChunkBuilder {
       rows: this.rows,
       width: this.width,
       latin1: this.latin1,
+      large: this.large,
     };
     this.reset();
     return chunk;
@@ -169,6 +180,7 @@ export class ChunkBuilder {
     this.rows = 0;
     this.width = 0;
     this.latin1 = true;
+    this.large = false;
   }
 
   private growUnits(needed: number): void {
@@ -270,6 +282,7 @@ export class RunReader {
     const width = header[2] as number;
     const count = header[3] as number;
     const textBytes = header[4] as number;
+    const large = header[5] === 1;
     const size = HEADER_BYTES + count * 4 + ((textBytes + 3) & ~3);
     if (!(await this.ensure(size))) throw new Error("run file is truncated");
     const buffer = this.buffer.buffer;
@@ -283,7 +296,7 @@ export class RunReader {
     units.set(latin1 ? new Uint8Array(buffer, textAt, textBytes) : new Uint16Array(buffer, textAt, chars));
     const text = Buffer.from(buffer, textAt, textBytes).toString(latin1 ? "latin1" : "utf16le");
     this.start += size;
-    return { text, units, lengths, rows, width, latin1 };
+    return { text, units, lengths, rows, width, latin1, large };
   }
 
   async close(): Promise<void> {
