@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   PREVIOUS_MISSING: "bad-input",
   MODE_MISMATCH: "bad-input",
   DELTA_BAD_COMMAND: "bad-input",
+  /** A primary key, unique key or association end longer than the repository indexes (1024 bytes). */
+  KEY_TOO_LONG: "bad-input",
   // Synchronization
   INITIAL_NOT_EMPTY: "bad-input",
   BATCH_NOT_FOUND: "bad-input",

@@ -7,6 +7,7 @@ import type { Config, MappingDef } from "../config/config.js";
 import type { CsvReader } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
 import { parseCommand } from "../core/change-collapse.js";
+import { keyLimitCheck } from "../core/key-limits.js";
 import type { KeyNormalizer } from "../core/key-normalizer.js";
 import { SyncupError } from "../errors.js";
 import { preparedFileName, type PreparedKind } from "./layout.js";
@@ -64,6 +65,7 @@ export async function* projectRows(
   const columns = ctx.columns;
   const width = columns.length;
   const normalizers = ctx.normalizers;
+  const checkKeys = keyLimitCheck(ctx.mapping, columns, ctx.reader.file);
   for await (const batch of ctx.reader.rows) {
     const out: string[][] = [];
     for (const row of batch) {
@@ -75,6 +77,7 @@ export async function* projectRows(
         const normalize = normalizers[i];
         if (normalize !== undefined) projected[i] = normalize(projected[i] as string);
       }
+      checkKeys(projected, row.line);
       let hasKey = true;
       for (let i = 0; i < keyCount; i++) if (projected[i] === "") hasKey = false;
       const tail = extra(fields, row.line);
