@@ -62,6 +62,23 @@ function needsQuotes(field: string, sepCode: number): boolean {
   return false;
 }
 
+/**
+ * The temporary name a file is written under until it is renamed into place:
+ * `<path>.tmp-<pid>-<random hex>`. The pid tells a later run whether its writer may still be
+ * at work (see `prepare/temp-files.ts`).
+ */
+export function temporaryPath(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+}
+
+const TEMPORARY_NAME = /^(.+)\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** For a temporary name (`temporaryPath`), the final name and the writer's pid. */
+export function parseTemporaryName(name: string): { target: string; pid: number } | undefined {
+  const match = TEMPORARY_NAME.exec(name);
+  return match === null ? undefined : { target: match[1] as string, pid: Number(match[2]) };
+}
+
 export interface CsvCommitResult {
   /** The final path. */
   path: string;
@@ -108,7 +125,7 @@ export class CsvFileWriter {
   ): Promise<CsvFileWriter> {
     const separator = options.separator ?? ";";
     checkSeparator(separator);
-    const tempPath = `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+    const tempPath = temporaryPath(path);
     const handle = await open(tempPath, "wx");
     const writer = new CsvFileWriter(path, tempPath, handle, separator);
     writer.text = formatCsvLine(header, separator);

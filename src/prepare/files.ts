@@ -1,11 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readFile, rename, rm } from "node:fs/promises";
+import { temporaryPath } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
 
 /** Writes a JSON file atomically: temporary name, fsync, rename. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const tmp = temporaryPath(path);
   const handle = await open(tmp, "w");
   try {
     await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);

@@ -46,6 +46,7 @@ import {
 } from "./mapping-context.js";
 import { ownerEndOf, prepareOwnedChanges } from "./owned-changes.js";
 import { readPreviousManifest, verifiedPreviousFile } from "./previous.js";
+import { removeLeftovers } from "./temp-files.js";
 
 export interface PrepareOptions {
   /** Called as a source file is read, for progress bars. */
@@ -84,6 +85,7 @@ async function prepareLocked(
   const dir = connectorDir(config, connector.name);
   await mkdir(dir, { recursive: true });
   await mkdir(config.prepare.tempDir, { recursive: true });
+  await removeLeftovers(config, connector);
   const previous = mode === "incremental" ? await readPreviousManifest(config, connector.name) : undefined;
   const outputs: Outputs[] = [];
   const readers: CsvReader[] = [];

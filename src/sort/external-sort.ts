@@ -60,7 +60,14 @@ export interface SortedBatch {
 const MAX_FAN_IN = 64;
 
 /** Prefix of a sort's temporary folder, followed by the pid of the process that sorts. */
-export const SORT_FOLDER_PREFIX = "syncup-sort-";
+const SORT_FOLDER_PREFIX = "syncup-sort-";
+const SORT_FOLDER = /^syncup-sort-(\d+)-/;
+
+/** For the name of a sort's temporary folder, the pid of the process that sorts (or sorted). */
+export function sortFolderPid(name: string): number | undefined {
+  const match = SORT_FOLDER.exec(name);
+  return match === null ? undefined : Number(match[1]);
+}
 
 /**
  * Sorts rows by key (see the module comment). Temporary files are removed when the iteration
