@@ -1,0 +1,45 @@
+/** `/api/v1/job-instances`: agents record their job runs; agents and the administrator read them. */
+import type { JobInstance } from "../../protocol/api.js";
+import type { JobHistoryService } from "../job-history.js";
+import * as S from "../schemas.js";
+import type { Api } from "./deps.js";
+import { principalOf } from "./principal.js";
+
+export function registerJobRoutes(api: Api, deps: { readonly jobs: JobHistoryService }) {
+  const { jobs } = deps;
+
+  api.post<{ Body: JobInstance }>(
+    "/job-instances",
+    {
+      schema: {
+        summary: "Record a job run (agent)",
+        body: S.jobInstance,
+        response: { 200: S.jobInstance, 201: S.jobInstance, ...S.errors(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const { instance, created } = await jobs.record(principalOf(request), request.body);
+      request.log.info(
+        { job: instance.job, outcome: instance.outcome, instance: instance.id },
+        "job instance recorded",
+      );
+      return reply.status(created ? 201 : 200).send(instance);
+    },
+  );
+
+  api.get<{ Querystring: { job?: string; limit?: number } }>(
+    "/job-instances",
+    {
+      schema: {
+        summary: "Job runs, newest first",
+        querystring: S.jobQuery,
+        response: { 200: { type: "array", items: S.jobInstance }, ...S.errors(401) },
+      },
+    },
+    (request) =>
+      jobs.list(principalOf(request), {
+        limit: request.query.limit ?? 20,
+        ...(request.query.job === undefined ? {} : { job: request.query.job }),
+      }),
+  );
+}
