@@ -3,7 +3,17 @@
  * cross-references resolved, frozen. Built by `loadConfig` (`load.ts`) and never changed after.
  */
 import type { CsvFormat } from "../csv/format.js";
-import type { ScalarType, ThresholdName } from "./schema.js";
+import type { ScalarType } from "../core/convert.js";
+import type { AssociationMappingDef, EntityTypeMappingDef, MappingDef } from "../core/mapping.js";
+import type { ThresholdName } from "../core/thresholds.js";
+
+/** The mappings are core's plain data (`core/mapping.ts`): translation and keys work on them. */
+export type {
+  AssociationMappingDef,
+  EntityTypeMappingDef,
+  MappingDef,
+  PropertyMappingDef,
+} from "../core/mapping.js";
 
 export type Mode = "initial" | "complete" | "incremental";
 
@@ -78,47 +88,6 @@ export interface NativeConnectionDef {
 }
 
 export type ConnectionDef = CsvConnectionDef | CommandConnectionDef | NativeConnectionDef;
-
-export interface PropertyMappingDef {
-  readonly property: string;
-  readonly column: string;
-  readonly type: ScalarType;
-  readonly multiValued: boolean;
-  readonly format: string | null;
-  readonly separator: string;
-}
-
-export interface EntityTypeMappingDef {
-  readonly kind: "entity";
-  /** The entity type's name; also the base name of the prepared files. */
-  readonly name: string;
-  readonly table: string;
-  readonly primaryKey: string;
-  readonly uniqueKeys: readonly string[];
-  readonly properties: readonly PropertyMappingDef[];
-  /** Columns of the prepared files, primary key first. */
-  readonly columns: readonly string[];
-  readonly thresholds: Readonly<Partial<Record<ThresholdName, number>>>;
-}
-
-export interface AssociationMappingDef {
-  readonly kind: "association";
-  /** The association's name; also the base name of the prepared files. */
-  readonly name: string;
-  readonly table: string;
-  readonly column1: string;
-  readonly column2: string;
-  /** Column of the end's entity type mapping through which the end resolves. */
-  readonly key1: string;
-  readonly key2: string;
-  readonly end1EntityType: string;
-  readonly end2EntityType: string;
-  /** Columns of the prepared files: column1, column2. */
-  readonly columns: readonly string[];
-  readonly thresholds: Readonly<Partial<Record<ThresholdName, number>>>;
-}
-
-export type MappingDef = EntityTypeMappingDef | AssociationMappingDef;
 
 export interface ConnectorDef {
   readonly name: string;

@@ -5,36 +5,15 @@
 import { z } from "zod";
 import { NATIVE_CONNECTION_SCHEMAS } from "../connectors/schemas.js";
 import { checkSecretSources } from "../connectors/shared/schema-parts.js";
+import { SCALAR_TYPES } from "../core/convert.js";
+import { THRESHOLD_NAMES, type ThresholdName } from "../core/thresholds.js";
+
+/** The threshold names are core's (`core/thresholds.ts`); `resolve.ts` still reads this name from here. */
+export type { ThresholdName } from "../core/thresholds.js";
 
 const name = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "use letters, digits, '_' and '-', starting with a letter");
-
-export const SCALAR_TYPES = [
-  "string",
-  "int32",
-  "int64",
-  "bool",
-  "date-time",
-  "guid",
-  "double",
-  "binary",
-] as const;
-export type ScalarType = (typeof SCALAR_TYPES)[number];
-
-export const THRESHOLD_NAMES = [
-  "MaximumInsertedLines",
-  "MaximumUpdatedLines",
-  "MaximumDeletedLines",
-  "MaximumLinkInsertedLines",
-  "MaximumLinkDeletedLines",
-  "MaxPercentageInsertedLines",
-  "MaxPercentageUpdatedLines",
-  "MaxPercentageDeletedLines",
-  "MaxLinkPercentageInsertedLines",
-  "MaxLinkPercentageDeletedLines",
-] as const;
-export type ThresholdName = (typeof THRESHOLD_NAMES)[number];
 
 /** Connector-level defaults, as in the reference product; 0 switches a threshold off. */
 export const CONNECTOR_THRESHOLD_DEFAULTS: Readonly<Record<ThresholdName, number>> = Object.freeze({

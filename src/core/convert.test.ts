@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ScalarType } from "../config/schema.js";
-import { compileConverter, INVALID } from "./convert.js";
+import { compileConverter, INVALID, type ScalarType } from "./convert.js";
 
 const convert = (type: ScalarType, text: string, format: string | null = null, multi?: string) =>
   compileConverter({ type, format, multiValued: multi !== undefined, separator: multi ?? "|" }).convert(text);

@@ -17,8 +17,20 @@
  * on its separator; empty parts are dropped, each part converted.
  */
 import { splitValues } from "./multi-value.js";
-import type { ScalarType } from "../config/schema.js";
 import { compileDateParser, describeDateFormat } from "./convert-date.js";
+
+/** The types a scalar property may have in `syncup.yaml`. */
+export const SCALAR_TYPES = [
+  "string",
+  "int32",
+  "int64",
+  "bool",
+  "date-time",
+  "guid",
+  "double",
+  "binary",
+] as const;
+export type ScalarType = (typeof SCALAR_TYPES)[number];
 
 export type ScalarValue = string | number | boolean;
 export type PropertyValue = ScalarValue | readonly ScalarValue[];

@@ -10,8 +10,8 @@
  * same one: a file that prepares for one database synchronizes on the other. The check is made
  * at prepare, where the file, line and column of the key are known.
  */
-import type { MappingDef } from "../config/config.js";
 import { SyncupError } from "../errors.js";
+import type { MappingDef } from "./mapping.js";
 
 export const MAX_KEY_BYTES = 1024;
 

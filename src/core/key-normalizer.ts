@@ -8,8 +8,8 @@
  * the lookups of the synchronization all see one spelling. A key whose column is a string
  * property, is not mapped to a property, or does not convert, is kept as it is.
  */
-import type { ConnectorDef, EntityTypeMappingDef, MappingDef } from "../config/config.js";
 import { compileConverter, INVALID } from "./convert.js";
+import type { EntityTypeMappingDef, MappingDef } from "./mapping.js";
 
 /** Rewrites a key's text into its normalized form. */
 export type KeyNormalizer = (text: string) => string;
@@ -32,7 +32,10 @@ export function keyNormalizer(mapping: EntityTypeMappingDef, column: string): Ke
  * The normalizers of a mapping's prepared columns (`mapping.columns`, in order): its keys'
  * (undefined for the other columns and the keys compared as they are).
  */
-export function keyNormalizers(connector: ConnectorDef, mapping: MappingDef): (KeyNormalizer | undefined)[] {
+export function keyNormalizers(
+  connector: { readonly entityTypeMappings: readonly EntityTypeMappingDef[] },
+  mapping: MappingDef,
+): (KeyNormalizer | undefined)[] {
   if (mapping.kind === "entity") {
     const keys = new Set([mapping.primaryKey, ...mapping.uniqueKeys]);
     return mapping.columns.map((c) => (keys.has(c) ? keyNormalizer(mapping, c) : undefined));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { THRESHOLD_NAMES, type ThresholdName } from "../config/schema.js";
 import {
   describeCheck,
+  THRESHOLD_NAMES,
+  type ThresholdName,
   evaluateThresholds,
   type ScopeCounts,
   type ThresholdLevel,

@@ -9,7 +9,21 @@
  *   crossed when strictly greater than the limit; it does not apply when the scope holds nothing.
  * - A limit of 0 switches the threshold off.
  */
-import { THRESHOLD_NAMES, type ThresholdName } from "../config/schema.js";
+
+/** The thresholds a connector or a mapping may set in `syncup.yaml`. */
+export const THRESHOLD_NAMES = [
+  "MaximumInsertedLines",
+  "MaximumUpdatedLines",
+  "MaximumDeletedLines",
+  "MaximumLinkInsertedLines",
+  "MaximumLinkDeletedLines",
+  "MaxPercentageInsertedLines",
+  "MaxPercentageUpdatedLines",
+  "MaxPercentageDeletedLines",
+  "MaxLinkPercentageInsertedLines",
+  "MaxLinkPercentageDeletedLines",
+] as const;
+export type ThresholdName = (typeof THRESHOLD_NAMES)[number];
 
 export type ThresholdLevel = "connector" | "entity-type" | "association";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { EntityTypeMappingDef } from "../config/config.js";
 import { compileConverter } from "./convert.js";
+import type { EntityTypeMappingDef } from "./mapping.js";
 import { formatConversionProblem, ResourceTranslator, type ConversionProblem } from "./translate.js";
 
 const mapping: EntityTypeMappingDef = {

@@ -4,9 +4,9 @@
  * synchronization compares. Pure: conversion problems are collected, never thrown per row.
  */
 import * as crypto from "node:crypto";
-import type { EntityTypeMappingDef } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import { compileConverter, INVALID, type Converter, type PropertyValue } from "./convert.js";
+import type { EntityTypeMappingDef } from "./mapping.js";
 
 export type UniqueKeys = readonly [string | null, string | null, string | null];
 
