@@ -6,6 +6,7 @@ import type { CsvFormat } from "../csv/format.js";
 import type { ScalarType } from "../core/convert.js";
 import type { AssociationMappingDef, EntityTypeMappingDef, MappingDef } from "../core/mapping.js";
 import type { ThresholdName } from "../core/thresholds.js";
+import type { Mode } from "../protocol/mode.js";
 
 /** The mappings are core's plain data (`core/mapping.ts`): translation and keys work on them. */
 export type {
@@ -15,7 +16,8 @@ export type {
   PropertyMappingDef,
 } from "../core/mapping.js";
 
-export type Mode = "initial" | "complete" | "incremental";
+/** The synchronization modes are the protocol's (`protocol/mode.ts`). */
+export type { Mode } from "../protocol/mode.js";
 
 export interface ScalarPropertyDef {
   readonly name: string;

@@ -5,7 +5,7 @@
  * `syncup.yaml` selects it.
  */
 import type { z } from "zod";
-import type { Mode } from "../config/config.js";
+import type { Mode } from "../protocol/mode.js";
 
 export interface NativeExportContext {
   /** The connection's name: files are named `<connection>_<table>.csv`. */

@@ -14,7 +14,9 @@
  *    └──────────────────────────┴──▶ cancelled (a complete notification, the agent abandons it, an admin)
  * ```
  */
-import type { Mode } from "../config/config.js";
+import type { Mode } from "./mode.js";
+
+export type { Mode } from "./mode.js";
 
 export const API_PREFIX = "/api/v1";
 
@@ -50,8 +52,43 @@ export const ADMIN_PRINCIPAL = "admin";
 export const FILE_NAME_PATTERN =
   /^(?:prepare\.json|[A-Za-z0-9_][A-Za-z0-9_-]{0,127}\.sorted\.(?:csv|delta))$/;
 
-export type { BatchState } from "../store/types.js";
-import type { BatchState, ChangeRow, StagedCount } from "../store/types.js";
+export type BatchState =
+  /** Announced by an agent, whose files are being uploaded. */
+  | "notified"
+  /** Uploaded and sealed: waits for its turn to be synchronized. */
+  | "sealed"
+  /** Changes being staged (or a run that died while staging: see `failStale`). */
+  | "staging"
+  /** A threshold was crossed: staged changes wait for `validate` or `cancel`. */
+  | "blocked"
+  /** Applied; its staged changes stay as the journal. */
+  | "applied"
+  | "cancelled"
+  /** A later complete synchronization replaced it. */
+  | "superseded"
+  | "failed"
+  /** A dry run: staged, reported, discarded. */
+  | "previewed";
+
+/** Staged (or journaled) changes of one scope and operation. */
+export interface StagedCount {
+  /** Entity type or association. */
+  scope: string;
+  operation: string;
+  n: number;
+}
+
+/** One staged (or journaled) change. */
+export interface ChangeRow {
+  kind: "resource" | "link";
+  operation: string;
+  /** Entity type or association. */
+  scope: string;
+  key: string;
+  key2: string | null;
+  properties: string | null;
+  line: number | null;
+}
 
 /** Batches that will never change again. */
 export const FINAL_STATES: readonly BatchState[] = [

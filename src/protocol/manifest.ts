@@ -7,13 +7,13 @@
  * This is a contract between two processes, so it has one validating reader that every side
  * uses: `parsePrepareManifest` takes whatever `JSON.parse` made of the file and answers the
  * typed manifest, or throws a `ManifestInvalidError` that lists every problem with its path
- * (`files[0].sha256: expected 64 lowercase hex digits, found "abc"`). A leaf module: it imports
- * nothing of ours, so that both sides can depend on it.
+ * (`files[0].sha256: expected 64 lowercase hex digits, found "abc"`). Part of `src/protocol/`, a
+ * leaf that imports nothing else of ours, so that both sides can depend on it.
  */
 import { z } from "zod";
+import { MODES, type Mode } from "./mode.js";
 
 export const PREPARED_KINDS = ["sorted", "delta", "nullpk", "duplicates"] as const;
-export const MANIFEST_MODES = ["initial", "complete", "incremental"] as const;
 export const DELTA_SOURCES = ["none", "previous", "command"] as const;
 
 export type PreparedKind = (typeof PREPARED_KINDS)[number];
@@ -53,7 +53,7 @@ const mappingSummary = z.object({
  */
 const prepareManifest = z.object({
   connector: z.string().min(1),
-  mode: z.enum(MANIFEST_MODES),
+  mode: z.enum(MODES),
   preparedAt: z.string().min(1),
   /** Incremental: how the changes were computed. */
   deltaSource: z.enum(DELTA_SOURCES),
@@ -71,7 +71,7 @@ export type MappingSummary = Readonly<z.infer<typeof mappingSummary>>;
 /** `prepare.json`: what one prepare produced. */
 export interface PrepareManifest {
   readonly connector: string;
-  readonly mode: (typeof MANIFEST_MODES)[number];
+  readonly mode: Mode;
   readonly preparedAt: string;
   readonly deltaSource: (typeof DELTA_SOURCES)[number];
   readonly baseBatch: string | null;

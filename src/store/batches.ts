@@ -1,4 +1,4 @@
-import type { Mode } from "../config/config.js";
+import type { Mode } from "../protocol/mode.js";
 import { placeholders, type Driver } from "./driver.js";
 import type { BatchFileRow, BatchRow, BatchState, ChangeCounts } from "./types.js";
 

@@ -1,23 +1,8 @@
 /** Plain data that crosses the store's interface. Column names are snake_case in SQL, camelCase here. */
-import type { Mode } from "../config/config.js";
+import type { BatchState, Mode } from "../protocol/api.js";
 
-export type BatchState =
-  /** Announced by an agent, whose files are being uploaded. */
-  | "notified"
-  /** Uploaded and sealed: waits for its turn to be synchronized. */
-  | "sealed"
-  /** Changes being staged (or a run that died while staging: see `failStale`). */
-  | "staging"
-  /** A threshold was crossed: staged changes wait for `validate` or `cancel`. */
-  | "blocked"
-  /** Applied; its staged changes stay as the journal. */
-  | "applied"
-  | "cancelled"
-  /** A later complete synchronization replaced it. */
-  | "superseded"
-  | "failed"
-  /** A dry run: staged, reported, discarded. */
-  | "previewed";
+/** What the API shows of batches and their changes is the protocol's; the store reads and writes it. */
+export type { BatchState, ChangeRow, StagedCount } from "../protocol/api.js";
 
 export interface ChangeCounts {
   resourcesInserted: number;
@@ -162,24 +147,6 @@ export interface MonoConflict {
   /** The link that wins. */
   winner1: string;
   winner2: string;
-}
-
-export interface StagedCount {
-  /** Entity type or association. */
-  scope: string;
-  operation: string;
-  n: number;
-}
-
-export interface ChangeRow {
-  kind: "resource" | "link";
-  operation: string;
-  /** Entity type or association. */
-  scope: string;
-  key: string;
-  key2: string | null;
-  properties: string | null;
-  line: number | null;
 }
 
 export interface ChangeFilter {

@@ -13,7 +13,7 @@
  * The snapshot and the watermark advance only through the returned `commit`.
  */
 import { SyncupError } from "../../errors.js";
-import type { Mode } from "../../config/config.js";
+import type { Mode } from "../../protocol/mode.js";
 import {
   NewestWatermark,
   nextWatermark,
