@@ -18,20 +18,12 @@ import { readTransfer, resumeTransfer, type ResumeOutcome } from "../agent/trans
 import type { Config, JobDef, Mode } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import type { JobInstance } from "../protocol/api.js";
-import { resolveMode } from "../pipeline/run-connector.js";
+import { DriftDetected, WaitingForBatch, withDriftPolicy } from "../pipeline/drift.js";
+import { fallbackModeOf } from "../pipeline/run-connector.js";
 import { openStore, type Store } from "../store/store.js";
 import { attemptLocally } from "./local.js";
 import { withConnectorLock } from "./lock.js";
-import {
-  describeFailure,
-  DriftDetected,
-  fallbackNote,
-  JobStopped,
-  plannedTasks,
-  TaskRecorder,
-  WaitingForBatch,
-  type AttemptEnd,
-} from "./tasks.js";
+import { describeFailure, JobStopped, plannedTasks, TaskRecorder, type AttemptEnd } from "./tasks.js";
 import { attemptThroughServer } from "./through-server.js";
 
 export interface RunJobDeps {
@@ -156,7 +148,7 @@ async function fallbackMode(
     const status = await client.connector(connector);
     return status.lastApplied === null && status.lastAccepted === null ? "initial" : "complete";
   }
-  return resolveMode(store!, connector, "auto");
+  return fallbackModeOf(store!, connector);
 }
 
 async function execute(config: Config, job: JobDef, deps: ExecuteDeps): Promise<JobRun> {
@@ -164,7 +156,6 @@ async function execute(config: Config, job: JobDef, deps: ExecuteDeps): Promise<
   const recorder = new TaskRecorder(deps.signal);
   const { client, store, logger } = deps;
   const planned = plannedTasks(job.tasks, client !== undefined);
-  const onDrift = config.agent?.onDrift ?? "complete";
   let mode: Mode = job.mode;
   let note: string | null = null;
   let end: AttemptEnd;
@@ -198,24 +189,28 @@ async function execute(config: Config, job: JobDef, deps: ExecuteDeps): Promise<
         }),
       );
     }
-    for (;;) {
-      before = recorder.tasks.length;
-      try {
-        end = await attempt(mode);
-        break;
-      } catch (error) {
-        if (error instanceof DriftDetected && mode === "incremental" && onDrift === "complete") {
-          mode = await fallbackMode(job.connector, client, store);
-          note = fallbackNote(error.message, mode);
-          logger.warn({ job: job.name, connector: job.connector, reason: error.message }, note);
-          continue;
-        }
-        const ran = recorder.tasks.length - before;
-        if (error instanceof WaitingForBatch) {
-          end = { outcome: "waiting", batchId: null, message: error.message };
-          recorder.skipRest(planned, ran, "the connector waits for its blocked batch");
-          break;
-        }
+    try {
+      const run = await withDriftPolicy(
+        config,
+        mode,
+        (m) => {
+          before = recorder.tasks.length;
+          return attempt(m);
+        },
+        () => fallbackMode(job.connector, client, store),
+        (fallback, m, reason) => {
+          note = fallback;
+          logger.warn({ job: job.name, connector: job.connector, reason: reason.message }, fallback);
+          mode = m;
+        },
+      );
+      end = run.value;
+    } catch (error) {
+      const ran = recorder.tasks.length - (before ?? 0);
+      if (error instanceof WaitingForBatch) {
+        end = { outcome: "waiting", batchId: null, message: error.message };
+        recorder.skipRest(planned, ran, "the connector waits for its blocked batch");
+      } else {
         failure = error instanceof DriftDetected ? error.error : error;
         const message =
           error instanceof DriftDetected
@@ -229,7 +224,6 @@ async function execute(config: Config, job: JobDef, deps: ExecuteDeps): Promise<
             ? "not run: the agent is shutting down"
             : "not run: the job failed (see its message)",
         );
-        break;
       }
     }
   } catch (error) {

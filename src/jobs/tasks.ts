@@ -3,10 +3,9 @@
  * the stop signal checked between tasks, and the ends of an attempt that are not errors (the
  * incremental drifted, the connector waits for a blocked batch).
  */
-import type { Mode } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import type { ExportReport } from "../export/export.js";
-import type { PrepareReport } from "../prepare/prepare.js";
+import { DriftDetected, WaitingForBatch } from "../pipeline/drift.js";
+import type { StepReport } from "../pipeline/run-connector.js";
 import type { JobInstance, TaskName, TaskOutcome } from "../protocol/api.js";
 
 /** The job was asked to stop (the agent shuts down) before `task`. */
@@ -17,45 +16,6 @@ export class JobStopped extends Error {
   }
 }
 
-/**
- * An incremental run cannot go on (no or tampered `previous/`, the server's base differs):
- * the job falls back to a complete run, or stops, as `agent.onDrift` says.
- */
-export class DriftDetected extends Error {
-  /** The refusal: PREVIOUS_MISSING, PREVIOUS_INVALID or BASE_MISMATCH. */
-  readonly error: SyncupError;
-
-  constructor(error: SyncupError) {
-    super(error.message, { cause: error });
-    this.name = "DriftDetected";
-    this.error = error;
-  }
-}
-
-/** The connector's incrementals wait for a blocked batch: the instance ends `waiting`. */
-export class WaitingForBatch extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = "WaitingForBatch";
-  }
-}
-
-/** The codes by which prepare and the server say an incremental has no valid base. */
-export function isDriftError(error: unknown): error is SyncupError {
-  return (
-    error instanceof SyncupError &&
-    (error.code === "PREVIOUS_INVALID" || error.code === "PREVIOUS_MISSING" || error.code === "BASE_MISMATCH")
-  );
-}
-
-/** An incremental with no accepted state to compute its changes from. */
-export function noPreviousError(connector: string): SyncupError {
-  return new SyncupError(
-    "PREVIOUS_MISSING",
-    `Connector "${connector}" has no previous/ (no batch of it was accepted yet, or it was removed): its changes cannot be computed.`,
-  );
-}
-
 /** How an error reads in an instance: its code first for domain errors. */
 export function describeFailure(error: unknown): string {
   if (error instanceof SyncupError) return `${error.code}: ${error.message}`;
@@ -64,10 +24,7 @@ export function describeFailure(error: unknown): string {
 }
 
 /** What a task reports besides its outcome. */
-export interface TaskReport {
-  readonly counts?: Readonly<Record<string, number>>;
-  readonly message?: string | null;
-}
+export type TaskReport = StepReport;
 
 /** Runs a job's tasks one by one, recording each, and refuses to start one once stopped. */
 export class TaskRecorder {
@@ -142,33 +99,4 @@ export function plannedTasks(
   if (tasks.includes("synchronize"))
     planned.push(...(throughServer ? (["upload", "synchronize"] as const) : (["synchronize"] as const)));
   return planned;
-}
-
-/** The message of an instance that fell back from incremental to complete. */
-export function fallbackNote(reason: string, mode: Mode): string {
-  const trimmed = reason.replace(/[.\s]+$/, "");
-  return `The incremental run could not go on (${trimmed}); ran ${mode === "initial" ? "an" : "a"} ${mode} synchronization instead.`;
-}
-
-/** Sums numeric fields of a list of records. */
-export function sumOf<T>(items: readonly T[], field: (item: T) => number): number {
-  return items.reduce((total, item) => total + field(item), 0);
-}
-
-export function exportCounts(report: ExportReport): Record<string, number> {
-  return { files: report.files.length, rows: sumOf(report.files, (f) => f.rows) };
-}
-
-export function prepareCounts(report: PrepareReport): Record<string, number> {
-  const s = report.manifest.summaries;
-  return {
-    mappings: s.length,
-    rowsRead: sumOf(s, (m) => m.rowsRead),
-    kept: sumOf(s, (m) => m.kept),
-    nullKeys: sumOf(s, (m) => m.nullKeys),
-    duplicates: sumOf(s, (m) => m.duplicates),
-    inserts: sumOf(s, (m) => m.inserts),
-    updates: sumOf(s, (m) => m.updates),
-    deletes: sumOf(s, (m) => m.deletes),
-  };
 }

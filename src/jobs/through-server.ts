@@ -19,16 +19,9 @@ import { exportConnector } from "../export/export.js";
 import { prepareConnector, type PrepareReport } from "../prepare/prepare.js";
 import { readPreviousManifest } from "../prepare/previous.js";
 import { PATHS, type BatchView } from "../protocol/api.js";
-import {
-  DriftDetected,
-  exportCounts,
-  isDriftError,
-  noPreviousError,
-  prepareCounts,
-  WaitingForBatch,
-  type AttemptEnd,
-  type TaskRecorder,
-} from "./tasks.js";
+import { DriftDetected, isDriftError, noPreviousError, WaitingForBatch } from "../pipeline/drift.js";
+import { exportCounts, prepareCounts } from "../pipeline/run-connector.js";
+import type { AttemptEnd, TaskRecorder } from "./tasks.js";
 
 /** States in which the server has not finished with a batch yet. */
 const PENDING = new Set<BatchView["state"]>(["notified", "sealed", "staging"]);

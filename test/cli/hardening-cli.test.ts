@@ -120,7 +120,7 @@ describe("the quickstart's repository, from a terminal and through pipes", () =>
     expect(sync.code).toBe(0);
     for (const mapping of ["AD_Entry", "AD_Entry_Members", "AD_Entry_Manager"])
       expect(sync.stdout).toMatch(bar(mapping, "rows"));
-    const run = inTerminal(`run --config ${config} --connector HR`);
+    const run = inTerminal(`run --config ${config} --connector HR --mode complete`);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(bar("HR hr_people", "MiB"));
     expect(run.stdout).toMatch(bar("HR Person", "rows"));

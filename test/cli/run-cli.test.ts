@@ -31,7 +31,7 @@ describe("syncup run on the quickstart example", () => {
   const config = quickstart(dir);
   const run = (extra: string[] = []) => syncup(["run", "--config", config, "--json", ...extra]);
 
-  it("loads everything on the first run (initial) and finds nothing to do on the second", () => {
+  it("loads everything on the first run (initial) and finds nothing to do on the second (incremental)", () => {
     const first = run();
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
@@ -44,7 +44,8 @@ describe("syncup run on the quickstart example", () => {
 
     const second = JSON.parse(run().stdout) as RunJson;
     for (const r of second.runs) {
-      expect(r.mode).toBe("complete");
+      // auto: previous/ and the repository agree, so the second run is incremental.
+      expect(r.mode).toBe("incremental");
       expect(r.sync.resources).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
       expect(r.sync.links).toEqual({ inserted: 0, deleted: 0 });
     }

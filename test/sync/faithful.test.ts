@@ -52,6 +52,7 @@ describe.each(databases)("a faithful repository on $dialect", (db) => {
   async function run(env: Env, data: Dataset, mode: RunMode) {
     await writeExport(env.workDir, data);
     const result = await runConnector(testConfig(env.workDir), env.store, CONNECTOR, mode);
+    if (result.sync === null) throw new Error(`${mode}: ${result.outcome} (${result.note ?? ""})`);
     return result.sync;
   }
   /** What one initial load of `data` into an empty repository holds. */

@@ -223,9 +223,9 @@ describe.each(databases)(
                   "HR",
                   step.complete ? "complete" : "incremental",
                 );
-                expect(run.sync.state).toBe("applied");
+                expect(run.sync!.state).toBe("applied");
                 expect((await snapshot(store)).pending).toHaveLength(
-                  run.sync.orphans + run.sync.monoConflicts,
+                  run.sync!.orphans + run.sync!.monoConflicts,
                 );
                 current = step.state;
               }

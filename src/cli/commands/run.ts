@@ -32,7 +32,7 @@ export const defineRunCommand: DefineCommand = (program, ctx, setExit) => {
     .addOption(
       new Option(
         "--mode <mode>",
-        "auto: initial for a connector the repository holds nothing of, else complete",
+        "auto: initial for a connector the repository holds nothing of, incremental when previous/ and the repository agree, else complete; an incremental without a valid base runs as a complete",
       )
         .choices(["auto", "initial", "complete", "incremental"])
         .default("auto"),
@@ -102,7 +102,7 @@ export const defineRunCommand: DefineCommand = (program, ctx, setExit) => {
         const text = failure.error instanceof Error ? failure.error.message : String(failure.error);
         ctx.stderr.write(`syncup: connector ${failure.connector} failed: error ${code}: ${text}\n`);
       }
-      const blocked = runs.some((r) => r.sync.state === "blocked");
+      const blocked = runs.some((r) => r.outcome === "blocked" || r.outcome === "waiting");
       const first = failures[0];
       setExit(first !== undefined ? exitCodeOf(first.error) : blocked ? EXIT.BLOCKED : EXIT.OK);
     });
@@ -135,42 +135,49 @@ function printRuns(
       runs.map((r) => [
         r.connector,
         r.mode,
-        r.sync.batchId.slice(0, 8),
-        r.sync.state,
-        r.sync.resources.inserted,
-        r.sync.resources.updated,
-        r.sync.resources.deleted,
-        r.sync.resources.unchanged,
-        r.sync.links.inserted,
-        r.sync.links.deleted,
-        r.sync.orphans,
-        r.sync.seconds.toFixed(2),
+        r.sync?.batchId.slice(0, 8) ?? "",
+        r.outcome,
+        r.sync?.resources.inserted ?? "",
+        r.sync?.resources.updated ?? "",
+        r.sync?.resources.deleted ?? "",
+        r.sync?.resources.unchanged ?? "",
+        r.sync?.links.inserted ?? "",
+        r.sync?.links.deleted ?? "",
+        r.sync?.orphans ?? "",
+        r.sync?.seconds.toFixed(2) ?? "",
       ]),
     ),
   );
-  for (const r of runs) {
-    const skipped = r.prepare.filter((s) => s.nullKeys > 0 || s.duplicates > 0);
-    for (const s of skipped) {
-      print(
-        out,
-        `${r.connector}: ${s.mapping}: ${s.nullKeys} rows without a key, ${s.duplicates} duplicates set aside (see ${s.mapping}.nullpk.csv, ${s.mapping}.duplicates.csv)`,
-      );
-    }
-    for (const file of r.sync.orphanFiles) print(out, `${r.connector}: orphan links listed in ${file}`);
-    if (r.sync.state === "blocked") {
-      print(
-        out,
-        `${r.connector}: batch ${r.sync.batchId} is BLOCKED by its thresholds; nothing was applied:`,
-      );
-      for (const check of r.sync.crossed) print(out, `  - ${describeCheck(check)}`);
-      print(
-        out,
-        `  Review with: syncup batches changes ${r.sync.batchId} --config ${configFile}\n  Then: syncup batches validate|cancel ${r.sync.batchId} --config ${configFile}`,
-      );
-    }
-  }
+  for (const r of runs) printNotes(out, r, configFile);
   print(
     out,
     `Repository: ${database}. Browse it with: syncup resources list --connector ${runs[0]?.connector ?? "<name>"} --config ${configFile}`,
   );
+}
+
+/** What a run's row of the table does not say: fallbacks, rows set aside, orphans, a blocked or waiting run. */
+function printNotes(out: NodeJS.WritableStream, r: ConnectorRun, configFile: string): void {
+  if (r.outcome === "waiting") {
+    print(out, `${r.connector}: ${r.note ?? "waits for its blocked batch"}`);
+    return;
+  }
+  if (r.note !== null) print(out, `${r.connector}: ${r.note}`);
+  const skipped = r.prepare.filter((s) => s.nullKeys > 0 || s.duplicates > 0);
+  for (const s of skipped) {
+    print(
+      out,
+      `${r.connector}: ${s.mapping}: ${s.nullKeys} rows without a key, ${s.duplicates} duplicates set aside (see ${s.mapping}.nullpk.csv, ${s.mapping}.duplicates.csv)`,
+    );
+  }
+  const sync = r.sync;
+  if (sync === null) return;
+  for (const file of sync.orphanFiles) print(out, `${r.connector}: orphan links listed in ${file}`);
+  if (sync.state === "blocked") {
+    print(out, `${r.connector}: batch ${sync.batchId} is BLOCKED by its thresholds; nothing was applied:`);
+    for (const check of sync.crossed) print(out, `  - ${describeCheck(check)}`);
+    print(
+      out,
+      `  Review with: syncup batches changes ${sync.batchId} --config ${configFile}\n  Then: syncup batches validate|cancel ${sync.batchId} --config ${configFile}`,
+    );
+  }
 }

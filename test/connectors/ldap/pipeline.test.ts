@@ -104,9 +104,9 @@ describe("LDAP → prepare → synchronize", () => {
       env: process.env,
     });
     const initial = await runConnector(config, store, "Dir", "initial");
-    expect(initial.sync.state).toBe("applied");
-    expect(initial.sync.resources.inserted).toBe(USERS - 1 + GROUP_COUNT);
-    expect(initial.sync.orphans).toBe(0);
+    expect(initial.sync!.state).toBe("applied");
+    expect(initial.sync!.resources.inserted).toBe(USERS - 1 + GROUP_COUNT);
+    expect(initial.sync!.orphans).toBe(0);
 
     await new Promise((r) => setTimeout(r, 1100));
     await slapd.modify(`dn: ${userDN(5)}
@@ -133,8 +133,8 @@ manager: ${userDN(9)}
 `);
     await slapd.add(userLdif(500).replace(/^manager: .*$/m, `manager: ${userDN(8)}`));
     const incremental = await runConnector(config, store, "Dir", "incremental");
-    expect(incremental.sync.state).toBe("applied");
-    expect(incremental.sync.resources).toMatchObject({ inserted: 1, updated: 1, deleted: 1 });
+    expect(incremental.sync!.state).toBe("applied");
+    expect(incremental.sync!.resources).toMatchObject({ inserted: 1, updated: 1, deleted: 1 });
 
     const [five] = await store.resources.get("Dir", userDN(5), "Entry");
     expect(JSON.parse(five?.properties ?? "{}")).toMatchObject({
@@ -143,8 +143,8 @@ manager: ${userDN(9)}
     expect(await store.resources.get("Dir", userDN(6), "Entry")).toEqual([]);
 
     const complete = await runConnector(config, store, "Dir", "complete");
-    expect(complete.sync.state).toBe("applied");
-    expect(complete.sync.resources).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
-    expect(complete.sync.links).toEqual({ inserted: 0, deleted: 0 });
+    expect(complete.sync!.state).toBe("applied");
+    expect(complete.sync!.resources).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
+    expect(complete.sync!.links).toEqual({ inserted: 0, deleted: 0 });
   });
 });
