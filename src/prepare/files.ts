@@ -1,48 +1,6 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
-import { temporaryPath } from "../csv/writer.js";
-import { SyncupError } from "../errors.js";
-
-/** Writes a JSON file atomically: temporary name, fsync, rename. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = temporaryPath(path);
-  const handle = await open(tmp, "w");
-  try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-}
-
-/** Reads a JSON file, or undefined when it does not exist. */
-export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new SyncupError("PREVIOUS_INVALID", `"${path}" is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
-
-/** SHA-256 of a file's bytes, hex. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
+/**
+ * The file helpers live in `src/support/` (`json-file.ts`, `file-hash.ts`); these names stay
+ * for `src/agent/transfer.ts` until it imports them from there.
+ */
+export { readJsonIfExists, writeJsonAtomic } from "../support/json-file.js";
+export { sha256File } from "../support/file-hash.js";

@@ -21,7 +21,7 @@ import { SyncupError } from "../errors.js";
 import { requireConnector } from "../export/export.js";
 import { sortRows } from "../sort/external-sort.js";
 import { withConnectorLock } from "../support/connector-lock.js";
-import { writeJsonAtomic } from "./files.js";
+import { writeJsonAtomic } from "../support/json-file.js";
 import {
   connectorDir,
   preparedFileName,

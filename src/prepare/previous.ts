@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import { withConnectorLock } from "../support/connector-lock.js";
-import { readJsonIfExists, sha256File, writeJsonAtomic } from "./files.js";
+import { sha256File } from "../support/file-hash.js";
+import { readJsonIfExists, writeJsonAtomic } from "../support/json-file.js";
 import {
   connectorDir,
   previousDir,

@@ -18,6 +18,18 @@ export const DELTA_SOURCES = ["none", "previous", "command"] as const;
 
 export type PreparedKind = (typeof PREPARED_KINDS)[number];
 
+/** A prepared file's name is its mapping's name and the suffix of its kind. */
+export const PREPARED_SUFFIX: Readonly<Record<PreparedKind, string>> = {
+  sorted: ".sorted.csv",
+  delta: ".sorted.delta",
+  nullpk: ".nullpk.csv",
+  duplicates: ".duplicates.csv",
+};
+
+export function preparedFileName(mapping: string, kind: PreparedKind): string {
+  return `${mapping}${PREPARED_SUFFIX[kind]}`;
+}
+
 /** A file name relative to the manifest's folder: no separator, no `.` or `..`, no NUL. */
 const FILE_NAME = /^(?!\.{1,2}$)[^/\\\0]{1,255}$/;
 const SHA256 = /^[0-9a-f]{64}$/;

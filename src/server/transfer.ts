@@ -16,7 +16,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { mappingsOf, type Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import { PREPARED_SUFFIX } from "../prepare/layout.js";
+import { PREPARED_SUFFIX } from "../protocol/manifest.js";
 import {
   FILE_NAME_PATTERN,
   type BatchFile,

@@ -8,8 +8,8 @@ import type { ConnectorDef, MappingDef, Mode } from "../config/config.js";
 import { mappingsOf } from "../config/config.js";
 import { openCsv, type CsvReader } from "../csv/reader.js";
 import { SyncupError } from "../errors.js";
-import { sha256File } from "../prepare/files.js";
-import type { PrepareManifest } from "../prepare/layout.js";
+import type { PrepareManifest } from "../protocol/manifest.js";
+import { sha256File } from "../support/file-hash.js";
 
 export interface PreparedFile {
   readonly mapping: MappingDef;

@@ -1,0 +1,46 @@
+/**
+ * JSON files that the agent keeps between runs (`prepare.json`, `previous/manifest.json`,
+ * `transfer.json`): written whole or not at all, read back as "absent" when missing.
+ */
+import { open, readFile, rename, rm } from "node:fs/promises";
+import { temporaryPath } from "../csv/writer.js";
+import { SyncupError } from "../errors.js";
+
+/**
+ * Writes a JSON file atomically: temporary name, fsync, rename. The temporary name is the CSV
+ * writer's (`<path>.tmp-<pid>-<hex>`), so that the removal of killed runs' files finds it too.
+ */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = temporaryPath(path);
+  const handle = await open(tmp, "w");
+  try {
+    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** Reads a JSON file, or undefined when it does not exist. */
+export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new SyncupError("PREVIOUS_INVALID", `"${path}" is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
