@@ -8,6 +8,7 @@
 import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Config, ConnectorDef, CsvTableDef, Mode } from "../config/config.js";
+import { requireConnector } from "../config/require-connector.js";
 import { openCsv } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
@@ -211,17 +212,6 @@ async function copyTable(
     await writer.abort();
     throw error;
   }
-}
-
-export function requireConnector(config: Config, name: string): ConnectorDef {
-  const connector = config.connectors[name];
-  if (connector === undefined) {
-    throw new SyncupError(
-      "CONFIG_INVALID",
-      `Unknown connector "${name}" (the configuration has: ${Object.keys(config.connectors).join(", ") || "none"}).`,
-    );
-  }
-  return connector;
 }
 
 function escapeRegExp(text: string): string {

@@ -9,6 +9,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { mappingsOf, type Config, type ConnectorDef, type MappingDef, type Mode } from "../config/config.js";
+import { requireConnector } from "../config/require-connector.js";
 import { applyDelta } from "../core/apply-delta.js";
 import { collapseSorted, parseCommand } from "../core/change-collapse.js";
 import { findCommandColumn, resolveColumns } from "../core/columns.js";
@@ -18,7 +19,6 @@ import type { Change } from "../core/rows.js";
 import { openCsv, type CsvReader } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
-import { requireConnector } from "../export/export.js";
 import { sortRows } from "../sort/external-sort.js";
 import { withConnectorLock } from "../support/connector-lock.js";
 import { writeJsonAtomic } from "../support/json-file.js";
