@@ -3,7 +3,7 @@ import { SyncupError } from "../../errors.js";
 import { logInstance, runJob } from "../../jobs/runner.js";
 import { startScheduler } from "../../jobs/scheduler.js";
 import { EXIT } from "../exit-codes.js";
-import type { DefineCommand } from "./index.js";
+import type { DefineCommand } from "../command.js";
 import { runUntilSignalled } from "../signals.js";
 import { logLevel, streamLogger } from "../log.js";
 import { jobExitCode } from "./jobs.js";

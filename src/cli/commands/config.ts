@@ -3,7 +3,7 @@ import { loadConfig } from "../../config/load.js";
 import { configSchema } from "../../config/schema.js";
 import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import type { DefineCommand } from "./index.js";
+import type { DefineCommand } from "../command.js";
 
 /** `syncup config check|schema`. */
 export const defineConfigCommand: DefineCommand = (program, ctx, setExit) => {

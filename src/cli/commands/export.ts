@@ -4,7 +4,7 @@ import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { progressBar } from "../progress.js";
 import { renderTable } from "../table.js";
-import { modeOption, type DefineCommand } from "./index.js";
+import { modeOption, type DefineCommand } from "../command.js";
 
 /** `syncup export --connector X [--mode M]`. */
 export const defineExportCommand: DefineCommand = (program, ctx, setExit) => {

@@ -1,5 +1,4 @@
-import { Option, type Command } from "commander";
-import type { CliContext } from "../context.js";
+import type { DefineCommand } from "../command.js";
 import { defineConfigCommand } from "./config.js";
 import { defineExportCommand } from "./export.js";
 import { definePrepareCommand } from "./prepare.js";
@@ -11,16 +10,10 @@ import { defineSyncCommand } from "./sync.js";
 import { defineAgentCommand } from "./agent.js";
 import { defineJobsCommand } from "./jobs.js";
 
-/** Adds one subcommand to the program; `setExit` records the command's exit code. */
-export type DefineCommand = (program: Command, ctx: CliContext, setExit: (code: number) => void) => void;
+/** For the commands that still import it from here; its home is `src/cli/command.ts`. */
+export type { DefineCommand } from "../command.js";
 
-/** The `--mode` option shared by the pipeline commands. */
-export function modeOption(defaultMode: "initial" | "complete" | "incremental"): Option {
-  return new Option("--mode <mode>", "synchronization mode")
-    .choices(["initial", "complete", "incremental"])
-    .default(defaultMode);
-}
-
+/** Every subcommand, in the order of `syncup --help`. */
 export const COMMANDS: readonly DefineCommand[] = [
   defineConfigCommand,
   defineExportCommand,

@@ -7,7 +7,7 @@ import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { progressBar } from "../progress.js";
 import { renderTable } from "../table.js";
-import { modeOption, type DefineCommand } from "./index.js";
+import { modeOption, type DefineCommand } from "../command.js";
 
 /** The per-mapping summary of a prepare as a table. */
 export function renderPrepareSummary(summaries: readonly MappingSummary[]): string {

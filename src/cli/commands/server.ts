@@ -8,7 +8,7 @@ import { EXIT } from "../exit-codes.js";
 import { applyPauseHook } from "../fault-hooks.js";
 import { logLevel, streamLogger } from "../log.js";
 import { runUntilSignalled } from "../signals.js";
-import type { DefineCommand } from "./index.js";
+import type { DefineCommand } from "../command.js";
 
 function parsePort(value: string): number {
   const n = Number(value);

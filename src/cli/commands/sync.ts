@@ -1,64 +1,17 @@
-import type { Config } from "../../config/config.js";
-import { loadConfig } from "../../config/load.js";
 import { acceptPrepared } from "../../prepare/previous.js";
 import { withConnectorLock } from "../../support/connector-lock.js";
-import { describeCheck } from "../../core/thresholds.js";
-import { openStore, synchronize, type Store, type SyncReport } from "../../sync/index.js";
-import { print, type CliContext } from "../context.js";
+import { synchronize } from "../../sync/index.js";
+import { modeOption, type DefineCommand } from "../command.js";
+import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { applyPauseHook } from "../fault-hooks.js";
 import { progressBar } from "../progress.js";
-import { renderTable } from "../table.js";
-import { modeOption, type DefineCommand } from "./index.js";
+import { renderSyncReport } from "../sync-report.js";
+import { withStore } from "../with-store.js";
 
-/** Opens the configuration's repository for the length of `fn`. */
-export async function withStore<T>(
-  ctx: CliContext,
-  configFile: string,
-  fn: (store: Store, config: Config) => Promise<T>,
-): Promise<T> {
-  const config = await loadConfig(configFile, ctx.env);
-  const store = await openStore(config.databaseUrl);
-  try {
-    return await fn(store, config);
-  } finally {
-    await store.close();
-  }
-}
-
-/** A synchronization report for people: totals, per mapping, thresholds crossed, what to do next. */
-export function renderSyncReport(report: SyncReport): string {
-  const lines = [
-    `Batch ${report.batchId}: ${report.connector} ${report.mode}${report.forced ? " (forced)" : ""} — ${report.state}`,
-    renderTable(
-      ["mapping", "rows", "inserted", "updated", "deleted", "unchanged", "orphans", "conflicts"],
-      report.mappings.map((m) => [
-        m.mapping,
-        m.rows,
-        m.inserted,
-        m.updated,
-        m.deleted,
-        m.unchanged,
-        m.orphans,
-        m.conflicts,
-      ]),
-    ),
-  ];
-  for (const file of report.orphanFiles) lines.push(`Orphans written to ${file}`);
-  if (report.crossed.length > 0) {
-    lines.push(`Thresholds crossed${report.state === "blocked" ? "" : " (ignored)"}:`);
-    for (const check of report.crossed) lines.push(`  - ${describeCheck(check)}`);
-  }
-  if (report.state === "blocked") {
-    lines.push(
-      "Nothing was applied. Review the staged changes with `syncup batches changes " +
-        `${report.batchId}\`, then \`syncup batches validate ${report.batchId}\` or \`syncup batches cancel ${report.batchId}\`.`,
-    );
-  } else if (report.state === "previewed") {
-    lines.push("Dry run: nothing was applied.");
-  }
-  return lines.join("\n");
-}
+/** For the commands that still import them from here; their homes are in `src/cli/`. */
+export { renderSyncReport } from "../sync-report.js";
+export { withStore } from "../with-store.js";
 
 /** `syncup sync --connector X --mode M [--dry-run] [--force] [--json]`. */
 export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
