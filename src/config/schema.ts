@@ -3,8 +3,7 @@
  * Cross-references (a mapping's columns, an association's ends) are checked in `validate.ts`.
  */
 import { z } from "zod";
-import { NATIVE_CONNECTION_SCHEMAS } from "../connectors/schemas.js";
-import { checkSecretSources } from "../connectors/shared/schema-parts.js";
+import { checkSecretSources, NATIVE_CONNECTION_SCHEMAS } from "../connectors/schemas.js";
 import { SCALAR_TYPES } from "../core/convert.js";
 import { THRESHOLD_NAMES, type ThresholdName } from "../core/thresholds.js";
 
