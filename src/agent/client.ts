@@ -8,7 +8,7 @@
  * answer is final: it becomes a SyncupError with the server's code. After the retries are
  * spent the error is SERVER_UNREACHABLE.
  */
-import { randomUUID } from "node:crypto";
+import { newBatchId } from "../protocol/batch-states.js";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
@@ -160,7 +160,7 @@ export class ServerClient {
     return (await this.request<NotifyResponse>({
       method: "POST",
       path: PATHS.batches,
-      json: { id: randomUUID(), ...request },
+      json: { id: newBatchId(), ...request },
     }))!;
   }
 

@@ -8,13 +8,14 @@
  * proof a file arrived; a file on disk without its row (a crash between the two) is simply
  * uploaded again.
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { mappingsOf, type Config } from "../config/config.js";
+import { newBatchId } from "../protocol/batch-states.js";
 import { SyncupError } from "../errors.js";
 import { PREPARED_SUFFIX } from "../protocol/manifest.js";
 import {
@@ -73,7 +74,7 @@ export class TransferService {
     }
     requireConnector(principal, connector.name);
     return this.deps.mutex.run(async () => {
-      const id = request.id ?? randomUUID();
+      const id = request.id ?? newBatchId();
       const retried = await this.store.batches.get(id);
       if (retried !== undefined) {
         return { ...this.sameNotification(principal, request, retried), created: false };

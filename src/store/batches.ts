@@ -1,4 +1,6 @@
 import type { Mode } from "../protocol/mode.js";
+import { SyncupError } from "../errors.js";
+import { canMove, statesBefore } from "../protocol/batch-states.js";
 import { placeholders, type Driver } from "./driver.js";
 import type { BatchFileRow, BatchRow, BatchState, ChangeCounts } from "./types.js";
 
@@ -229,12 +231,14 @@ export class BatchRepository {
       sets.push("error = ?");
       params.push(outcome.error);
     }
-    params.push(id);
-    let sql = `UPDATE UR_Batches SET ${sets.join(", ")} WHERE id = ?`;
-    if (from !== undefined) {
-      sql += " AND state = ?";
-      params.push(from);
+    // Only a move the batch state machine allows (`protocol/batch-states.ts`), from `from` when
+    // given, else from any state it allows: otherwise nothing changes and the answer is false.
+    if (from !== undefined && !canMove(from, state)) {
+      throw new SyncupError("INTERNAL", `A batch cannot move from ${from} to ${state}.`);
     }
+    const before = from === undefined ? statesBefore(state) : [from];
+    params.push(id, ...before);
+    const sql = `UPDATE UR_Batches SET ${sets.join(", ")} WHERE id = ? AND state IN (${placeholders(before.length)})`;
     return (await this.db.run(sql, params)) === 1;
   }
 }

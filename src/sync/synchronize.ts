@@ -4,11 +4,11 @@
  * or load directly (initial). Expected outcomes — applied, blocked, previewed — are the
  * report's state; refusals and bad input are SyncupErrors, after which nothing was applied.
  */
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Config, ConnectorDef } from "../config/config.js";
 import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
+import { newBatchId } from "../protocol/batch-states.js";
 import type { ApplyStep } from "../store/apply.js";
 import type { CountedScopes, HeldCounts } from "../store/counts.js";
 import type { DeferredIndexes } from "../store/deferred-indexes.js";
@@ -44,7 +44,7 @@ async function synchronizeLocked(options: SynchronizeOptions): Promise<SyncRepor
   let prepared: Prepared;
   if (options.batchId === undefined) {
     prepared = await checkedPrepared(options, dir);
-    batchId = randomUUID();
+    batchId = newBatchId();
     await store.batches.create({
       id: batchId,
       connector: connector.name,
