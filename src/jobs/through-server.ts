@@ -19,6 +19,7 @@ import { exportConnector } from "../export/export.js";
 import { prepareConnector, type PrepareReport } from "../prepare/prepare.js";
 import { readPreviousManifest } from "../prepare/previous.js";
 import { PATHS, type BatchView } from "../protocol/api.js";
+import { blockedMessage } from "../protocol/batch-states.js";
 import { DriftDetected, isDriftError, noPreviousError, WaitingForBatch } from "../pipeline/drift.js";
 import { exportCounts, prepareCounts } from "../pipeline/run-connector.js";
 import type { AttemptEnd, TaskRecorder } from "./tasks.js";
@@ -101,9 +102,7 @@ export async function attemptThroughServer(
     // Checked before the export too, so that a blocked connector does not export for nothing.
     const status = await deps.client.connector(connector);
     if (status.blocked !== null) {
-      throw new WaitingForBatch(
-        `Connector "${connector}" has a blocked batch ${status.blocked}: its incrementals wait until it is validated or cancelled, or a complete run supersedes it.`,
-      );
+      throw new WaitingForBatch(blockedMessage(connector, status.blocked));
     }
   }
   if (mode === "incremental" && has("prepare")) {

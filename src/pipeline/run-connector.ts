@@ -146,7 +146,7 @@ export async function attemptLocal(
   const recorder = options.recorder ?? DIRECT;
   const progress = options.onProgress;
   if (mode === "incremental") {
-    const blocked = (await store.batches.inState(connector, "blocked"))[0];
+    const blocked = await store.batches.blocked(connector);
     if (blocked !== undefined && steps.includes("synchronize"))
       throw new WaitingForBatch(blockedError(blocked).message);
     if (steps.includes("prepare") && (await readPreviousManifest(config, connector)) === undefined)

@@ -39,6 +39,14 @@ export function statesBefore(to: BatchState): BatchState[] {
   return (Object.keys(BATCH_TRANSITIONS) as BatchState[]).filter((from) => canMove(from, to));
 }
 
+/**
+ * Why a connector's incremental runs wait: the one message of a blocked connector, wherever it
+ * is found (the synchronization, the server's notification, a job, `syncup run`).
+ */
+export function blockedMessage(connector: string, batchId: string): string {
+  return `Connector "${connector}" has a blocked batch ${batchId}: its changes crossed a threshold, and its incremental runs wait until it is validated (syncup batches validate ${batchId}) or cancelled (syncup batches cancel ${batchId}), or a complete run supersedes it.`;
+}
+
 /** A new batch id (a UUID): the one place batches get their ids. */
 export function newBatchId(): string {
   return randomUUID();

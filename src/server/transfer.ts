@@ -31,6 +31,7 @@ import { parsePrepareManifestJson, type PrepareManifest } from "../protocol/mani
 import type { Store } from "../store/store.js";
 import type { BatchRow, BatchState } from "../store/types.js";
 import { requireBatch } from "../sync/batches.js";
+import { blockedError } from "../sync/synchronize.js";
 import { requireConnector, type Principal } from "./auth.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { Mutex } from "./mutex.js";
@@ -81,13 +82,8 @@ export class TransferService {
       }
       const cancelled: string[] = [];
       if (request.mode === "incremental") {
-        const blocked = (await this.store.batches.inState(connector.name, "blocked"))[0];
-        if (blocked !== undefined) {
-          throw new SyncupError(
-            "CONNECTOR_BLOCKED",
-            `Connector "${connector.name}" has a blocked batch ${blocked.id}: incremental batches wait until an administrator validates or cancels it, or a complete batch supersedes it.`,
-          );
-        }
+        const blocked = await this.store.batches.blocked(connector.name);
+        if (blocked !== undefined) throw blockedError(blocked);
         await this.checkBase(connector.name, request.baseBatch);
       }
       if (request.mode !== "incremental") {
@@ -397,7 +393,7 @@ export class TransferService {
       connector: name,
       lastAccepted: (await this.store.batches.newestIn(name, ACCEPTED_STATES))?.id ?? null,
       lastApplied: (await this.store.batches.lastApplied(name))?.id ?? null,
-      blocked: (await this.store.batches.inState(name, "blocked"))[0]?.id ?? null,
+      blocked: (await this.store.batches.blocked(name))?.id ?? null,
       pending: (await this.store.batches.inStates(name, [...PENDING_STATES, "staging"])).length,
     }));
   }

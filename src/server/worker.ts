@@ -194,7 +194,7 @@ export class BatchWorker {
         }
         return undefined;
       }
-      if (head.mode === "incremental" && (await store.batches.inState(connector, "blocked")).length > 0) {
+      if (head.mode === "incremental" && (await store.batches.blocked(connector)) !== undefined) {
         return undefined;
       }
       return head;

@@ -195,6 +195,11 @@ export class BatchRepository {
     return row === undefined ? undefined : toBatch(row);
   }
 
+  /** The connector's blocked batch, if it has one (its incremental runs wait for it). */
+  async blocked(connector: string): Promise<BatchRow | undefined> {
+    return (await this.inState(connector, "blocked"))[0];
+  }
+
   /** Moves a batch to `state`; `from` guards against a concurrent move (returns false then). */
   async setState(
     id: string,

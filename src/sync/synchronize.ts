@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Config, ConnectorDef } from "../config/config.js";
 import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
-import { newBatchId } from "../protocol/batch-states.js";
+import { blockedMessage, newBatchId } from "../protocol/batch-states.js";
 import type { ApplyStep } from "../store/apply.js";
 import type { CountedScopes, HeldCounts } from "../store/counts.js";
 import type { DeferredIndexes } from "../store/deferred-indexes.js";
@@ -364,7 +364,7 @@ async function checkedPrepared(options: SynchronizeOptions, dir: string): Promis
   const { store, mode } = options;
   const connector = connectorOf(options.config, options.connector);
   if (mode === "incremental") {
-    const blocked = (await store.batches.inState(connector.name, "blocked"))[0];
+    const blocked = await store.batches.blocked(connector.name);
     if (blocked !== undefined) throw blockedError(blocked);
   }
   const prepared = await loadPrepared(dir, connector, mode);
@@ -422,10 +422,7 @@ export async function recoverInterrupted(store: Store, connector: string): Promi
 }
 
 export function blockedError(batch: BatchRow): SyncupError {
-  return new SyncupError(
-    "CONNECTOR_BLOCKED",
-    `Connector "${batch.connector}" has a blocked batch ${batch.id} (${batch.mode}, ${batch.createdAt}): its changes crossed a threshold and wait. Validate it (syncup batches validate ${batch.id}), cancel it (syncup batches cancel ${batch.id}), or run a complete synchronization (--mode complete), which supersedes it.`,
-  );
+  return new SyncupError("CONNECTOR_BLOCKED", blockedMessage(batch.connector, batch.id));
 }
 
 export function connectorOf(config: Config, name: string): ConnectorDef {
