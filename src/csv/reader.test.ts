@@ -1,3 +1,4 @@
+// Long file: the reader's one test twin (as every API of csv/ has): the csv-spectrum corpus, reading in batches, and every error with its line and column, sharing the helpers below.
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// Long file: the offset-value codes and the tree of losers that compares them are one algorithm, explained once below; a cursor's code means something only to the tree's matches, so apart each half would repeat the other's invariants.
 /**
  * k-way merge of sorted chunk streams with a tree of losers and offset-value coding: each row
  * carries a code saying where (offset) and how (value) its key first differs from the row
