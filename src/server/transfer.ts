@@ -15,6 +15,8 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { mappingsOf, type Config } from "../config/config.js";
+// The configuration's lookup; `requireConnector` here is the caller's access (`./auth.ts`).
+import { requireConnector as configuredConnector } from "../config/require-connector.js";
 import { newBatchId } from "../protocol/batch-states.js";
 import { SyncupError } from "../errors.js";
 import { PREPARED_SUFFIX } from "../protocol/manifest.js";
@@ -66,13 +68,7 @@ export class TransferService {
    * already made (a retry).
    */
   async notify(principal: Principal, request: NotifyRequest): Promise<NotifyResponse & { created: boolean }> {
-    const connector = this.deps.config.connectors[request.connector];
-    if (connector === undefined) {
-      throw new SyncupError(
-        "CONFIG_INVALID",
-        `The server's configuration has no connector "${request.connector}".`,
-      );
-    }
+    const connector = configuredConnector(this.deps.config, request.connector, { listOthers: false });
     requireConnector(principal, connector.name);
     return this.deps.mutex.run(async () => {
       const id = request.id ?? newBatchId();
@@ -385,9 +381,7 @@ export class TransferService {
   }
 
   async connectorStatus(principal: Principal, name: string): Promise<ConnectorStatus> {
-    if (this.deps.config.connectors[name] === undefined) {
-      throw new SyncupError("CONFIG_INVALID", `The server's configuration has no connector "${name}".`);
-    }
+    configuredConnector(this.deps.config, name, { listOthers: false });
     requireConnector(principal, name);
     return this.deps.mutex.run(async () => ({
       connector: name,

@@ -1,9 +1,9 @@
 /** Read-only views of the repository for `syncup resources` and `syncup batches`. */
 import type { Config } from "../config/config.js";
+import { requireConnector } from "../config/require-connector.js";
 import type { Store } from "../store/store.js";
 import type { ChangeFilter, ChangeRow, HistoryRow, ResourceRow, StagedCount } from "../store/types.js";
 import { requireBatch } from "./batches.js";
-import { connectorOf } from "./synchronize.js";
 
 export interface LinkView {
   readonly association: string;
@@ -34,7 +34,7 @@ export async function getResources(
   key: string,
   entityType?: string,
 ): Promise<ResourceView[]> {
-  const connector = connectorOf(config, connectorName);
+  const connector = requireConnector(config, connectorName);
   const rows = await store.resources.get(connector.name, key, entityType);
   const views: ResourceView[] = [];
   for (const row of rows) {

@@ -5,7 +5,8 @@
  * report's state; refusals and bad input are SyncupErrors, after which nothing was applied.
  */
 import { join } from "node:path";
-import type { Config, ConnectorDef } from "../config/config.js";
+import type { ConnectorDef } from "../config/config.js";
+import { requireConnector } from "../config/require-connector.js";
 import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
 import { blockedMessage, newBatchId } from "../protocol/batch-states.js";
@@ -25,7 +26,7 @@ import type { MappingReport, SyncReport, SynchronizeOptions } from "./types.js";
 
 /** Synchronizes one connector from its prepared files (`<workDir>/<connector>/` by default). */
 export async function synchronize(options: SynchronizeOptions): Promise<SyncReport> {
-  const connector = connectorOf(options.config, options.connector);
+  const connector = requireConnector(options.config, options.connector);
   const release = await options.store.lockConnector(connector.name);
   try {
     return await synchronizeLocked(options);
@@ -37,7 +38,7 @@ export async function synchronize(options: SynchronizeOptions): Promise<SyncRepo
 async function synchronizeLocked(options: SynchronizeOptions): Promise<SyncReport> {
   const started = new Date();
   const { store, config, mode } = options;
-  const connector = connectorOf(config, options.connector);
+  const connector = requireConnector(config, options.connector);
   const dir = options.dir ?? join(config.workDir, connector.name);
   await recoverInterrupted(store, connector.name);
   let batchId: string;
@@ -362,7 +363,7 @@ export function countsOf(report: SyncReport) {
 /** The checks before anything is staged: blocked connector, prepared files, base batch, empty connector. */
 async function checkedPrepared(options: SynchronizeOptions, dir: string): Promise<Prepared> {
   const { store, mode } = options;
-  const connector = connectorOf(options.config, options.connector);
+  const connector = requireConnector(options.config, options.connector);
   if (mode === "incremental") {
     const blocked = await store.batches.blocked(connector.name);
     if (blocked !== undefined) throw blockedError(blocked);
@@ -423,15 +424,4 @@ export async function recoverInterrupted(store: Store, connector: string): Promi
 
 export function blockedError(batch: BatchRow): SyncupError {
   return new SyncupError("CONNECTOR_BLOCKED", blockedMessage(batch.connector, batch.id));
-}
-
-export function connectorOf(config: Config, name: string): ConnectorDef {
-  const connector = config.connectors[name];
-  if (connector === undefined) {
-    throw new SyncupError(
-      "CONFIG_INVALID",
-      `Unknown connector "${name}" (the configuration has: ${Object.keys(config.connectors).join(", ") || "none"}).`,
-    );
-  }
-  return connector;
 }
