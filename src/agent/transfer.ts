@@ -19,7 +19,7 @@ import type { Config, Mode } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import { readJsonIfExists, sha256File, writeJsonAtomic } from "../prepare/files.js";
 import { connectorDir, type ManifestFile, type PrepareManifest } from "../prepare/layout.js";
-import { acceptPrepared } from "../prepare/previous.js";
+import { acceptPrepared, readPrepared } from "../prepare/previous.js";
 import type { BatchState, BatchView } from "../protocol/api.js";
 import type { ServerClient } from "./client.js";
 
@@ -62,7 +62,7 @@ async function dropTransfer(config: Config, connector: string): Promise<void> {
 
 export async function readPrepareManifest(config: Config, connector: string): Promise<PrepareManifest> {
   const dir = connectorDir(config, connector);
-  const manifest = await readJsonIfExists<PrepareManifest>(join(dir, PREPARE_MANIFEST));
+  const manifest = await readPrepared(dir);
   if (manifest === undefined) {
     throw new SyncupError("PREPARE_NO_OUTPUT", `No prepared files in "${dir}": run "syncup prepare" first.`);
   }
@@ -257,9 +257,7 @@ export async function resumeTransfer(
 ): Promise<ResumeOutcome> {
   const state = await readTransfer(config, connector);
   if (state === undefined) return { kind: "none" };
-  const manifest = await readJsonIfExists<PrepareManifest>(
-    join(connectorDir(config, connector), PREPARE_MANIFEST),
-  );
+  const manifest = await readPrepared(connectorDir(config, connector));
   const sameFiles = state.preparedAt !== null && manifest?.preparedAt === state.preparedAt;
   const batch = await client.getBatch(state.batchId);
   const drop = async (reason: string): Promise<ResumeOutcome> => {

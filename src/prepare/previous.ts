@@ -9,6 +9,7 @@ import { copyFile, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
+import { ManifestInvalidError, readPrepareManifestFile } from "../protocol/manifest.js";
 import { withConnectorLock } from "../support/connector-lock.js";
 import { sha256File } from "../support/file-hash.js";
 import { readJsonIfExists, writeJsonAtomic } from "../support/json-file.js";
@@ -39,6 +40,21 @@ export async function recoverPrevious(config: Config, connector: string): Promis
     } else if (name.startsWith("previous.old-") || name.startsWith("previous.new-")) {
       await rm(join(dir, name), { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * The connector's last `prepare.json`, validated by the manifest contract's reader
+ * (`protocol/manifest.ts`); undefined when there is none.
+ */
+export async function readPrepared(dir: string): Promise<PrepareManifest | undefined> {
+  try {
+    return await readPrepareManifestFile(join(dir, "prepare.json"));
+  } catch (error) {
+    if (!(error instanceof ManifestInvalidError)) throw error;
+    throw new SyncupError("PREPARED_MANIFEST_INVALID", `${error.message} Run \`syncup prepare\` again.`, {
+      cause: error,
+    });
   }
 }
 
@@ -110,7 +126,7 @@ async function acceptLocked(
   expected: { readonly preparedAt: string | null } | undefined,
 ): Promise<PreviousManifest> {
   const dir = connectorDir(config, connector);
-  const prepared = await readJsonIfExists<PrepareManifest>(join(dir, "prepare.json"));
+  const prepared = await readPrepared(dir);
   if (prepared === undefined) {
     throw new SyncupError("PREPARE_NO_OUTPUT", `No prepared files in "${dir}": run "syncup prepare" first.`);
   }
@@ -181,7 +197,7 @@ export async function acceptValidated(
   if (batch.source === null || batch.preparedAt === null || resolve(batch.source) !== resolve(dir))
     return false;
   return withConnectorLock(config.workDir, connector, "accept", async () => {
-    const prepared = await readJsonIfExists<PrepareManifest>(join(dir, "prepare.json"));
+    const prepared = await readPrepared(dir);
     if (prepared?.preparedAt !== batch.preparedAt) return false;
     await acceptLocked(config, connector, batch.id, { preparedAt: batch.preparedAt });
     return true;

@@ -2,13 +2,12 @@
  * The prepared files a synchronization reads: `prepare.json` lists them with their SHA-256,
  * which is checked before any is used; each file's header must be the mapping's columns.
  */
-import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { ConnectorDef, MappingDef, Mode } from "../config/config.js";
 import { mappingsOf } from "../config/config.js";
 import { openCsv, type CsvReader } from "../csv/reader.js";
 import { SyncupError } from "../errors.js";
-import type { PrepareManifest } from "../protocol/manifest.js";
+import { ManifestInvalidError, readPrepareManifestFile, type PrepareManifest } from "../protocol/manifest.js";
 import { sha256File } from "../support/file-hash.js";
 
 export interface PreparedFile {
@@ -107,50 +106,25 @@ export function unsortedError(file: PreparedFile, line: number, key: string, pre
   );
 }
 
-type ManifestShape = Pick<PrepareManifest, "connector" | "mode" | "preparedAt" | "files"> & {
-  baseBatch?: string | null;
-};
-
-async function readManifest(path: string): Promise<ManifestShape> {
-  let text: string;
+/** `prepare.json`, read through the manifest contract's one validating reader (`protocol/manifest.ts`). */
+async function readManifest(path: string): Promise<PrepareManifest> {
+  let manifest: PrepareManifest | undefined;
   try {
-    text = await readFile(path, "utf8");
+    manifest = await readPrepareManifestFile(path);
   } catch (error) {
+    const reason =
+      error instanceof ManifestInvalidError
+        ? error.message
+        : `Cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}.`;
+    throw new SyncupError("PREPARED_MANIFEST_INVALID", `${reason} Run \`syncup prepare\` again.`, {
+      cause: error,
+    });
+  }
+  if (manifest === undefined) {
     throw new SyncupError(
       "PREPARED_MANIFEST_INVALID",
-      `Cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}. Run \`syncup prepare\` for this connector first.`,
-      { cause: error },
+      `Cannot read "${path}": ENOENT. Run \`syncup prepare\` for this connector first.`,
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new SyncupError(
-      "PREPARED_MANIFEST_INVALID",
-      `"${path}" is not valid JSON: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  const m = value as Partial<ManifestShape> | null;
-  const files: unknown = m?.files;
-  const filesOk =
-    Array.isArray(files) &&
-    (files as Partial<Record<"mapping" | "kind" | "file" | "sha256", unknown>>[]).every(
-      (f) =>
-        typeof f === "object" &&
-        typeof f.mapping === "string" &&
-        typeof f.kind === "string" &&
-        typeof f.file === "string" &&
-        typeof f.sha256 === "string",
-    );
-  if (m === null || typeof m.connector !== "string" || typeof m.mode !== "string" || !filesOk) {
-    throw new SyncupError(
-      "PREPARED_MANIFEST_INVALID",
-      `"${path}" is not a prepare manifest (connector, mode, files with mapping, kind, file, sha256). Run \`syncup prepare\` again.`,
-    );
-  }
-  return m as ManifestShape;
+  return manifest;
 }
