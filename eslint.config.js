@@ -1,5 +1,32 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { importBoundaryConfigs } from "./scripts/architecture.mjs";
+
+/**
+ * Imports that break ARCHITECTURE.md's "may import" table in files that are being reworked:
+ * each is allowed to its one file until the fix named beside it, and is then removed from here
+ * (`test/architecture.test.ts` fails on an entry whose import is gone). Add none to silence
+ * the lint: fix the import, or change the table.
+ */
+export const KNOWN_VIOLATIONS = [
+  // To be removed: the retry, failure and secret helpers move from connectors/shared/ to support/.
+  { file: "src/agent/client.ts", import: "../connectors/shared/failures.js" },
+  { file: "src/agent/client.ts", import: "../connectors/shared/retry.js" },
+  { file: "src/agent/client.ts", import: "../connectors/shared/secret.js" },
+  // To be removed: jobExitCode moves from commands/jobs.ts to src/cli/ (beside command.ts).
+  { file: "src/cli/commands/agent.ts", import: "./jobs.js" },
+  // To be removed: DefineCommand is imported from ../command.js.
+  { file: "src/cli/commands/jobs.ts", import: "./index.js" },
+  { file: "src/cli/commands/run.ts", import: "./index.js" },
+  // To be removed: a native connection's tables and paths are read from connectors/schemas.ts
+  // (driver-free), not from connectors/index.ts, which loads ldapts, pg, mysql2, better-sqlite3.
+  { file: "src/config/resolve-connections.ts", import: "../connectors/index.js" },
+  // To be removed: the run through the server exports, prepares and reads previous/ through the
+  // run service (src/pipeline/), as the local run does.
+  { file: "src/jobs/through-server.ts", import: "../export/export.js" },
+  { file: "src/jobs/through-server.ts", import: "../prepare/prepare.js" },
+  { file: "src/jobs/through-server.ts", import: "../prepare/previous.js" },
+];
 
 export default tseslint.config(
   {
@@ -31,4 +58,6 @@ export default tseslint.config(
     },
   },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
+  // The boundaries of ARCHITECTURE.md's folder table, one block per folder of src/.
+  ...importBoundaryConfigs(import.meta.dirname, KNOWN_VIOLATIONS),
 );
