@@ -7,7 +7,7 @@ import { checkSecretSources, NATIVE_CONNECTION_SCHEMAS } from "../connectors/sch
 import { SCALAR_TYPES } from "../core/convert.js";
 import { THRESHOLD_NAMES, type ThresholdName } from "../core/thresholds.js";
 
-/** The threshold names are core's (`core/thresholds.ts`); `resolve.ts` still reads this name from here. */
+/** The threshold names are core's (`core/thresholds.ts`); `resolve-mappings.ts` reads this one from here. */
 export type { ThresholdName } from "../core/thresholds.js";
 
 const name = z

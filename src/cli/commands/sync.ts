@@ -9,10 +9,6 @@ import { progressBar } from "../progress.js";
 import { renderSyncReport } from "../sync-report.js";
 import { withStore } from "../with-store.js";
 
-/** For the commands that still import them from here; their homes are in `src/cli/`. */
-export { renderSyncReport } from "../sync-report.js";
-export { withStore } from "../with-store.js";
-
 /** `syncup sync --connector X --mode M [--dry-run] [--force] [--json]`. */
 export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
   program
