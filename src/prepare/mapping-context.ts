@@ -137,3 +137,20 @@ export function commandReader(
     return command;
   };
 }
+
+/** Writes the rows of a diff against `previous/` to `.sorted.delta`; returns how many of each command. */
+export async function writeDelta(
+  writer: CsvFileWriter,
+  changes: AsyncIterable<readonly { command: string; fields: readonly string[] }[]>,
+): Promise<{ inserts: number; updates: number; deletes: number }> {
+  const delta = { inserts: 0, updates: 0, deletes: 0 };
+  for await (const batch of changes) {
+    for (const change of batch) {
+      if (change.command === "insert") delta.inserts++;
+      else if (change.command === "update") delta.updates++;
+      else delta.deletes++;
+      await write(writer, [change.command, ...change.fields]);
+    }
+  }
+  return delta;
+}

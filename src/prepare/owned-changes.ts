@@ -18,8 +18,8 @@ import {
   fieldsOf,
   openWriter,
   projectRows,
-  write,
   writeAll,
+  writeDelta,
   type MappingContext,
 } from "./mapping-context.js";
 import { verifiedPreviousFile } from "./previous.js";
@@ -114,14 +114,7 @@ export async function prepareOwnedChanges(
     }
   }
   const accepted = await ctx.open(previousFile);
-  const delta = { inserts: 0, deletes: 0 };
-  for await (const batch of mergeDelta(fieldsOf(accepted), keep(), 2)) {
-    for (const change of batch) {
-      if (change.command === "insert") delta.inserts++;
-      else delta.deletes++;
-      await write(deltaWriter, [change.command, ...change.fields]);
-    }
-  }
+  const delta = await writeDelta(deltaWriter, mergeDelta(fieldsOf(accepted), keep(), 2));
   return {
     mapping: ctx.mapping.name,
     kind: ctx.mapping.kind,
@@ -130,9 +123,7 @@ export async function prepareOwnedChanges(
     kept,
     nullKeys: counts.nullKeys,
     duplicates: 0,
-    inserts: delta.inserts,
-    updates: 0,
-    deletes: delta.deletes,
+    ...delta,
     merges: 0,
   };
 }

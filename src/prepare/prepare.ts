@@ -42,6 +42,7 @@ import {
   projectRows,
   write,
   writeAll,
+  writeDelta,
   type MappingContext,
 } from "./mapping-context.js";
 import { ownerEndOf, prepareOwnedChanges } from "./owned-changes.js";
@@ -219,14 +220,7 @@ async function prepareEntries(
     const deltaWriter = await openWriter(ctx, "delta", ["command", ...header]);
     const prev = await ctx.open(previousFile);
     checkHeader(prev, header);
-    for await (const batch of mergeDelta(fieldsOf(prev), keep(), keyColumns)) {
-      for (const change of batch) {
-        if (change.command === "insert") delta.inserts++;
-        else if (change.command === "update") delta.updates++;
-        else delta.deletes++;
-        await write(deltaWriter, [change.command, ...change.fields]);
-      }
-    }
+    Object.assign(delta, await writeDelta(deltaWriter, mergeDelta(fieldsOf(prev), keep(), keyColumns)));
   }
   return {
     mapping: ctx.mapping.name,

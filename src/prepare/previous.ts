@@ -9,10 +9,10 @@ import { copyFile, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import { ManifestInvalidError, readPrepareManifestFile } from "../protocol/manifest.js";
+import { ManifestInvalidError, parsePrepareManifestJson } from "../protocol/manifest.js";
 import { withConnectorLock } from "../support/connector-lock.js";
 import { sha256File } from "../support/file-hash.js";
-import { readJsonIfExists, writeJsonAtomic } from "../support/json-file.js";
+import { readJsonIfExists, readTextIfExists, writeJsonAtomic } from "../support/json-file.js";
 import {
   connectorDir,
   previousDir,
@@ -48,8 +48,11 @@ export async function recoverPrevious(config: Config, connector: string): Promis
  * (`protocol/manifest.ts`); undefined when there is none.
  */
 export async function readPrepared(dir: string): Promise<PrepareManifest | undefined> {
+  const path = join(dir, "prepare.json");
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   try {
-    return await readPrepareManifestFile(join(dir, "prepare.json"));
+    return parsePrepareManifestJson(text, path);
   } catch (error) {
     if (!(error instanceof ManifestInvalidError)) throw error;
     throw new SyncupError("PREPARED_MANIFEST_INVALID", `${error.message} Run \`syncup prepare\` again.`, {

@@ -10,7 +10,6 @@
  * (`files[0].sha256: expected 64 lowercase hex digits, found "abc"`). Part of `src/protocol/`, a
  * leaf that imports nothing else of ours, so that both sides can depend on it.
  */
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { MODES, type Mode } from "./mode.js";
 
@@ -118,22 +117,6 @@ export function parsePrepareManifest(value: unknown, source: string): PrepareMan
   const result = prepareManifest.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   throw new ManifestInvalidError(source, result.error.issues.map(describeIssue));
-}
-
-/**
- * Reads and validates a `prepare.json` file; undefined when there is none.
- *
- * @throws ManifestInvalidError when it is not a manifest.
- */
-export async function readPrepareManifestFile(path: string): Promise<PrepareManifest | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  return parsePrepareManifestJson(text, path);
 }
 
 /**

@@ -7,7 +7,12 @@ import type { ConnectorDef, MappingDef, Mode } from "../config/config.js";
 import { mappingsOf } from "../config/config.js";
 import { openCsv, type CsvReader } from "../csv/reader.js";
 import { SyncupError } from "../errors.js";
-import { ManifestInvalidError, readPrepareManifestFile, type PrepareManifest } from "../protocol/manifest.js";
+import {
+  ManifestInvalidError,
+  parsePrepareManifestJson,
+  type PrepareManifest,
+} from "../protocol/manifest.js";
+import { readTextIfExists } from "../support/json-file.js";
 import { sha256File } from "../support/file-hash.js";
 
 export interface PreparedFile {
@@ -108,9 +113,9 @@ export function unsortedError(file: PreparedFile, line: number, key: string, pre
 
 /** `prepare.json`, read through the manifest contract's one validating reader (`protocol/manifest.ts`). */
 async function readManifest(path: string): Promise<PrepareManifest> {
-  let manifest: PrepareManifest | undefined;
   try {
-    manifest = await readPrepareManifestFile(path);
+    const text = await readTextIfExists(path);
+    if (text !== undefined) return parsePrepareManifestJson(text, path);
   } catch (error) {
     const reason =
       error instanceof ManifestInvalidError
@@ -120,11 +125,8 @@ async function readManifest(path: string): Promise<PrepareManifest> {
       cause: error,
     });
   }
-  if (manifest === undefined) {
-    throw new SyncupError(
-      "PREPARED_MANIFEST_INVALID",
-      `Cannot read "${path}": ENOENT. Run \`syncup prepare\` for this connector first.`,
-    );
-  }
-  return manifest;
+  throw new SyncupError(
+    "PREPARED_MANIFEST_INVALID",
+    `Cannot read "${path}": ENOENT. Run \`syncup prepare\` for this connector first.`,
+  );
 }
