@@ -13,11 +13,6 @@ export const KNOWN_VIOLATIONS = [
   { file: "src/agent/client.ts", import: "../connectors/shared/failures.js" },
   { file: "src/agent/client.ts", import: "../connectors/shared/retry.js" },
   { file: "src/agent/client.ts", import: "../connectors/shared/secret.js" },
-  // To be removed: jobExitCode moves from commands/jobs.ts to src/cli/ (beside command.ts).
-  { file: "src/cli/commands/agent.ts", import: "./jobs.js" },
-  // To be removed: DefineCommand is imported from ../command.js.
-  { file: "src/cli/commands/jobs.ts", import: "./index.js" },
-  { file: "src/cli/commands/run.ts", import: "./index.js" },
   // To be removed: a native connection's tables and paths are read from connectors/schemas.ts
   // (driver-free), not from connectors/index.ts, which loads ldapts, pg, mysql2, better-sqlite3.
   { file: "src/config/resolve-connections.ts", import: "../connectors/index.js" },

@@ -6,7 +6,7 @@ import { EXIT } from "../exit-codes.js";
 import type { DefineCommand } from "../command.js";
 import { runUntilSignalled } from "../signals.js";
 import { logLevel, streamLogger } from "../log.js";
-import { jobExitCode } from "./jobs.js";
+import { jobExitCode } from "../job-exit.js";
 
 /** `syncup agent --config F [--once <job>]`. */
 export const defineAgentCommand: DefineCommand = (program, ctx, setExit) => {

@@ -2,33 +2,21 @@ import { InvalidArgumentError } from "commander";
 import { ServerClient } from "../../agent/client.js";
 import type { Config } from "../../config/config.js";
 import { loadConfig } from "../../config/load.js";
-import { jobsOf, runJob, type JobRun } from "../../jobs/runner.js";
+import { jobsOf, runJob } from "../../jobs/runner.js";
 import { cronOf } from "../../jobs/scheduler.js";
 import type { JobInstance } from "../../protocol/api.js";
 import { openStore } from "../../store/store.js";
 import { print } from "../context.js";
 import { streamLogger } from "../log.js";
-import { EXIT, exitCodeOf } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
 import { renderTable } from "../table.js";
-import type { DefineCommand } from "./index.js";
+import type { DefineCommand } from "../command.js";
+import { jobExitCode } from "../job-exit.js";
 
 function parseLimit(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number above 0");
   return n;
-}
-
-/** 0 succeeded, 3 blocked or waiting, else the failure's exit code (2 bad input, 1 unexpected). */
-export function jobExitCode(run: JobRun): number {
-  switch (run.instance.outcome) {
-    case "succeeded":
-      return EXIT.OK;
-    case "blocked":
-    case "waiting":
-      return EXIT.BLOCKED;
-    case "failed":
-      return run.error === undefined ? EXIT.UNEXPECTED : exitCodeOf(run.error);
-  }
 }
 
 function formatCounts(counts: Readonly<Record<string, number>>): string {

@@ -1,5 +1,6 @@
 import { Option } from "commander";
 import { loadConfig } from "../../config/load.js";
+import { requireConnector } from "../../config/require-connector.js";
 import { exitCodeOf } from "../exit-codes.js";
 import { runConnector, type ConnectorRun, type RunMode } from "../../pipeline/run-connector.js";
 import { describeCheck, openStore } from "../../sync/index.js";
@@ -8,7 +9,7 @@ import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { progressBar } from "../progress.js";
 import { renderTable } from "../table.js";
-import type { DefineCommand } from "./index.js";
+import type { DefineCommand } from "../command.js";
 
 interface RunOptions {
   config: string;
@@ -43,14 +44,7 @@ export const defineRunCommand: DefineCommand = (program, ctx, setExit) => {
     .action(async (opts: RunOptions) => {
       const config = await loadConfig(opts.config, ctx.env);
       const names = opts.connector ?? Object.keys(config.connectors);
-      for (const name of names) {
-        if (!(name in config.connectors)) {
-          throw new SyncupError(
-            "CONFIG_INVALID",
-            `Unknown connector "${name}" (the configuration has: ${Object.keys(config.connectors).join(", ")}).`,
-          );
-        }
-      }
+      for (const name of names) requireConnector(config, name);
       const store = await openStore(config.databaseUrl);
       const runs: ConnectorRun[] = [];
       const failures: { connector: string; error: unknown }[] = [];
