@@ -16,11 +16,6 @@ export const KNOWN_VIOLATIONS = [
   // To be removed: a native connection's tables and paths are read from connectors/schemas.ts
   // (driver-free), not from connectors/index.ts, which loads ldapts, pg, mysql2, better-sqlite3.
   { file: "src/config/resolve-connections.ts", import: "../connectors/index.js" },
-  // To be removed: the run through the server exports, prepares and reads previous/ through the
-  // run service (src/pipeline/), as the local run does.
-  { file: "src/jobs/through-server.ts", import: "../export/export.js" },
-  { file: "src/jobs/through-server.ts", import: "../prepare/prepare.js" },
-  { file: "src/jobs/through-server.ts", import: "../prepare/previous.js" },
 ];
 
 export default tseslint.config(

@@ -15,13 +15,10 @@ import {
 } from "../agent/transfer.js";
 import type { Config, JobDef, Mode } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import { exportConnector } from "../export/export.js";
-import { prepareConnector, type PrepareReport } from "../prepare/prepare.js";
-import { readPreviousManifest } from "../prepare/previous.js";
 import { PATHS, type BatchView } from "../protocol/api.js";
 import { blockedMessage } from "../protocol/batch-states.js";
-import { DriftDetected, isDriftError, noPreviousError, WaitingForBatch } from "../pipeline/drift.js";
-import { exportCounts, prepareCounts } from "../pipeline/run-connector.js";
+import { DriftDetected, WaitingForBatch } from "../pipeline/drift.js";
+import { exportStep, incrementalBase, prepareStep } from "../pipeline/run-connector.js";
 import type { AttemptEnd, TaskRecorder } from "./tasks.js";
 
 /** States in which the server has not finished with a batch yet. */
@@ -105,50 +102,30 @@ export async function attemptThroughServer(
       throw new WaitingForBatch(blockedMessage(connector, status.blocked));
     }
   }
-  if (mode === "incremental" && has("prepare")) {
-    const previous = await readPreviousManifest(config, connector);
-    if (previous === undefined) throw new DriftDetected(noPreviousError(connector));
-    baseBatch = previous.batch;
-  }
+  if (mode === "incremental" && has("prepare")) baseBatch = await incrementalBase(config, connector);
   const exported = has("export")
-    ? await recorder.run(
-        "export",
-        () =>
-          exportConnector(config, connector, mode, {
-            deferStateCommit: true,
-            env: deps.env,
-            log: (line) => deps.logger.info({ connector }, line),
-          }),
-        (r) => ({ counts: exportCounts(r) }),
-      )
+    ? await exportStep(config, connector, mode, recorder, {
+        env: deps.env,
+        log: (line) => deps.logger.info({ connector }, line),
+      })
     : undefined;
 
   let transfer: TransferState | undefined;
   try {
     if (has("prepare")) {
-      await recorder.run(
-        "prepare",
-        async () => {
+      await prepareStep(config, connector, mode, recorder, {
+        before: async () => {
           if (has("synchronize")) transfer = await notify(deps, config, connector, mode, baseBatch);
-          let prepared: PrepareReport;
-          try {
-            prepared = await prepareConnector(config, connector, mode);
-          } catch (error) {
-            if (mode === "incremental" && isDriftError(error)) {
-              if (transfer !== undefined) await settleUnsealed(deps, config, transfer, error);
-              transfer = undefined;
-              throw new DriftDetected(error);
-            }
-            throw error;
-          }
-          if (transfer !== undefined) transfer = await recordPrepared(config, transfer);
-          return prepared;
         },
-        (r) => ({
-          counts: prepareCounts(r),
-          message: transfer === undefined ? null : `batch ${transfer.batchId}`,
-        }),
-      );
+        onDrift: async (error) => {
+          if (transfer !== undefined) await settleUnsealed(deps, config, transfer, error);
+          transfer = undefined;
+        },
+        after: async () => {
+          if (transfer !== undefined) transfer = await recordPrepared(config, transfer);
+        },
+        message: () => (transfer === undefined ? null : `batch ${transfer.batchId}`),
+      });
     }
     if (!has("synchronize")) return { outcome: "succeeded", batchId: null, message: null };
 

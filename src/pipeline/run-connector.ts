@@ -149,31 +149,13 @@ export async function attemptLocal(
     const blocked = await store.batches.blocked(connector);
     if (blocked !== undefined && steps.includes("synchronize"))
       throw new WaitingForBatch(blockedError(blocked).message);
-    if (steps.includes("prepare") && (await readPreviousManifest(config, connector)) === undefined)
-      throw new DriftDetected(noPreviousError(connector));
+    if (steps.includes("prepare")) await incrementalBase(config, connector);
   }
   const exported = steps.includes("export")
-    ? await recorder.run(
-        "export",
-        () =>
-          exportConnector(config, connector, mode, {
-            deferStateCommit: true,
-            ...(options.env === undefined ? {} : { env: options.env }),
-            ...(options.log === undefined ? {} : { log: options.log }),
-            ...(progress ? { onProgress: progress } : {}),
-          }),
-        (r) => ({ counts: exportCounts(r) }),
-      )
+    ? await exportStep(config, connector, mode, recorder, options)
     : null;
   const prepared = steps.includes("prepare")
-    ? await recorder.run(
-        "prepare",
-        () =>
-          driftAware(mode, () =>
-            prepareConnector(config, connector, mode, progress ? { onProgress: progress } : {}),
-          ),
-        (r) => ({ counts: prepareCounts(r) }),
-      )
+    ? await prepareStep(config, connector, mode, recorder, progress ? { onProgress: progress } : {})
     : null;
   const sync = steps.includes("synchronize")
     ? await recorder.run(
@@ -186,6 +168,76 @@ export async function attemptLocal(
       )
     : null;
   return { export: exported, prepare: prepared, sync };
+}
+
+/**
+ * The batch an incremental is based on: the one `previous/` was accepted from (null for a
+ * local run's). No `previous/` is a drift (`DriftDetected`): there is nothing to diff against.
+ */
+export async function incrementalBase(config: Config, connector: string): Promise<string | null> {
+  const previous = await readPreviousManifest(config, connector);
+  if (previous === undefined) throw new DriftDetected(noPreviousError(connector));
+  return previous.batch;
+}
+
+/** The export step, its state commit deferred to the accept, recorded as a task. */
+export function exportStep(
+  config: Config,
+  connector: string,
+  mode: Mode,
+  recorder: StepRunner,
+  options: Pick<AttemptOptions, "env" | "log" | "onProgress"> = {},
+): Promise<ExportReport> {
+  return recorder.run(
+    "export",
+    () =>
+      exportConnector(config, connector, mode, {
+        deferStateCommit: true,
+        ...(options.env === undefined ? {} : { env: options.env }),
+        ...(options.log === undefined ? {} : { log: options.log }),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      }),
+    (r) => ({ counts: exportCounts(r) }),
+  );
+}
+
+/** What a caller does around the prepare step (the agent notifies before it, records after it). */
+export interface PrepareHooks {
+  readonly onProgress?: RunConnectorOptions["onProgress"];
+  before?(): Promise<void>;
+  /** The prepare found no valid base: undo what `before` did (then `DriftDetected` is thrown). */
+  onDrift?(error: unknown): Promise<void>;
+  after?(report: PrepareReport): Promise<void>;
+  /** The task's message once it succeeded. */
+  message?(): string | null;
+}
+
+/** The prepare step, recorded as a task; an incremental without a valid base throws `DriftDetected`. */
+export function prepareStep(
+  config: Config,
+  connector: string,
+  mode: Mode,
+  recorder: StepRunner,
+  hooks: PrepareHooks = {},
+): Promise<PrepareReport> {
+  return recorder.run(
+    "prepare",
+    async () => {
+      await hooks.before?.();
+      let prepared: PrepareReport;
+      try {
+        prepared = await driftAware(mode, () =>
+          prepareConnector(config, connector, mode, hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+        );
+      } catch (error) {
+        if (error instanceof DriftDetected) await hooks.onDrift?.(error.error);
+        throw error;
+      }
+      await hooks.after?.(prepared);
+      return prepared;
+    },
+    (r) => ({ counts: prepareCounts(r), message: hooks.message?.() ?? null }),
+  );
 }
 
 /** Sums numeric fields of a list of records. */
