@@ -6,6 +6,7 @@ import type { CsvFormat } from "../csv/format.js";
 import type { ScalarType } from "../core/convert.js";
 import type { AssociationMappingDef, EntityTypeMappingDef, MappingDef } from "../core/mapping.js";
 import type { ThresholdName } from "../core/thresholds.js";
+import type { AdminRole } from "../protocol/api.js";
 import type { Mode } from "../protocol/mode.js";
 
 /** The mappings are core's plain data (`core/mapping.ts`): translation and keys work on them. */
@@ -116,11 +117,19 @@ export interface ServerAgentDef {
   readonly connectors: readonly string[];
 }
 
+export interface ServerAdminDef {
+  readonly id: string;
+  readonly tokenHash: string;
+  readonly role: AdminRole;
+}
+
 export interface ServerDef {
   readonly host: string;
   readonly port: number;
   readonly batchDir: string;
   readonly adminTokenHash: string | null;
+  /** Every administrator by name: `server.admins`, and `admin` (an approver) for `adminTokenHash`. */
+  readonly admins: Readonly<Record<string, ServerAdminDef>>;
   readonly maxFileBytes: number;
   readonly uploadTimeoutMs: number;
   /** Failed secret checks allowed per client address and per agent id within a window. */

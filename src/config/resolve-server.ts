@@ -1,13 +1,13 @@
 /**
  * The sections of a configuration about processes and where they keep things: the database
- * URL (`$SYNCUP_DATABASE_URL` first), the server's (agents, admin token, limits) and the
+ * URL (`$SYNCUP_DATABASE_URL` first), the server's (agents, administrators, limits) and the
  * agent's. Checked first (`check*`, problems only), built once the whole configuration is
  * valid (`*Def`).
  */
 import { isAbsolute, resolve } from "node:path";
 import { ADMIN_PRINCIPAL } from "../protocol/api.js";
 import { parseSecretHash } from "../protocol/secret-hash.js";
-import type { AgentDef, ServerAgentDef, ServerDef } from "./config.js";
+import type { AgentDef, ServerAdminDef, ServerAgentDef, ServerDef } from "./config.js";
 import type { Resolving } from "./resolving.js";
 import type { RawConfig } from "./schema.js";
 
@@ -47,6 +47,38 @@ export function resolveAdminTokenHash(raw: RawConfig, r: Resolving): string | nu
   return adminTokenHash;
 }
 
+/**
+ * Every administrator by name: `server.admins`, each with a secret hash and a name no agent
+ * has, and the approver `admin` of `adminTokenHash` (which `server.admins` may then not name).
+ */
+export function resolveServerAdmins(
+  raw: RawConfig,
+  adminTokenHash: string | null,
+  r: Resolving,
+): Record<string, ServerAdminDef> {
+  const admins: Record<string, ServerAdminDef> = {};
+  if (adminTokenHash !== null) {
+    admins[ADMIN_PRINCIPAL] = { id: ADMIN_PRINCIPAL, tokenHash: adminTokenHash, role: "approver" };
+  }
+  for (const [adminId, admin] of Object.entries(raw.server?.admins ?? {})) {
+    const apath = ["server", "admins", adminId];
+    if (adminId === ADMIN_PRINCIPAL && adminTokenHash !== null) {
+      r.problem(apath, `"${ADMIN_PRINCIPAL}" is server.adminTokenHash's approver: remove one of the two`);
+    }
+    if (Object.hasOwn(raw.server?.agents ?? {}, adminId)) {
+      r.problem(
+        apath,
+        `"${adminId}" is also an agent's id (server.agents): give the administrator another name`,
+      );
+    }
+    if (parseSecretHash(admin.tokenHash) === undefined) {
+      r.problem([...apath, "tokenHash"], "not a secret hash: make one with `syncup secret hash`");
+    }
+    admins[adminId] = { id: adminId, tokenHash: admin.tokenHash, role: admin.role };
+  }
+  return admins;
+}
+
 /** The agent's connectors must be the configuration's. */
 export function checkAgent(raw: RawConfig, r: Resolving): void {
   raw.agent?.connectors?.forEach((c, i) => {
@@ -78,6 +110,7 @@ export function serverDef(
   raw: RawConfig,
   workDir: string,
   agents: Record<string, ServerAgentDef>,
+  admins: Record<string, ServerAdminDef>,
   adminTokenHash: string | null,
   r: Resolving,
 ): ServerDef {
@@ -86,6 +119,7 @@ export function serverDef(
     port: raw.server?.port ?? DEFAULT_SERVER_PORT,
     batchDir: r.abs(raw.server?.batchDir ?? resolve(workDir, "batches")),
     adminTokenHash,
+    admins,
     maxFileBytes: (raw.server?.maxFileMiB ?? DEFAULT_MAX_FILE_MIB) * 1024 * 1024,
     uploadTimeoutMs: (raw.server?.uploadTimeoutMinutes ?? DEFAULT_UPLOAD_TIMEOUT_MINUTES) * 60_000,
     rateLimit: {

@@ -23,6 +23,7 @@ import {
   checkAgent,
   resolveAdminTokenHash,
   resolveDatabaseUrl,
+  resolveServerAdmins,
   resolveServerAgents,
   resolveSqliteUrl,
   serverDef,
@@ -50,6 +51,7 @@ export function resolveConfig(
   const jobs = resolveJobs(raw, r);
   const agents = resolveServerAgents(raw, r);
   const adminTokenHash = resolveAdminTokenHash(raw, r);
+  const admins = resolveServerAdmins(raw, adminTokenHash, r);
   checkAgent(raw, r);
   const databaseUrl = resolveDatabaseUrl(raw, options.env, r);
   if (r.problems.length > 0) return { problems: r.problems };
@@ -69,7 +71,7 @@ export function resolveConfig(
     associations,
     connectors,
     jobs,
-    server: serverDef(raw, workDir, agents, adminTokenHash, r),
+    server: serverDef(raw, workDir, agents, admins, adminTokenHash, r),
     agent: agentDef(raw, r),
   };
   return { config: deepFreeze(config), problems: r.problems };

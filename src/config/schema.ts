@@ -6,6 +6,7 @@ import { z } from "zod";
 import { checkSecretSources, NATIVE_CONNECTION_SCHEMAS } from "../connectors/schemas.js";
 import { SCALAR_TYPES } from "../core/convert.js";
 import { THRESHOLD_NAMES, type ThresholdName } from "../core/thresholds.js";
+import { ADMIN_ROLES } from "../protocol/api.js";
 
 /** The threshold names are core's (`core/thresholds.ts`); `resolve-mappings.ts` reads this one from here. */
 export type { ThresholdName } from "../core/thresholds.js";
@@ -186,6 +187,17 @@ const serverAgent = z.strictObject({
   connectors: z.array(name).min(1).describe("The connectors this agent may send batches for."),
 });
 
+const serverAdmin = z.strictObject({
+  tokenHash: z
+    .string()
+    .describe("The hash of the administrator's token, as `syncup secret hash` prints it; never the token."),
+  role: z
+    .enum(ADMIN_ROLES)
+    .describe(
+      "viewer: reads batches, changes, resources and jobs; approver: also decides (validate, cancel, approve, reject, run now).",
+    ),
+});
+
 const server = z.strictObject({
   host: z.string().optional().describe("Address to listen on; default 127.0.0.1."),
   port: z.number().int().min(0).max(65535).optional().describe("Port to listen on; default 8080."),
@@ -217,6 +229,12 @@ const server = z.strictObject({
     })
     .optional(),
   agents: z.record(name, serverAgent).optional(),
+  admins: z
+    .record(name, serverAdmin)
+    .optional()
+    .describe(
+      "Named administrators, each signing in with `<name>:<token>`; a name may not be an agent's id. `adminTokenHash` is an approver named admin.",
+    ),
 });
 
 const agent = z

@@ -1,21 +1,28 @@
 /**
- * Bearer authentication: `Bearer <agentId>:<secret>` or `Bearer admin:<token>`, checked
- * against the scrypt hashes of the configuration. Tokens that verified once are remembered
+ * Bearer authentication: `Bearer <agentId>:<secret>` or `Bearer <admin name>:<token>` (the
+ * names of `server.admins`, and `admin` for `server.adminTokenHash`), checked against the
+ * scrypt hashes of the configuration. Tokens that verified once are remembered
  * by their SHA-256 (never in clear), so that scrypt runs once per token, not per request.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { ServerDef } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import { ADMIN_PRINCIPAL } from "../protocol/api.js";
+import type { AdminRole } from "../protocol/api.js";
 import { hashSecret, verifySecret } from "../protocol/secret-hash.js";
 import type { AuthGuard } from "./auth-throttle.js";
 
+/** An administrator: who (their name in `server.admins`) and what they may do. */
+export interface AdminPrincipal {
+  readonly kind: "admin";
+  readonly id: string;
+  readonly role: AdminRole;
+}
+
 export type Principal =
-  | { readonly kind: "agent"; readonly id: string; readonly connectors: readonly string[] }
-  | { readonly kind: "admin"; readonly id: typeof ADMIN_PRINCIPAL };
+  { readonly kind: "agent"; readonly id: string; readonly connectors: readonly string[] } | AdminPrincipal;
 
 const CACHE_LIMIT = 1000;
-/** The id the failures of ids no agent has are counted under. */
+/** The id the failures of ids no agent or administrator has are counted under. */
 const UNKNOWN_ID = "(unknown agent)";
 
 export class Authenticator {
@@ -38,7 +45,7 @@ export class Authenticator {
     if (match === null) {
       throw new SyncupError(
         "UNAUTHORIZED",
-        "Authentication required: send `Authorization: Bearer <agent id>:<secret>` (or `admin:<token>`).",
+        "Authentication required: send `Authorization: Bearer <agent id>:<secret>` (or `<admin name>:<token>`).",
       );
     }
     const [, id, secret] = match as unknown as [string, string, string];
@@ -46,7 +53,8 @@ export class Authenticator {
     const known = this.verified.get(digest);
     if (known !== undefined) return known;
     // Every id the configuration does not know counts as one: inventing ids gains nothing.
-    const counted = id === ADMIN_PRINCIPAL || Object.hasOwn(this.server.agents, id) ? id : UNKNOWN_ID;
+    const counted =
+      Object.hasOwn(this.server.admins, id) || Object.hasOwn(this.server.agents, id) ? id : UNKNOWN_ID;
     await guard?.admit(counted);
     let principal: Principal;
     try {
@@ -61,32 +69,44 @@ export class Authenticator {
   }
 
   private async verify(id: string, secret: string): Promise<Principal> {
-    if (id === ADMIN_PRINCIPAL) {
-      if (this.server.adminTokenHash !== null && (await verifySecret(secret, this.server.adminTokenHash))) {
-        return { kind: "admin", id: ADMIN_PRINCIPAL };
-      }
-      throw new SyncupError(
-        "UNAUTHORIZED",
-        "The admin token is wrong, or the server has no server.adminTokenHash.",
-      );
+    const admin = Object.hasOwn(this.server.admins, id) ? this.server.admins[id] : undefined;
+    if (admin !== undefined) {
+      if (await verifySecret(secret, admin.tokenHash)) return { kind: "admin", id, role: admin.role };
+      throw new SyncupError("UNAUTHORIZED", `The token of administrator "${id}" is wrong.`);
     }
     const agent = Object.hasOwn(this.server.agents, id) ? this.server.agents[id] : undefined;
     // An unknown id costs a hash too, so that timing does not tell which agent ids exist.
     if ((await verifySecret(secret, agent?.secretHash ?? (await this.decoy()))) && agent !== undefined) {
       return { kind: "agent", id, connectors: agent.connectors };
     }
-    throw new SyncupError("UNAUTHORIZED", `Unknown agent "${id}" or wrong secret.`);
+    throw new SyncupError("UNAUTHORIZED", `Unknown agent or administrator "${id}", or wrong secret.`);
   }
 }
 
-/** Refuses a caller that is not the administrator. */
-export function requireAdmin(principal: Principal, action: string): void {
+/** Refuses a caller that is not an administrator (a viewer or an approver); answers the administrator. */
+export function requireAdmin(principal: Principal, action: string): AdminPrincipal {
   if (principal.kind !== "admin") {
     throw new SyncupError(
       "FORBIDDEN",
-      `Only the administrator may ${action}; agent "${principal.id}" may not.`,
+      `Only an administrator may ${action}; agent "${principal.id}" may not.`,
     );
   }
+  return principal;
+}
+
+/**
+ * Refuses a caller that may not decide: an agent, or an administrator whose role is viewer.
+ * Answers the approver, whom the route records as the one who decided.
+ */
+export function requireApprover(principal: Principal, action: string): AdminPrincipal {
+  const admin = requireAdmin(principal, action);
+  if (admin.role !== "approver") {
+    throw new SyncupError(
+      "FORBIDDEN",
+      `Only an administrator with the approver role may ${action}; "${admin.id}" is a ${admin.role}.`,
+    );
+  }
+  return admin;
 }
 
 /** Refuses an agent acting on a connector the configuration does not give it. */

@@ -188,6 +188,40 @@ describe("configurations refused when they are loaded rather than when they run"
     );
   });
 
+  it("named administrators: a role each, a real hash, no agent's id, no second admin", () => {
+    const hash = "scrypt$16384$8$1$rSNLpgooVuXMGxu8WTE7ZA==$GvnZKiftRKOfrqHGBZ7zhDxIMO2+D1AKD7B8s5abmV8=";
+    const withServer = (server: string) => `${minimal}server:\n${server}`;
+    const config = parse(
+      withServer(`  adminTokenHash: "${hash}"\n  admins:\n    ida: { tokenHash: "${hash}", role: viewer }\n`),
+    );
+    expect(config.server.admins).toEqual({
+      admin: { id: "admin", tokenHash: hash, role: "approver" },
+      ida: { id: "ida", tokenHash: hash, role: "viewer" },
+    });
+    const problems = problemsOf(
+      withServer(
+        [
+          `  adminTokenHash: "${hash}"`,
+          "  agents:",
+          `    hr-agent: { secretHash: "${hash}", connectors: [HR] }`,
+          "  admins:",
+          `    hr-agent: { tokenHash: "${hash}", role: approver }`,
+          `    admin: { tokenHash: "${hash}", role: viewer }`,
+          `    bob: { tokenHash: "not-a-hash", role: approver }`,
+          "",
+        ].join("\n"),
+      ),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^server\.admins\.hr-agent: "hr-agent" is also an agent's id/),
+      expect.stringMatching(/^server\.admins\.admin: "admin" is server\.adminTokenHash's approver/),
+      expect.stringMatching(/^server\.admins\.bob\.tokenHash: not a secret hash/),
+    ]);
+    expect(problemsOf(withServer(`  admins:\n    eve: { tokenHash: "${hash}", role: owner }\n`))[0]).toMatch(
+      /^server\.admins\.eve\.role: /,
+    );
+  });
+
   it("a NUL character in any string", () => {
     expect(problemsOf(minimal.replace("path: ./hr", 'path: "./hr\\0"'))).toEqual([
       "connectors.HR.connections.hr.path: contains a NUL character (\\0), which no path, name or value can hold (line 18)",

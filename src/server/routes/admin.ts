@@ -2,7 +2,7 @@
  * The administrator's routes on a batch: page through its staged changes, apply a blocked batch
  * as staged, or discard it. The caller is checked here; the work is `BatchAdminService`'s.
  */
-import { requireAdmin } from "../auth.js";
+import { requireAdmin, requireApprover } from "../auth.js";
 import type { BatchAdminService } from "../batch-admin.js";
 import * as S from "../schemas.js";
 import type { Api } from "./deps.js";
@@ -40,15 +40,15 @@ export function registerAdminRoutes(api: Api, deps: { readonly batches: BatchAdm
     "/batches/:id/validate",
     {
       schema: {
-        summary: "Apply a blocked batch as staged (admin)",
+        summary: "Apply a blocked batch as staged (approver)",
         params: S.idParams,
         response: { 200: S.anyObject, ...S.errors(401, 403, 404, 409) },
       },
     },
     async (request) => {
-      requireAdmin(principalOf(request), "validate a batch");
+      const admin = requireApprover(principalOf(request), "validate a batch");
       const report = await batches.validate(request.params.id);
-      request.log.info({ batch: request.params.id }, "batch validated by the administrator");
+      request.log.info({ batch: request.params.id, admin: admin.id }, "batch validated by an administrator");
       return report;
     },
   );
@@ -57,15 +57,15 @@ export function registerAdminRoutes(api: Api, deps: { readonly batches: BatchAdm
     "/batches/:id/cancel",
     {
       schema: {
-        summary: "Discard a blocked batch (admin)",
+        summary: "Discard a blocked batch (approver)",
         params: S.idParams,
         response: { 200: S.batchView, ...S.errors(401, 403, 404, 409) },
       },
     },
     async (request) => {
-      requireAdmin(principalOf(request), "cancel a batch");
+      const admin = requireApprover(principalOf(request), "cancel a batch");
       const view = await batches.cancel(request.params.id);
-      request.log.info({ batch: view.id }, "batch cancelled by the administrator");
+      request.log.info({ batch: view.id, admin: admin.id }, "batch cancelled by an administrator");
       return view;
     },
   );

@@ -17,7 +17,7 @@ export async function registerDocs<L extends FastifyBaseLogger>(app: Api<L>): Pr
         title: "syncup server API",
         version: "1",
         description:
-          "The batch protocol between syncup agents and the server (notify, upload, seal), batch administration and job history. Agents authenticate with `Bearer <agent id>:<secret>`, administrators with `Bearer admin:<token>`.",
+          "The batch protocol between syncup agents and the server (notify, upload, seal), batch administration and job history. Agents authenticate with `Bearer <agent id>:<secret>`, administrators with `Bearer <admin name>:<token>` (`admin` for server.adminTokenHash; the others in server.admins, each a viewer or an approver).",
       },
       components: {
         securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
