@@ -70,6 +70,8 @@ export const ERROR_CODES = {
   UNAUTHORIZED: "bad-input",
   /** An authenticated caller acting outside its rights: another connector, an admin operation (403). */
   FORBIDDEN: "bad-input",
+  /** A change asked through a console session without the session's CSRF token (403). */
+  CSRF: "bad-input",
   /** An uploaded file's name is not one a batch may hold. */
   FILE_NAME_INVALID: "bad-input",
   /** An uploaded body does not match its announced SHA-256 (truncated or corrupted). */

@@ -132,6 +132,8 @@ export interface ServerDef {
   readonly admins: Readonly<Record<string, ServerAdminDef>>;
   readonly maxFileBytes: number;
   readonly uploadTimeoutMs: number;
+  /** A console session's lifetime from sign-in, and how long it may go unused. */
+  readonly session: { readonly lifetimeMs: number; readonly idleMs: number };
   /** Failed secret checks allowed per client address and per agent id within a window. */
   readonly rateLimit: { readonly failedAuthentications: number; readonly windowMs: number };
   readonly agents: Readonly<Record<string, ServerAgentDef>>;

@@ -15,6 +15,8 @@ const DEFAULT_DATABASE_URL = "sqlite:./data/syncup.db";
 const DEFAULT_SERVER_PORT = 8080;
 const DEFAULT_MAX_FILE_MIB = 4096;
 const DEFAULT_UPLOAD_TIMEOUT_MINUTES = 60;
+const DEFAULT_SESSION_MINUTES = 480;
+const DEFAULT_SESSION_IDLE_MINUTES = 60;
 const DEFAULT_FAILED_AUTHENTICATIONS = 10;
 const DEFAULT_RATE_WINDOW_SECONDS = 60;
 const DEFAULT_AGENT_RETRIES = 8;
@@ -122,6 +124,10 @@ export function serverDef(
     admins,
     maxFileBytes: (raw.server?.maxFileMiB ?? DEFAULT_MAX_FILE_MIB) * 1024 * 1024,
     uploadTimeoutMs: (raw.server?.uploadTimeoutMinutes ?? DEFAULT_UPLOAD_TIMEOUT_MINUTES) * 60_000,
+    session: {
+      lifetimeMs: (raw.server?.sessionMinutes ?? DEFAULT_SESSION_MINUTES) * 60_000,
+      idleMs: (raw.server?.sessionIdleMinutes ?? DEFAULT_SESSION_IDLE_MINUTES) * 60_000,
+    },
     rateLimit: {
       failedAuthentications: raw.server?.rateLimit?.failedAuthentications ?? DEFAULT_FAILED_AUTHENTICATIONS,
       windowMs: (raw.server?.rateLimit?.windowSeconds ?? DEFAULT_RATE_WINDOW_SECONDS) * 1000,

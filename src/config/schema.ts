@@ -209,6 +209,20 @@ const server = z.strictObject({
       "The hash of the administrator token (`syncup secret hash`); without it, admin operations are refused.",
     ),
   maxFileMiB: z.number().int().min(1).optional().describe("Largest file an agent may upload; default 4096."),
+  sessionMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional()
+    .describe("How long a console session lasts after sign-in, however busy; default 480 (8 hours)."),
+  sessionIdleMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional()
+    .describe("A console session unused for this long ends; default 60."),
   uploadTimeoutMinutes: z
     .number()
     .int()

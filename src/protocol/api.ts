@@ -87,42 +87,15 @@ export interface StagedCount {
 }
 
 /** One staged (or journaled) change. */
-/**
- * One staged (or journaled) change, as `GET /api/v1/batches/:id/changes` pages them: before
- * and after values side by side, the properties that differ, and the decision taken on it.
- */
 export interface ChangeRow {
-  /** `r<n>` for a resource change, `l<n>` for a link change: what a decision names. */
-  id: string;
   kind: "resource" | "link";
   operation: string;
-  /** The resource's entity type (a resource change). */
-  entityType: string | null;
-  /** The association (a link change; `@i<column>` for a mono-valued reference an apply took along). */
-  association: string | null;
-  /** The resource's primary key, or the link's first key. */
+  /** Entity type or association. */
+  scope: string;
   key: string;
-  /** The link's second key. */
   key2: string | null;
-  /** The resource's values before the change (updates, deletes). */
-  before: Record<string, unknown> | null;
-  /** The resource's values after the change (inserts, updates). */
-  after: Record<string, unknown> | null;
-  /** The properties whose values differ between before and after. */
-  changed: string[];
-  /** A link's ends: entity types and primary keys (null where not known yet). */
-  link: { end1Type: string; end1Key: string | null; end2Type: string; end2Key: string | null; cascaded: boolean } | null;
-  decision: "approved" | "rejected" | null;
-  /** The line of the prepared file it came from. */
+  properties: string | null;
   line: number | null;
-}
-
-/** A page of changes; `next` is the cursor of the next page (null on the last). */
-export interface ChangePage {
-  readonly rows: readonly ChangeRow[];
-  readonly next: string | null;
-  /** How many changes match, given on the first page (a request without `after`). */
-  readonly total: number | null;
 }
 
 /** Batches that will never change again. */
@@ -203,6 +176,12 @@ export interface BatchView {
 /** `GET /api/v1/batches/:id`: the batch, its report, and its changes per scope and operation. */
 export interface BatchDetail extends BatchView {
   readonly changes: { readonly resources: readonly StagedCount[]; readonly links: readonly StagedCount[] };
+}
+
+/** `GET /api/v1/batches/:id/changes`: a page of staged (or journaled) changes. */
+export interface ChangesPage {
+  readonly rows: readonly ChangeRow[];
+  readonly total: number;
 }
 
 /** `GET /api/v1/connectors/:name` */

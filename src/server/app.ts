@@ -1,6 +1,7 @@
 /**
  * `syncup server`'s HTTP API (Fastify): the batch protocol for agents, batch administration,
- * job history, health, Prometheus metrics, and the OpenAPI document with its docs page.
+ * job history, health, Prometheus metrics, the OpenAPI document with its docs page, and the
+ * admin console at `/` with its sign-in (a session cookie, `routes/session.ts`).
  * Every refusal is an `ApiError` body with a stable code, and is logged (`refusals.ts`).
  *
  * This file builds the instance (limits, parsers, the refusal handlers, authentication of the
@@ -8,6 +9,7 @@
  * its request by its schema, checks its caller, and calls a service (`transfer.ts`,
  * `batch-admin.ts`, `job-history.ts`, `probes.ts`), which does the work.
  */
+import cookie from "@fastify/cookie";
 import rateLimit from "@fastify/rate-limit";
 import Fastify from "fastify";
 import { SyncupError } from "../errors.js";
@@ -28,28 +30,42 @@ import {
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerBatchRoutes } from "./routes/batches.js";
 import { registerConnectorRoutes } from "./routes/connectors.js";
+import { registerConsole } from "./routes/console.js";
 import type { AppDeps } from "./routes/deps.js";
 import { registerDocs } from "./routes/docs.js";
 import { registerFileRoutes } from "./routes/files.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
 import { authenticated } from "./routes/principal.js";
+import { registerSessionRoutes, registerSignIn } from "./routes/session.js";
+import { SessionStore } from "./sessions.js";
 
 export type { AppDeps } from "./routes/deps.js";
 
 export async function buildApp(deps: AppDeps) {
   const app = createInstance(deps);
   await app.register(rateLimit, { global: false });
+  await app.register(cookie);
   const throttle = new AuthThrottle(app, deps.config.server.rateLimit);
   await registerDocs(app);
   registerHealthRoutes(app, deps);
+  await registerConsole(app);
 
   const auth = new Authenticator(deps.config.server);
+  const sessions = new SessionStore(deps.config.server.session);
   const batches = new BatchAdminService(deps);
   const jobs = new JobHistoryService(deps);
   await app.register(
     (api, _options, done) => {
-      api.addHook("onRequest", authenticated(auth, throttle));
+      registerSignIn(api, { auth, throttle, sessions });
+      done();
+    },
+    { prefix: API_PREFIX },
+  );
+  await app.register(
+    (api, _options, done) => {
+      api.addHook("onRequest", authenticated(auth, throttle, sessions));
+      registerSessionRoutes(api, { sessions });
       registerBatchRoutes(api, { transfer: deps.transfer, batches });
       registerFileRoutes(api, deps);
       registerAdminRoutes(api, { batches });
@@ -80,6 +96,7 @@ function createInstance(deps: AppDeps) {
   // Files arrive as raw bytes: handed to the route as the request stream, never buffered.
   app.addContentTypeParser("application/octet-stream", (_request, payload, done) => done(null, payload));
   app.decorateRequest("principal", null);
+  app.decorateRequest("session", null);
 
   app.setErrorHandler((error: Error, request, reply) => refuse(metrics, request, reply, error));
   app.setNotFoundHandler((request, reply) =>

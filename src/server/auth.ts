@@ -41,11 +41,23 @@ export class Authenticator {
    * check, which `guard` may refuse beforehand (too many failures) and is told of when it fails.
    */
   async authenticate(header: string | undefined, guard?: AuthGuard): Promise<Principal> {
-    const match = header === undefined ? null : /^Bearer\s+([^\s:]+):(\S+)$/i.exec(header);
+    const match = header === undefined ? null : /^Bearer\s+([^\s:]+:\S+)$/i.exec(header);
     if (match === null) {
       throw new SyncupError(
         "UNAUTHORIZED",
         "Authentication required: send `Authorization: Bearer <agent id>:<secret>` (or `<admin name>:<token>`).",
+      );
+    }
+    return this.authenticateToken(match[1] ?? "", guard);
+  }
+
+  /** The principal of a `<id>:<secret>` token (a bearer header's, or the console's sign-in). */
+  async authenticateToken(token: string, guard?: AuthGuard): Promise<Principal> {
+    const match = /^([^\s:]+):(\S+)$/.exec(token);
+    if (match === null) {
+      throw new SyncupError(
+        "UNAUTHORIZED",
+        "A token is `<agent id>:<secret>` or `<admin name>:<token>`, with no space.",
       );
     }
     const [, id, secret] = match as unknown as [string, string, string];

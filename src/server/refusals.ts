@@ -24,6 +24,7 @@ export const JSON_BODY_LIMIT = 1024 * 1024;
 export const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  CSRF: 403,
   BATCH_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
   NOT_FOUND: 404,

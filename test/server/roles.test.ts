@@ -4,12 +4,10 @@
  * decides, `server.adminTokenHash` is an approver named admin, and a wrong token of a named
  * administrator is refused like any other.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { parse, stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { PATHS } from "../../src/protocol/api.js";
-import { hashSecret } from "../../src/protocol/secret-hash.js";
 import { testDatabases } from "../store/dialects.js";
+import { APPROVER, AS_APPROVER, AS_VIEWER, VIEWER, withAdmins } from "./admins.js";
 import {
   AS_ADMIN,
   AS_HR,
@@ -21,7 +19,6 @@ import {
   prepare,
   serve,
   writeHr,
-  type TestEnv,
 } from "./helpers.js";
 
 const databases = testDatabases();
@@ -29,33 +26,19 @@ afterAll(async () => {
   for (const db of databases) await db.cleanup();
 });
 
-const VIEWER = { id: "ida", token: "viewer-t0ken" } as const;
-const APPROVER = { id: "alex", token: "approver-t0ken" } as const;
-
-/** Adds `server.admins` (a viewer and an approver) to the test configuration. */
-async function withAdmins(env: TestEnv): Promise<void> {
-  const raw = parse(readFileSync(env.configPath, "utf8")) as { server: Record<string, unknown> };
-  raw.server["admins"] = {
-    [VIEWER.id]: { tokenHash: await hashSecret(VIEWER.token), role: "viewer" },
-    [APPROVER.id]: { tokenHash: await hashSecret(APPROVER.token), role: "approver" },
-  };
-  writeFileSync(env.configPath, stringify(raw));
-}
-
 describe.each(databases)("administrators' roles on $dialect", (db) => {
   const { envs, servers } = cleanedAfterEach();
 
   it("a viewer reads and may not decide; an approver decides", async () => {
     const base = await makeEnv(db.url());
     envs.push(base);
-    await withAdmins(base);
-    const env = { ...base, config: await base.reload() };
+    const env = { ...base, config: await withAdmins(base) };
     const server = await serve(env.config);
     servers.push(server);
     const anonymous = new Api(server.url, null);
     const hr = anonymous.as(AS_HR);
-    const viewer = anonymous.as(bearer(VIEWER.id, VIEWER.token));
-    const approver = anonymous.as(bearer(APPROVER.id, APPROVER.token));
+    const viewer = anonymous.as(AS_VIEWER);
+    const approver = anonymous.as(AS_APPROVER);
 
     writeHr(env, 300);
     const initial = await hr.notifyAndSend(await prepare(env, "HR", "initial"));

@@ -20,10 +20,19 @@ export async function registerDocs<L extends FastifyBaseLogger>(app: Api<L>): Pr
           "The batch protocol between syncup agents and the server (notify, upload, seal), batch administration and job history. Agents authenticate with `Bearer <agent id>:<secret>`, administrators with `Bearer <admin name>:<token>` (`admin` for server.adminTokenHash; the others in server.admins, each a viewer or an approver).",
       },
       components: {
-        securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer" },
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: "syncup_session",
+            description:
+              "The console's session (POST /api/v1/session); a change asked through it carries the session's CSRF token in x-csrf-token.",
+          },
+        },
         schemas: {},
       },
-      security: [{ bearer: [] }],
+      security: [{ bearer: [] }, { session: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: PATHS.docs });
