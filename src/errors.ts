@@ -32,6 +32,23 @@ export const ERROR_CODES = {
   INITIAL_NOT_EMPTY: "bad-input",
   BATCH_NOT_FOUND: "bad-input",
   BATCH_STATE: "bad-input",
+  // Review and decision
+  /** A preview that a later applied batch made out of date. */
+  BATCH_SUPERSEDED: "bad-input",
+  /** A change id or key that is not a change of the batch. */
+  CHANGE_NOT_FOUND: "bad-input",
+  /** A selection that matches no change of the batch. */
+  SELECTION_EMPTY: "bad-input",
+  /** A decision that would apply a link without the resource it needs. */
+  DECISION_INCONSISTENT: "bad-input",
+  /** An apply of a batch with decided and undecided changes, without saying what the rest become. */
+  DECISION_INCOMPLETE: "bad-input",
+  /** The connector requires a second approver, who has not decided yet. */
+  SECOND_APPROVER_REQUIRED: "bad-input",
+  /** A batch applied before before-images were kept. */
+  UNDO_UNAVAILABLE: "bad-input",
+  /** Later batches changed what an undo would bring back. */
+  UNDO_CONFLICT: "bad-input",
   CONVERSION_FAILED: "bad-input",
   DELTA_UNKNOWN_KEY: "bad-input",
   BASE_MISMATCH: "bad-input",

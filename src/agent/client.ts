@@ -21,7 +21,10 @@ import {
   ADMIN_PRINCIPAL,
   PATHS,
   type BatchDetail,
-  type ChangesPage,
+  type ChangePage,
+  type ChangePageQuery,
+  type ChangeSelection,
+  type DecisionOutcome,
   SHA256_HEADER,
   type ApiError,
   type BatchFile,
@@ -222,18 +225,60 @@ export class ServerClient {
     return (await this.request<BatchDetail>({ method: "GET", path: PATHS.batch(id) }))!;
   }
 
-  /** `GET /batches/:id/changes` (admin). */
-  async changes(
-    id: string,
-    filter: { operation?: string; entityType?: string; offset: number; limit: number },
-  ): Promise<ChangesPage> {
-    const params = new URLSearchParams({ offset: String(filter.offset), limit: String(filter.limit) });
-    if (filter.operation !== undefined) params.set("operation", filter.operation);
-    if (filter.entityType !== undefined) params.set("entityType", filter.entityType);
-    return (await this.request<ChangesPage>({
+  /** `GET /batches/:id/changes` (admin): a page of changes before → after. */
+  async changes(id: string, query: ChangePageQuery): Promise<ChangePage> {
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    for (const name of [
+      "after",
+      "kind",
+      "operation",
+      "entityType",
+      "association",
+      "keyPrefix",
+      "property",
+      "decision",
+    ] as const) {
+      const value = query[name];
+      if (value !== undefined) params.set(name, value);
+    }
+    return (await this.request<ChangePage>({
       method: "GET",
       path: `${PATHS.changes(id)}?${params.toString()}`,
     }))!;
+  }
+
+  /** `POST /batches/:id/decisions` (approver): approve or reject a selection. */
+  async decide(
+    id: string,
+    decision: "approve" | "reject",
+    selection: ChangeSelection,
+  ): Promise<DecisionOutcome> {
+    const { ids, ...filter } = selection;
+    const json = {
+      decision,
+      ...(ids === undefined ? {} : { ids }),
+      ...(Object.keys(filter).length === 0 ? {} : { filter }),
+    };
+    return (await this.request<DecisionOutcome>({
+      method: "POST",
+      path: `${PATHS.batch(id)}/decisions`,
+      json,
+    }))!;
+  }
+
+  /** `POST /batches/:id/apply` (approver): the report of the batch applied as decided. */
+  async apply(id: string, rest?: "approve" | "reject"): Promise<unknown> {
+    const json = rest === undefined ? {} : { rest };
+    return this.request<unknown>({ method: "POST", path: `${PATHS.batch(id)}/apply`, json });
+  }
+
+  /** `POST /batches/:id/undo` (approver): the report of the undo batch. */
+  async undo(id: string, force: boolean): Promise<unknown> {
+    return this.request<unknown>({
+      method: "POST",
+      path: `${PATHS.batch(id)}/undo`,
+      json: force ? { force } : {},
+    });
   }
 
   /** `POST /batches/:id/validate` (admin): the report of the applied batch. */

@@ -87,25 +87,87 @@ export interface StagedCount {
 }
 
 /** One staged (or journaled) change. */
+/**
+ * One staged (or journaled) change, as `GET /api/v1/batches/:id/changes` pages them: before
+ * and after values side by side, the properties that differ, and the decision taken on it.
+ */
 export interface ChangeRow {
+  /** `r<n>` for a resource change, `l<n>` for a link change: what a decision names. */
+  id: string;
   kind: "resource" | "link";
   operation: string;
-  /** Entity type or association. */
-  scope: string;
+  /** The resource's entity type (a resource change). */
+  entityType: string | null;
+  /** The association (a link change; `@i<column>` for a mono-valued reference an apply took along). */
+  association: string | null;
+  /** The resource's primary key, or the link's first key. */
   key: string;
+  /** The link's second key. */
   key2: string | null;
-  properties: string | null;
+  /** The resource's values before the change (updates, deletes). */
+  before: Record<string, unknown> | null;
+  /** The resource's values after the change (inserts, updates). */
+  after: Record<string, unknown> | null;
+  /** The properties whose values differ between before and after. */
+  changed: string[];
+  /** A link's ends: entity types and primary keys (null where not known yet). */
+  link: {
+    end1Type: string;
+    end1Key: string | null;
+    end2Type: string;
+    end2Key: string | null;
+    cascaded: boolean;
+  } | null;
+  decision: "approved" | "rejected" | null;
+  /** The line of the prepared file it came from. */
   line: number | null;
 }
 
+/** A decision on part of a batch: `approved` or `rejected`; null is no decision. */
+export type Decision = "approved" | "rejected";
+
+/** Which changes of a batch a decision or a page is about. Every field narrows; none is all. */
+export interface ChangeSelection {
+  /** Change ids as `ChangeRow.id` gives them: `r<n>` (a resource change), `l<n>` (a link change). */
+  readonly ids?: readonly string[];
+  readonly kind?: "resource" | "link";
+  readonly operation?: string;
+  readonly entityType?: string;
+  readonly association?: string;
+  /** Changes whose key (a resource's primary key, a link's first key) starts with it. */
+  readonly keyPrefix?: string;
+  /** Changes of these primary keys (resources) or first keys (links). */
+  readonly keys?: readonly string[];
+  /** Resource updates that change this property. */
+  readonly property?: string;
+  readonly decision?: Decision | "undecided";
+}
+
+/** `GET /api/v1/batches/:id/changes`: a selection (ids and keys aside), a cursor and a page size. */
+export interface ChangePageQuery extends Omit<ChangeSelection, "ids" | "keys"> {
+  /** The cursor a previous page gave as `next`. */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** `POST /api/v1/batches/:id/decisions`: the changes the selection matched, and the batch's tally. */
+export interface DecisionOutcome {
+  readonly matched: number;
+  readonly approved: number;
+  readonly rejected: number;
+  readonly undecided: number;
+}
+
+/** A page of changes; `next` is the cursor of the next page (null on the last). */
+export interface ChangePage {
+  readonly rows: readonly ChangeRow[];
+  readonly next: string | null;
+  /** How many changes match, given on the first page (a request without `after`). */
+  readonly total: number | null;
+}
+
 /** Batches that will never change again. */
-export const FINAL_STATES: readonly BatchState[] = [
-  "applied",
-  "failed",
-  "cancelled",
-  "superseded",
-  "previewed",
-];
+export const FINAL_STATES: readonly BatchState[] = ["applied", "failed", "cancelled", "superseded"];
 
 /** `POST /api/v1/batches` */
 export interface NotifyRequest {
@@ -171,17 +233,34 @@ export interface BatchView {
   readonly files: readonly BatchFile[];
   /** The synchronization report once staged (`GET /batches/:id` only). */
   readonly report?: unknown;
+  /** An undo batch: the batch it reverses. */
+  readonly undoOf?: string | null;
+  /** Applied in part: a decision rejected some of its changes. */
+  readonly partial?: boolean;
+  /** A decided batch: how many changes were approved and rejected. */
+  readonly approved?: number | null;
+  readonly rejected?: number | null;
+  /** A kept preview: when its staged changes are discarded. */
+  readonly expiresAt?: string | null;
 }
 
-/** `GET /api/v1/batches/:id`: the batch, its report, and its changes per scope and operation. */
+/** One entry of a batch's decision journal: who decided what, when, on how many changes. */
+export interface DecisionView {
+  readonly principal: string;
+  readonly role: string;
+  readonly at: string;
+  /** approve, reject, apply, validate, cancel, undo. */
+  readonly action: string;
+  readonly changes: number;
+  /** The selection decided on (ids, filters), as given. */
+  readonly selection: unknown;
+  readonly note: string | null;
+}
+
+/** `GET /api/v1/batches/:id`: the batch, its report, its changes per scope and operation, its decisions. */
 export interface BatchDetail extends BatchView {
   readonly changes: { readonly resources: readonly StagedCount[]; readonly links: readonly StagedCount[] };
-}
-
-/** `GET /api/v1/batches/:id/changes`: a page of staged (or journaled) changes. */
-export interface ChangesPage {
-  readonly rows: readonly ChangeRow[];
-  readonly total: number;
+  readonly decisions?: readonly DecisionView[];
 }
 
 /** `GET /api/v1/connectors/:name` */

@@ -6,8 +6,8 @@ describe("the batch state machine", () => {
   it("lets nothing leave a final state", () => {
     for (const state of FINAL_STATES) expect(BATCH_TRANSITIONS[state]).toEqual([]);
   });
-  it("applies a batch only from staging (its run) or blocked (validated)", () => {
-    expect(statesBefore("applied").sort()).toEqual(["blocked", "staging"]);
+  it("applies a batch only from staging (its run), blocked or previewed (decided)", () => {
+    expect(statesBefore("applied").sort()).toEqual(["blocked", "previewed", "staging"]);
   });
   it("claims only sealed batches, and requeues only interrupted ones", () => {
     expect(statesBefore("staging")).toEqual(["sealed"]);
@@ -18,7 +18,8 @@ describe("the batch state machine", () => {
     ["cancelled", "applied"],
     ["blocked", "staging"],
     ["notified", "applied"],
-    ["previewed", "applied"],
+    ["previewed", "staging"],
+    ["superseded", "applied"],
   ] as const)("refuses %s → %s", (from, to) => {
     expect(canMove(from, to)).toBe(false);
   });

@@ -6,8 +6,8 @@
  *
  * ```
  * notified ─seal─▶ sealed ─claim─▶ staging ─▶ applied | blocked | previewed | failed
- *    │               │  ▲             │            blocked ─validate─▶ applied
- *    └▶ cancelled    │  └─requeue─────┘            blocked ─▶ cancelled | superseded
+ *    │               │  ▲             │            blocked, previewed ─validate, apply─▶ applied
+ *    └▶ cancelled    │  └─requeue─────┘            blocked, previewed ─▶ cancelled | superseded
  *                    └▶ cancelled | superseded
  * ```
  */
@@ -21,12 +21,14 @@ export const BATCH_TRANSITIONS: Readonly<Record<BatchState, readonly BatchState[
   sealed: ["staging", "cancelled", "superseded"],
   // Being staged or loaded; an interrupted agent batch goes back to the queue.
   staging: ["applied", "blocked", "previewed", "failed", "sealed"],
+  // Waiting for a decision: applied (whole or in part), cancelled, or made moot by a complete.
   blocked: ["applied", "cancelled", "superseded"],
   applied: [],
   cancelled: [],
   superseded: [],
   failed: [],
-  previewed: [],
+  // A dry run's staged changes, kept for review: applied as decided, discarded, or expired.
+  previewed: ["applied", "cancelled", "superseded"],
 };
 
 /** Whether a batch may move from `from` to `to`. */

@@ -161,6 +161,11 @@ const batchProperties = {
   },
   error: nullableString,
   files: { type: "array", items: batchFile },
+  undoOf: { ...nullableString, description: "An undo batch: the batch it reverses." },
+  partial: { type: "boolean", description: "Applied in part: a decision rejected some of its changes." },
+  approved: { type: ["integer", "null"], description: "A decided batch: the changes approved." },
+  rejected: { type: ["integer", "null"], description: "A decided batch: the changes rejected." },
+  expiresAt: { ...nullableString, description: "A kept preview: when its staged changes are discarded." },
 } as const;
 
 export const batchView = { type: "object", properties: batchProperties } as const;
@@ -186,6 +191,22 @@ export const batchDetail = {
         links: { type: "array", items: stagedCount },
       },
     },
+    decisions: {
+      type: "array",
+      description: "The decision journal: who decided what, when, on how many changes.",
+      items: {
+        type: "object",
+        properties: {
+          principal: { type: "string" },
+          role: { type: "string" },
+          at: { type: "string" },
+          action: { type: "string", enum: ["approve", "reject", "apply", "validate", "cancel", "undo"] },
+          changes: count,
+          selection: {},
+          note: nullableString,
+        },
+      },
+    },
   },
 } as const;
 
@@ -195,38 +216,6 @@ export const batchListQuery = {
     connector: { type: "string" },
     state: { type: "string", enum: STATES },
     limit: { type: "integer", minimum: 1, maximum: 1000 },
-  },
-} as const;
-
-export const changesQuery = {
-  type: "object",
-  properties: {
-    operation: { type: "string", enum: ["insert", "update", "delete"] },
-    entityType: { type: "string" },
-    offset: { type: "integer", minimum: 0 },
-    limit: { type: "integer", minimum: 1, maximum: 10000 },
-  },
-} as const;
-
-export const changesPage = {
-  type: "object",
-  properties: {
-    total: count,
-    rows: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          kind: { type: "string" },
-          operation: { type: "string" },
-          scope: { type: "string" },
-          key: { type: "string" },
-          key2: nullableString,
-          line: { type: ["integer", "null"] },
-          properties: nullableString,
-        },
-      },
-    },
   },
 } as const;
 

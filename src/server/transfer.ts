@@ -31,8 +31,10 @@ import {
 } from "../protocol/api.js";
 import { parsePrepareManifestJson, type PrepareManifest } from "../protocol/manifest.js";
 import type { Store } from "../store/store.js";
+import type { BatchListFilter } from "../store/batches.js";
 import type { BatchRow, BatchState } from "../store/types.js";
 import { requireBatch } from "../sync/batches.js";
+import { incrementalBaseRefusal } from "../sync/review.js";
 import { blockedError } from "../sync/synchronize.js";
 import { requireConnector, type Principal } from "./auth.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -151,9 +153,12 @@ export class TransferService {
         `A ${ahead.mode} batch ${ahead.id} of "${connector}" is still being uploaded: an incremental batch cannot be based on what it will replace. Run a complete synchronization, or wait for it.`,
       );
     }
+    const run = "Run a complete synchronization of the connector.";
+    const refusal = incrementalBaseRefusal(await this.store.batches.lastApplied(connector));
+    if (refusal !== null)
+      throw new SyncupError("BASE_MISMATCH", `No incremental batch now: ${refusal}. ${run}`);
     const last = await this.store.batches.newestIn(connector, ACCEPTED_STATES);
     if (base !== null && last?.id === base) return;
-    const run = "Run a complete synchronization of the connector.";
     if (base === null) {
       throw new SyncupError(
         "BASE_MISMATCH",
@@ -366,9 +371,10 @@ export class TransferService {
     return this.deps.mutex.run(async () => ({ ...(await this.viewOf(batch)), report: batch.report }));
   }
 
+  /** Batches newest first, filtered (`BatchListFilter`); an agent's of its connectors only. */
   async list(
     principal: Principal,
-    query: { connector?: string; state?: BatchState; limit: number },
+    query: Omit<BatchListFilter, "connectors"> & { limit: number },
   ): Promise<BatchView[]> {
     if (query.connector !== undefined) requireConnector(principal, query.connector);
     return this.deps.mutex.run(async () => {
@@ -414,6 +420,11 @@ export class TransferService {
       },
       error: batch.error,
       files: await this.store.batches.files(batch.id),
+      undoOf: batch.undoOf,
+      partial: batch.partial,
+      approved: batch.approved,
+      rejected: batch.rejected,
+      expiresAt: batch.expiresAt,
     };
   }
 

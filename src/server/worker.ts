@@ -18,9 +18,18 @@ import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow } from "../store/types.js";
-import { cancelBatch, validateBatch } from "../sync/batches.js";
+import type { ChangeSelection, Decision } from "../store/journal.js";
+import {
+  applyDecided,
+  cancelBatch,
+  decideBatch,
+  undoBatch,
+  validateBatch,
+  type Actor,
+  type DecisionOutcome,
+  type ReviewedReport,
+} from "../sync/review.js";
 import { recoverInterrupted, synchronize } from "../sync/synchronize.js";
-import type { SyncReport } from "../sync/types.js";
 import { describeCheck } from "../core/thresholds.js";
 import type { ApplyStep } from "../store/apply.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -270,11 +279,27 @@ export class BatchWorker {
     return true;
   }
 
-  /** An administrator applies a blocked batch, in the queue's turn. */
-  async validate(id: string): Promise<SyncReport> {
+  /** An administrator applies a blocked or previewed batch whole, in the queue's turn. */
+  async validate(id: string, actor: Actor): Promise<ReviewedReport> {
     const report = await this.deps.mutex.run(() =>
-      validateBatch(this.deps.store, id, {
-        ...(this.deps.beforeApplyStep === undefined ? {} : { beforeApplyStep: this.deps.beforeApplyStep }),
+      validateBatch(this.deps.store, id, { actor, ...this.applyHook() }),
+    );
+    this.deps.metrics.applied(report);
+    this.wake();
+    return report;
+  }
+
+  /** An administrator approves or rejects part of a blocked or previewed batch. */
+  decide(id: string, actor: Actor, decision: Decision, selection: ChangeSelection): Promise<DecisionOutcome> {
+    return this.deps.mutex.run(() => decideBatch(this.deps.store, id, actor, decision, selection));
+  }
+
+  /** An administrator applies a blocked or previewed batch as decided. */
+  async apply(id: string, actor: Actor, rest?: Decision): Promise<ReviewedReport> {
+    const report = await this.deps.mutex.run(() =>
+      applyDecided(this.deps.store, this.deps.config, id, actor, {
+        ...(rest === undefined ? {} : { rest }),
+        ...this.applyHook(),
       }),
     );
     this.deps.metrics.applied(report);
@@ -282,10 +307,24 @@ export class BatchWorker {
     return report;
   }
 
-  /** An administrator discards a blocked batch. */
-  async cancel(id: string): Promise<BatchRow> {
-    const batch = await this.deps.mutex.run(() => cancelBatch(this.deps.store, id));
+  /** An administrator undoes an applied batch: its inverse is staged as a batch of its own. */
+  async undo(id: string, actor: Actor, force: boolean): Promise<ReviewedReport> {
+    const report = await this.deps.mutex.run(() =>
+      undoBatch(this.deps.store, this.deps.config, id, actor, { force, ...this.applyHook() }),
+    );
+    if (report.state === "applied") this.deps.metrics.applied(report);
+    this.wake();
+    return report;
+  }
+
+  /** An administrator discards a blocked or previewed batch. */
+  async cancel(id: string, actor: Actor): Promise<BatchRow> {
+    const batch = await this.deps.mutex.run(() => cancelBatch(this.deps.store, id, actor));
     this.wake();
     return batch;
+  }
+
+  private applyHook(): { beforeApplyStep?: NonNullable<WorkerDeps["beforeApplyStep"]> } {
+    return this.deps.beforeApplyStep === undefined ? {} : { beforeApplyStep: this.deps.beforeApplyStep };
   }
 }

@@ -1,7 +1,14 @@
 import type { ScopeCountRepository } from "./counts.js";
 import type { Driver } from "./driver.js";
+import type { JournalRepository } from "./journal.js";
 import type { PendingLinkRepository } from "./pending.js";
 import { MONO_COLUMNS } from "./types.js";
+
+/** The staged changes an apply takes: every one a decision did not reject. */
+export function taken(alias = ""): string {
+  const column = alias === "" ? "decision" : `${alias}.decision`;
+  return `(${column} IS NULL OR ${column} <> 'rejected')`;
+}
 
 /** The steps of an apply, in order; a test hook can fail between them. */
 export type ApplyStep = "resources" | "links" | "deletes";
@@ -11,12 +18,15 @@ export type ApplyStep = "resources" | "links" | "deletes";
  * resources; then links (removed pairs first, so that a mono-valued column can take its new
  * value) and the pairs set aside as pending; then deleted resources, which take along their links and the mono-valued
  * references pointing to them. Ends that the batch itself inserted are found by primary key.
+ * Changes a partial decision rejected are left out (`taken`); what the deletes take along is
+ * journaled first (`JournalRepository.journalCascade`), so that an undo can bring it back.
  */
 export class ApplyRepository {
   constructor(
     private readonly db: Driver,
     private readonly counts: ScopeCountRepository,
     private readonly pending: PendingLinkRepository,
+    private readonly journal: JournalRepository,
   ) {}
 
   /** Applies the batch and adjusts the connector's held counts (`UR_ScopeCounts`) to match. */
@@ -32,6 +42,7 @@ export class ApplyRepository {
     await this.links(batchId, connector);
     await this.pending.apply(batchId, connector);
     await beforeStep?.("deletes");
+    await this.journal.journalCascade(batchId);
     await this.deletes(batchId);
     await settleCounts();
   }
@@ -40,7 +51,7 @@ export class ApplyRepository {
     await this.db.run(
       `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, batch_id, created_batch_id)
        SELECT ?, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, batch_id, batch_id
-       FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'insert' ORDER BY id`,
+       FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'insert' AND ${taken()} ORDER BY id`,
       [connector, batchId],
     );
     // Updates whose unique keys stay set only the other columns: SQLite rewrites the entries of
@@ -55,7 +66,8 @@ export class ApplyRepository {
         `UPDATE UR_Resources SET ${set}hash = c.hash, properties = c.properties, source_hash = c.source_hash,
                 batch_id = c.batch_id
          FROM UR_ResourcesChanges c
-         WHERE c.batch_id = ? AND c.operation = 'update' AND UR_Resources.id = c.resource_id AND ${keys}`,
+         WHERE c.batch_id = ? AND c.operation = 'update' AND ${taken("c")} AND UR_Resources.id = c.resource_id
+               AND ${keys}`,
         [batchId],
       );
     }
@@ -64,7 +76,7 @@ export class ApplyRepository {
   private async links(batchId: string, connector: string): Promise<void> {
     const monoKinds = await this.db.all<{ operation: string; mono_column: number; mono_end: number }>(
       `SELECT DISTINCT operation, mono_column, mono_end FROM UR_ResourceLinkChanges
-       WHERE batch_id = ? AND mono_column IS NOT NULL`,
+       WHERE batch_id = ? AND mono_column IS NOT NULL AND ${taken()}`,
       [batchId],
     );
     for (const kind of monoKinds.filter((k) => k.operation === "delete")) {
@@ -73,14 +85,15 @@ export class ApplyRepository {
       await this.db.run(
         `UPDATE UR_Resources SET ${column} = NULL, batch_id = ?
          WHERE id IN (SELECT ${holder} FROM UR_ResourceLinkChanges
-                      WHERE batch_id = ? AND operation = 'delete' AND mono_column = ? AND mono_end = ?)`,
+                      WHERE batch_id = ? AND operation = 'delete' AND mono_column = ? AND mono_end = ?
+                        AND ${taken()})`,
         [batchId, batchId, kind.mono_column, kind.mono_end],
       );
     }
     await this.db.run(
       `DELETE FROM UR_ResourceLinks WHERE connector = ? AND (association, key1, key2) IN (
          SELECT association, key1, key2 FROM UR_ResourceLinkChanges
-         WHERE batch_id = ? AND operation = 'delete' AND mono_column IS NULL)`,
+         WHERE batch_id = ? AND operation = 'delete' AND mono_column IS NULL AND ${taken()})`,
       [connector, batchId],
     );
     await this.db.run(
@@ -89,7 +102,7 @@ export class ApplyRepository {
        FROM UR_ResourceLinkChanges c
        LEFT JOIN UR_Resources r1 ON c.resource1_id IS NULL AND r1.connector = ? AND r1.entity_type = c.end1_type AND r1.pk = c.resource1_pk
        LEFT JOIN UR_Resources r2 ON c.resource2_id IS NULL AND r2.connector = ? AND r2.entity_type = c.end2_type AND r2.pk = c.resource2_pk
-       WHERE c.batch_id = ? AND c.operation = 'insert' AND c.mono_column IS NULL`,
+       WHERE c.batch_id = ? AND c.operation = 'insert' AND c.mono_column IS NULL AND ${taken("c")}`,
       [connector, connector, connector, batchId],
     );
     for (const kind of monoKinds.filter((k) => k.operation === "insert")) {
@@ -101,7 +114,8 @@ export class ApplyRepository {
                JOIN UR_Resources h ON h.connector = ? AND h.entity_type = c.end${h}_type AND h.pk = c.resource${h}_pk
                LEFT JOIN UR_Resources t ON c.resource${t}_id IS NULL AND t.connector = ? AND t.entity_type = c.end${t}_type
                                           AND t.pk = c.resource${t}_pk
-               WHERE c.batch_id = ? AND c.operation = 'insert' AND c.mono_column = ? AND c.mono_end = ?) s
+               WHERE c.batch_id = ? AND c.operation = 'insert' AND c.mono_column = ? AND c.mono_end = ?
+                 AND ${taken("c")}) s
          WHERE UR_Resources.id = s.holder`,
         [batchId, connector, connector, batchId, kind.mono_column, kind.mono_end],
       );
@@ -109,7 +123,7 @@ export class ApplyRepository {
   }
 
   private async deletes(batchId: string): Promise<void> {
-    const deleted = "SELECT resource_id FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'delete'";
+    const deleted = DELETED_RESOURCES;
     const any = await this.db.get(`${deleted} LIMIT 1`, [batchId]);
     if (any === undefined) return;
     await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource1 IN (${deleted})`, [batchId]);
@@ -124,7 +138,10 @@ export class ApplyRepository {
   }
 }
 
-function monoColumn(index: number): string {
+/** The ids of the resources an apply of a batch (the parameter) deletes. */
+export const DELETED_RESOURCES = `SELECT resource_id FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'delete' AND ${taken()}`;
+
+export function monoColumn(index: number): string {
   if (!Number.isInteger(index) || index < 128 || index > 137)
     throw new Error(`not a mono-valued column index: ${index}`);
   return `i${index}`;

@@ -27,6 +27,11 @@ interface BatchRecord {
   error: string | null;
   agent: string | null;
   sealed_at: string | null;
+  undo_of: string | null;
+  partial: number;
+  approved: number | null;
+  rejected: number | null;
+  expires_at: string | null;
 }
 
 export interface NewBatch {
@@ -40,6 +45,8 @@ export interface NewBatch {
   baseBatch: string | null;
   /** The agent that notified it: the batch starts `notified` instead of `staging`. */
   agent?: string;
+  /** An undo batch: the batch it reverses. */
+  undoOf?: string;
 }
 
 export interface BatchOutcome {
@@ -47,16 +54,35 @@ export interface BatchOutcome {
   report?: unknown;
   /** The error to record; null clears it. */
   error?: string | null;
+  /** A kept preview: when its staged changes are discarded. */
+  expiresAt?: string | null;
+  /** A decided batch: how many changes were approved and rejected. */
+  decided?: { approved: number; rejected: number };
 }
 
 /** `UR_Batches`: one row per synchronization run. */
+/** Which batches `BatchRepository.list` answers. */
+export interface BatchListFilter {
+  readonly connector?: string;
+  /** Only these connectors' batches (an agent's). */
+  readonly connectors?: readonly string[];
+  readonly state?: BatchState;
+  readonly mode?: Mode;
+  /** Created at or after (ISO 8601). */
+  readonly since?: string;
+  /** Created before (ISO 8601). */
+  readonly until?: string;
+  /** The `seq` of the last batch of the previous page. */
+  readonly before?: number;
+}
+
 export class BatchRepository {
   constructor(private readonly db: Driver) {}
 
   async create(batch: NewBatch): Promise<void> {
     await this.db.run(
-      `INSERT INTO UR_Batches (id, connector, mode, state, dry_run, forced, source, prepared_at, base_batch, created_at, agent)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO UR_Batches (id, connector, mode, state, dry_run, forced, source, prepared_at, base_batch, created_at, agent, undo_of)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         batch.id,
         batch.connector,
@@ -69,6 +95,7 @@ export class BatchRepository {
         batch.baseBatch,
         new Date().toISOString(),
         batch.agent ?? null,
+        batch.undoOf ?? null,
       ],
     );
   }
@@ -138,16 +165,23 @@ export class BatchRepository {
     return row === undefined ? undefined : toBatch(row);
   }
 
-  /** The newest batches first, of one connector or of all. */
-  async list(options: {
-    connector?: string;
-    /** Only these connectors' batches (an agent's). */
-    connectors?: readonly string[];
-    state?: BatchState;
-    limit: number;
-  }): Promise<BatchRow[]> {
+  /**
+   * The newest batches first, of one connector or of all, in one state or mode, created within
+   * `[since, until)`; a page continues before the batch numbered `before` (keyset on `seq`).
+   */
+  async list(options: BatchListFilter & { limit: number }): Promise<BatchRow[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
+    for (const [column, op, value] of [
+      ["mode", "=", options.mode],
+      ["created_at", ">=", options.since],
+      ["created_at", "<", options.until],
+      ["seq", "<", options.before],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} ${op} ?`);
+      params.push(value);
+    }
     if (options.connectors !== undefined) {
       where.push(`connector IN (${placeholders(options.connectors.length)})`);
       params.push(...options.connectors);
@@ -236,6 +270,14 @@ export class BatchRepository {
       sets.push("error = ?");
       params.push(outcome.error);
     }
+    if (outcome.expiresAt !== undefined) {
+      sets.push("expires_at = ?");
+      params.push(outcome.expiresAt);
+    }
+    if (outcome.decided !== undefined) {
+      sets.push("approved = ?", "rejected = ?", "partial = ?");
+      params.push(outcome.decided.approved, outcome.decided.rejected, outcome.decided.rejected > 0 ? 1 : 0);
+    }
     // Only a move the batch state machine allows (`protocol/batch-states.ts`), from `from` when
     // given, else from any state it allows: otherwise nothing changes and the answer is false.
     if (from !== undefined && !canMove(from, state)) {
@@ -272,5 +314,10 @@ function toBatch(row: BatchRecord): BatchRow {
     error: row.error,
     agent: row.agent,
     sealedAt: row.sealed_at,
+    undoOf: row.undo_of,
+    partial: Number(row.partial) === 1,
+    approved: row.approved === null ? null : Number(row.approved),
+    rejected: row.rejected === null ? null : Number(row.rejected),
+    expiresAt: row.expires_at,
   };
 }

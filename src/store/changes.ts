@@ -1,5 +1,6 @@
+import { taken } from "./apply.js";
 import { placeholders, type Driver, type SqlValue } from "./driver.js";
-import type { ChangeFilter, ChangeRow, StagedCount, StagedLink, StagedResource } from "./types.js";
+import type { StagedCount, StagedLink, StagedResource } from "./types.js";
 
 const RESOURCE_COLUMNS = [
   "batch_id",
@@ -97,63 +98,24 @@ export class ChangeRepository {
     }
   }
 
-  /** Staged changes per entity type / association and operation. */
-  async counts(batchId: string): Promise<{ resources: StagedCount[]; links: StagedCount[] }> {
+  /** Staged changes per entity type / association and operation (those a decision takes, with `taken`). */
+  async counts(
+    batchId: string,
+    options: { taken?: boolean } = {},
+  ): Promise<{ resources: StagedCount[]; links: StagedCount[] }> {
+    const decided = options.taken === true ? ` AND ${taken()}` : "";
     const resources = await this.db.all<StagedCount>(
       `SELECT entity_type AS scope, operation, COUNT(*) AS n FROM UR_ResourcesChanges
-       WHERE batch_id = ? GROUP BY entity_type, operation`,
+       WHERE batch_id = ?${decided} GROUP BY entity_type, operation`,
       [batchId],
     );
+    // What an apply took along (`cascaded`) is journaled, not staged: it is not counted.
     const links = await this.db.all<StagedCount>(
       `SELECT association AS scope, operation, COUNT(*) AS n FROM UR_ResourceLinkChanges
-       WHERE batch_id = ? GROUP BY association, operation`,
+       WHERE batch_id = ? AND cascaded = 0${decided} GROUP BY association, operation`,
       [batchId],
     );
     return { resources, links };
-  }
-
-  /** A page of a batch's staged changes: resources first, in staging order, then links. */
-  async page(batchId: string, filter: ChangeFilter): Promise<{ rows: ChangeRow[]; total: number }> {
-    const where = (scopeColumn: string): { sql: string; params: SqlValue[] } => {
-      let sql = "batch_id = ?";
-      const params: SqlValue[] = [batchId];
-      if (filter.operation !== undefined) {
-        sql += " AND operation = ?";
-        params.push(filter.operation);
-      }
-      if (filter.scope !== undefined) {
-        sql += ` AND ${scopeColumn} = ?`;
-        params.push(filter.scope);
-      }
-      return { sql, params };
-    };
-    const r = where("entity_type");
-    const l = where("association");
-    const union = `SELECT 1 AS part, id, 'resource' AS kind, operation, entity_type AS scope, pk AS "key", NULL AS key2,
-                          properties, line FROM UR_ResourcesChanges WHERE ${r.sql}
-                   UNION ALL
-                   SELECT 2 AS part, id, 'link' AS kind, operation, association AS scope, key1 AS "key", key2,
-                          NULL AS properties, line FROM UR_ResourceLinkChanges WHERE ${l.sql}`;
-    const rows = await this.db.all<ChangeRow & { part: number; id: number }>(
-      `SELECT * FROM (${union}) x ORDER BY part, id LIMIT ? OFFSET ?`,
-      [...r.params, ...l.params, filter.limit, filter.offset],
-    );
-    const total = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM (${union}) x`, [
-      ...r.params,
-      ...l.params,
-    ]);
-    return {
-      rows: rows.map((row) => ({
-        kind: row.kind,
-        operation: row.operation,
-        scope: row.scope,
-        key: row.key,
-        key2: row.key2,
-        properties: row.properties,
-        line: row.line,
-      })),
-      total: total?.n ?? 0,
-    };
   }
 
   /** Deletes what a batch staged (cancelled, superseded, failed, previewed). */

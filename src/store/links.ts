@@ -280,14 +280,14 @@ export class LinkRepository {
     );
   }
 
-  /** The multi-valued links of one resource, either end. */
-  linksOf(resourceId: number): Promise<LinkRow[]> {
+  /** The multi-valued links of one resource, either end (the first `limit` of them). */
+  linksOf(resourceId: number, limit?: number): Promise<LinkRow[]> {
     return this.db.all<LinkRow>(
       `SELECT association, key1, key2, resource1, resource2 FROM UR_ResourceLinks WHERE resource1 = ?
        UNION
        SELECT association, key1, key2, resource1, resource2 FROM UR_ResourceLinks WHERE resource2 = ?
-       ORDER BY association, key1, key2`,
-      [resourceId, resourceId],
+       ORDER BY association, key1, key2${limit === undefined ? "" : " LIMIT ?"}`,
+      limit === undefined ? [resourceId, resourceId] : [resourceId, resourceId, limit],
     );
   }
 

@@ -107,6 +107,33 @@ export class PendingLinkRepository {
     );
   }
 
+  /**
+   * A page of the connector's pending pairs (the console's orphans), by association and keys,
+   * after the pair `after` (keyset paging on the primary key).
+   */
+  page(query: {
+    connector: string;
+    association?: string;
+    after?: readonly [association: string, key1: string, key2: string];
+    limit: number;
+  }): Promise<PendingLinkRow[]> {
+    const where = ["connector = ?"];
+    const params: (string | number)[] = [query.connector];
+    if (query.association !== undefined) {
+      where.push("association = ?");
+      params.push(query.association);
+    }
+    if (query.after !== undefined) {
+      where.push("(association, key1, key2) > (?, ?, ?)");
+      params.push(...query.after);
+    }
+    return this.db.all<PendingLinkRow>(
+      `SELECT association, key1, key2, missing, batch_id AS "batchId" FROM UR_PendingLinks
+       WHERE ${where.join(" AND ")} ORDER BY association, key1, key2 LIMIT ?`,
+      [...params, query.limit],
+    );
+  }
+
   /** How many pairs of the connector are pending, by association. */
   async counts(connector: string): Promise<Map<string, number>> {
     const rows = await this.db.all<{ association: string; n: number }>(

@@ -5,11 +5,13 @@
 import { SyncupError } from "../errors.js";
 import { ApplyRepository } from "./apply.js";
 import { BatchRepository } from "./batches.js";
+import { ChangePager } from "./change-pages.js";
 import { ChangeRepository } from "./changes.js";
 import { ScopeCountRepository } from "./counts.js";
 import { deferIndexes, type DeferredIndexes } from "./deferred-indexes.js";
 import type { Dialect, Driver, TransactionOptions } from "./driver.js";
 import { JobInstanceRepository } from "./jobs.js";
+import { JournalRepository } from "./journal.js";
 import { LinkRepository } from "./links.js";
 import { migrate } from "./migrate.js";
 import { PendingLinkRepository } from "./pending.js";
@@ -18,6 +20,7 @@ import { PostgresDriver } from "./postgres/driver.js";
 import { ResourceRepository } from "./resources.js";
 import { SQLITE_DDL } from "./sqlite/ddl.js";
 import { SqliteDriver } from "./sqlite/driver.js";
+import { UndoRepository } from "./undo.js";
 
 export interface Store {
   readonly dialect: Dialect;
@@ -28,6 +31,12 @@ export interface Store {
   readonly links: LinkRepository;
   readonly pending: PendingLinkRepository;
   readonly changes: ChangeRepository;
+  /** Pages of a batch's changes, before → after. */
+  readonly changePages: ChangePager;
+  /** Before-images, decisions and the decision journal. */
+  readonly journal: JournalRepository;
+  /** Stages the inverse of an applied batch. */
+  readonly undo: UndoRepository;
   readonly counts: ScopeCountRepository;
   readonly applier: ApplyRepository;
   readonly jobs: JobInstanceRepository;
@@ -68,6 +77,7 @@ export async function openStore(url: string): Promise<Store> {
 export function storeOn(driver: Driver): Store {
   const counts = new ScopeCountRepository(driver);
   const pending = new PendingLinkRepository(driver);
+  const journal = new JournalRepository(driver);
   return {
     dialect: driver.dialect,
     label: driver.label,
@@ -76,8 +86,11 @@ export function storeOn(driver: Driver): Store {
     links: new LinkRepository(driver),
     pending,
     changes: new ChangeRepository(driver),
+    changePages: new ChangePager(driver),
+    journal,
+    undo: new UndoRepository(driver),
     counts,
-    applier: new ApplyRepository(driver, counts, pending),
+    applier: new ApplyRepository(driver, counts, pending, journal),
     jobs: new JobInstanceRepository(driver),
     deferIndexes: () => deferIndexes(driver),
     analyze: (tables) => driver.analyze(tables),

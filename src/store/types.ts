@@ -32,6 +32,15 @@ export interface BatchRow extends ChangeCounts {
   /** The synchronization report, JSON. */
   report: unknown;
   error: string | null;
+  /** An undo batch: the batch it reverses. */
+  undoOf: string | null;
+  /** Applied in part: a decision rejected some of its changes. */
+  partial: boolean;
+  /** A decided batch: how many changes were approved and rejected (null: no decision). */
+  approved: number | null;
+  rejected: number | null;
+  /** A kept preview: when its staged changes are discarded. */
+  expiresAt: string | null;
 }
 
 /** A file uploaded into a batch. */
@@ -147,14 +156,6 @@ export interface MonoConflict {
   /** The link that wins. */
   winner1: string;
   winner2: string;
-}
-
-export interface ChangeFilter {
-  operation?: string;
-  /** Entity type or association. */
-  scope?: string;
-  limit: number;
-  offset: number;
 }
 
 export interface ResourceRow extends StoredResource {

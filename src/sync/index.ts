@@ -3,7 +3,17 @@
  * `syncup resources`) and for `syncup run`.
  */
 export { synchronize } from "./synchronize.js";
-export { validateBatch, cancelBatch, requireBatch } from "./batches.js";
+export { requireBatch, localActor } from "./batches.js";
+export {
+  validateBatch,
+  cancelBatch,
+  decideBatch,
+  applyDecided,
+  undoBatch,
+  type Actor,
+  type DecisionOutcome,
+  type ReviewedReport,
+} from "./review.js";
 export { getResources, listResources, resourceHistory, batchChanges, batchSummary } from "./inspect.js";
 export type { ResourceView, LinkView } from "./inspect.js";
 export type { SynchronizeOptions, SyncReport, MappingReport, SyncProgress } from "./types.js";

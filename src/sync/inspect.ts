@@ -2,7 +2,8 @@
 import type { Config } from "../config/config.js";
 import { requireConnector } from "../config/require-connector.js";
 import type { Store } from "../store/store.js";
-import type { ChangeFilter, ChangeRow, HistoryRow, ResourceRow, StagedCount } from "../store/types.js";
+import type { ChangePage, ChangePageQuery } from "../protocol/api.js";
+import type { HistoryRow, ResourceRow, StagedCount } from "../store/types.js";
 import { requireBatch } from "./batches.js";
 
 export interface LinkView {
@@ -130,14 +131,10 @@ export async function resourceHistory(store: Store, connector: string, key: stri
   return [created, ...journal];
 }
 
-/** A page of a batch's staged changes (or, once applied, its journal). */
-export async function batchChanges(
-  store: Store,
-  id: string,
-  filter: ChangeFilter,
-): Promise<{ rows: ChangeRow[]; total: number }> {
+/** A page of a batch's changes (staged, or once applied its journal), before → after. */
+export async function batchChanges(store: Store, id: string, query: ChangePageQuery): Promise<ChangePage> {
   await requireBatch(store, id);
-  return store.changes.page(id, filter);
+  return store.changePages.page(id, query);
 }
 
 /** Changes per entity type / association and operation: what the batch staged or applied. */

@@ -5,23 +5,22 @@
  * report's state; refusals and bad input are SyncupErrors, after which nothing was applied.
  */
 import { join } from "node:path";
-import type { ConnectorDef } from "../config/config.js";
 import { requireConnector } from "../config/require-connector.js";
-import { evaluateThresholds, type ScopeCounts, type ThresholdScope } from "../core/thresholds.js";
 import { SyncupError } from "../errors.js";
 import { blockedMessage, newBatchId } from "../protocol/batch-states.js";
 import type { ApplyStep } from "../store/apply.js";
-import type { CountedScopes, HeldCounts } from "../store/counts.js";
 import type { DeferredIndexes } from "../store/deferred-indexes.js";
 import { RESOURCE_SCRATCH } from "../store/resources.js";
 import type { Store } from "../store/store.js";
-import type { BatchRow, StagedCount } from "../store/types.js";
+import type { BatchRow } from "../store/types.js";
 import { linkScopeOf, newMappingReport, ProblemList, throwProblems, type StageContext } from "./context.js";
 import { loadInitialKeys, loadInitialLinks, loadInitialResources, type PendingOrphans } from "./initial.js";
 import { loadPrepared, type Prepared } from "./prepared.js";
+import { incrementalBaseRefusal } from "./review.js";
 import { watchProgress } from "./progress.js";
 import { stageCompleteLinks, stageCompleteResources } from "./stage-complete.js";
 import { stageIncrementalLinks, stageIncrementalResources } from "./stage-incremental.js";
+import { batchThresholds, countedScopes } from "./thresholds-check.js";
 import type { MappingReport, SyncReport, SynchronizeOptions } from "./types.js";
 
 /** Synchronizes one connector from its prepared files (`<workDir>/<connector>/` by default). */
@@ -41,6 +40,7 @@ async function synchronizeLocked(options: SynchronizeOptions): Promise<SyncRepor
   const connector = requireConnector(config, options.connector);
   const dir = options.dir ?? join(config.workDir, connector.name);
   await recoverInterrupted(store, connector.name);
+  await expirePreviews(store, connector.name);
   let batchId: string;
   let prepared: Prepared;
   if (options.batchId === undefined) {
@@ -104,7 +104,7 @@ async function runStaged(
 ): Promise<SyncReport> {
   const { store, connector, batchId } = ctx;
   const incremental = options.mode === "incremental";
-  const held = await store.counts.held(connector.name, countedScopes(ctx));
+  const held = await store.counts.held(connector.name, countedScopes(ctx.config, ctx.connector));
   for (const mapping of connector.entityTypeMappings) {
     const file = prepared.files.get(mapping.name);
     if (file !== undefined)
@@ -119,15 +119,20 @@ async function runStaged(
   throwProblems(ctx);
   await store.analyze(["UR_ResourceLinkChanges"]);
 
-  const counts = await store.changes.counts(batchId);
-  const checks = evaluateThresholds(thresholdScopes(connector, counts, held));
+  await store.journal.captureBefore(batchId);
+  const checks = await batchThresholds(store, connector, batchId, held);
   const crossed = checks.filter((c) => c.crossed);
   const build = (state: SyncReport["state"]) => buildReport(ctx, options, state, checks, started);
 
   if (options.dryRun === true) {
-    await store.changes.discard(batchId);
+    // A preview keeps its staged changes, to be reviewed (and decided on) until it expires.
     const report = build("previewed");
-    await store.batches.setState(batchId, "previewed", { counts: countsOf(report), report });
+    const expiresAt = new Date(Date.now() + (options.previewHours ?? DEFAULT_PREVIEW_HOURS) * 3_600_000);
+    await store.batches.setState(batchId, "previewed", {
+      counts: countsOf(report),
+      report,
+      expiresAt: expiresAt.toISOString(),
+    });
     return report;
   }
   if (options.mode === "complete") {
@@ -172,10 +177,12 @@ async function runInitial(
     await store.transaction(
       async () => {
         if (options.force === true) await store.resources.deleteConnector(connector.name);
+        // Pairs left pending by a load that was undone since: the connector holds no resource.
+        else await store.pending.deleteConnector(connector.name);
         await loadInitial(ctx, prepared, await store.deferIndexes(), options.beforeApplyStep);
         throwProblems(ctx);
         const loaded = (name: string) => ctx.reports.get(name)?.inserted ?? 0;
-        await store.counts.loaded(connector.name, countedScopes(ctx), {
+        await store.counts.loaded(connector.name, countedScopes(ctx.config, ctx.connector), {
           resources: new Map(connector.entityTypeMappings.map((m) => [m.name, loaded(m.name)])),
           links: new Map(connector.associationMappings.map((m) => [m.name, loaded(m.name)])),
         });
@@ -264,50 +271,6 @@ async function loadInitial(
   for (const orphans of pending) await orphans.commit();
 }
 
-/** The scopes of the connector whose held rows the thresholds and `UR_ScopeCounts` count. */
-function countedScopes(ctx: StageContext): CountedScopes {
-  return {
-    entityTypes: ctx.connector.entityTypeMappings.map((m) => m.name),
-    associations: ctx.connector.associationMappings.map((m) => linkScopeOf(ctx.config, ctx.connector, m)),
-  };
-}
-
-function thresholdScopes(
-  connector: ConnectorDef,
-  staged: { resources: StagedCount[]; links: StagedCount[] },
-  held: HeldCounts,
-): ThresholdScope[] {
-  const tally = (rows: StagedCount[], scope: string | undefined, heldCount: number): ScopeCounts => {
-    const n = (op: string) =>
-      rows
-        .filter((r) => (scope === undefined || r.scope === scope) && r.operation === op)
-        .reduce((s, r) => s + r.n, 0);
-    return { inserted: n("insert"), updated: n("update"), deleted: n("delete"), held: heldCount };
-  };
-  const sum = (map: Map<string, number>) => [...map.values()].reduce((s, n) => s + n, 0);
-  return [
-    {
-      level: "connector",
-      name: connector.name,
-      limits: connector.thresholds,
-      resources: tally(staged.resources, undefined, sum(held.resources)),
-      links: tally(staged.links, undefined, sum(held.links)),
-    },
-    ...connector.entityTypeMappings.map((m): ThresholdScope => ({
-      level: "entity-type",
-      name: m.name,
-      limits: m.thresholds,
-      resources: tally(staged.resources, m.name, held.resources.get(m.name) ?? 0),
-    })),
-    ...connector.associationMappings.map((m): ThresholdScope => ({
-      level: "association",
-      name: m.name,
-      limits: m.thresholds,
-      links: tally(staged.links, m.name, held.links.get(m.name) ?? 0),
-    })),
-  ];
-}
-
 function buildReport(
   ctx: StageContext,
   options: SynchronizeOptions,
@@ -369,6 +332,15 @@ async function checkedPrepared(options: SynchronizeOptions, dir: string): Promis
     if (blocked !== undefined) throw blockedError(blocked);
   }
   const prepared = await loadPrepared(dir, connector, mode);
+  if (mode === "incremental") {
+    const refusal = incrementalBaseRefusal(await store.batches.lastApplied(connector.name));
+    if (refusal !== null) {
+      throw new SyncupError(
+        "BASE_MISMATCH",
+        `An incremental cannot be based on this repository: ${refusal}. Run a complete synchronization (--mode complete).`,
+      );
+    }
+  }
   if (mode === "incremental" && prepared.baseBatch !== null) {
     const last = await store.batches.lastApplied(connector.name);
     if (last?.id !== prepared.baseBatch) {
@@ -420,6 +392,19 @@ export async function recoverInterrupted(store: Store, connector: string): Promi
     );
   }
   return interrupted;
+}
+
+/** How long a preview's staged changes are kept, by default. */
+export const DEFAULT_PREVIEW_HOURS = 24;
+
+/** Discards the staged changes of the connector's previews that expired (they end `cancelled`). */
+export async function expirePreviews(store: Store, connector: string): Promise<void> {
+  for (const batch of await store.batches.inState(connector, "previewed")) {
+    if (batch.expiresAt === null || Date.parse(batch.expiresAt) > Date.now()) continue;
+    if (await store.batches.setState(batch.id, "cancelled", { error: "preview expired" }, "previewed")) {
+      await store.changes.discard(batch.id);
+    }
+  }
 }
 
 export function blockedError(batch: BatchRow): SyncupError {

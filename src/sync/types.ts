@@ -11,8 +11,12 @@ export interface SynchronizeOptions {
   readonly mode: Mode;
   /** Folder of the prepared files; default `<workDir>/<connector>`. Orphans files are written there. */
   readonly dir?: string;
-  /** Stage and report, then discard: nothing is applied (the batch ends `previewed`). */
+  /**
+   * Stage and report, apply nothing: the batch ends `previewed`, its staged changes kept for
+   * review (and a decision) for `previewHours` (default 24).
+   */
   readonly dryRun?: boolean;
+  readonly previewHours?: number;
   /** Ignore thresholds; in initial mode, replace the connector's resources. */
   readonly force?: boolean;
   /**

@@ -71,7 +71,7 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
       expect(report.state).toBe("blocked");
       expect(report.crossed).toEqual([expect.objectContaining({ level, actual, crossed: true })]);
       expect(await snapshot(store)).toEqual(before);
-      const page = await store.changes.page(report.batchId, { operation: "insert", limit: 10, offset: 0 });
+      const page = await store.changePages.page(report.batchId, { operation: "insert", limit: 10 });
       expect(page.total).toBe(4);
       expect(page.rows.map((r) => r.key)).toEqual(["u0100", "u0101", "u0102", "u0103"]);
     },
@@ -160,7 +160,7 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     const report = await sync("complete", { thresholds: { MaximumInsertedLines: 1 } });
     const cancelled = await cancelBatch(store, report.batchId);
     expect(cancelled.state).toBe("cancelled");
-    expect((await store.changes.page(report.batchId, { limit: 10, offset: 0 })).total).toBe(0);
+    expect((await store.changePages.page(report.batchId, { limit: 10 })).total).toBe(0);
     expect(await snapshot(store)).toEqual(before);
     await expect(cancelBatch(store, "no-such-batch")).rejects.toMatchObject({ code: "BATCH_NOT_FOUND" });
   });
@@ -179,7 +179,7 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     const complete = await sync("complete");
     expect(complete.state).toBe("applied");
     expect((await store.batches.get(blocked.batchId))?.state).toBe("superseded");
-    expect((await store.changes.page(blocked.batchId, { limit: 10, offset: 0 })).total).toBe(0);
+    expect((await store.changePages.page(blocked.batchId, { limit: 10 })).total).toBe(0);
   });
 
   it("a failure in the middle of the apply leaves the repository as it was", async () => {
@@ -247,7 +247,7 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
       state: "failed",
       error: "interrupted while staging",
     });
-    expect((await store.changes.page("interrupted", { limit: 10, offset: 0 })).total).toBe(0);
+    expect((await store.changePages.page("interrupted", { limit: 10 })).total).toBe(0);
   });
 
   it("fails a whole incremental batch on a conversion error, applying nothing", async () => {

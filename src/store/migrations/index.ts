@@ -3,6 +3,7 @@ import { transfer } from "./002-transfer.js";
 import { scopeCountsSourceHashes } from "./003-scope-counts-source-hashes.js";
 import { dropLinkInputs } from "./004-drop-link-inputs.js";
 import { pendingLinks } from "./005-pending-links.js";
+import { review } from "./006-review.js";
 import type { Migration } from "./types.js";
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -12,4 +13,5 @@ export const MIGRATIONS: readonly Migration[] = [
   scopeCountsSourceHashes,
   dropLinkInputs,
   pendingLinks,
+  review,
 ];
