@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   describeCheck,
+  explainCheck,
   THRESHOLD_NAMES,
   type ThresholdName,
   evaluateThresholds,
@@ -96,5 +97,32 @@ describe("evaluateThresholds", () => {
     expect(check && describeCheck(check)).toBe(
       'MaxPercentageDeletedLines at entity type "AD_Entry": 12.5 % > 10 %',
     );
+  });
+});
+
+describe("explainCheck", () => {
+  it("says what a crossed threshold would do, and its limit", () => {
+    expect(
+      explainCheck({
+        level: "entity-type",
+        scope: "Person",
+        threshold: "MaxPercentageDeletedLines",
+        limit: 10,
+        actual: 50,
+        unit: "percent",
+        crossed: true,
+      }),
+    ).toBe('would delete 50 % of the resources of entity type "Person" (limit: 10 %)');
+    expect(
+      explainCheck({
+        level: "connector",
+        scope: "AD",
+        threshold: "MaximumLinkInsertedLines",
+        limit: 100,
+        actual: 250,
+        unit: "lines",
+        crossed: true,
+      }),
+    ).toBe("would insert 250 links of the connector (limit: 100)");
   });
 });

@@ -119,3 +119,25 @@ export function describeCheck(check: ThresholdCheck): string {
   const unit = check.unit === "percent" ? " %" : " lines";
   return `${check.threshold} at ${where} "${check.scope}": ${check.actual}${unit} ${check.crossed ? ">" : "≤"} ${check.limit}${unit}`;
 }
+
+/**
+ * A threshold check in plain words, for people deciding on a blocked batch:
+ * `would delete 50 % of the resources of entity type "Person" (limit: 10 %)`.
+ */
+export function explainCheck(check: ThresholdCheck): string {
+  const verb = /Inserted/.test(check.threshold)
+    ? "insert"
+    : /Updated/.test(check.threshold)
+      ? "update"
+      : "delete";
+  const subject = /Link/.test(check.threshold) ? "links" : "resources";
+  const where =
+    check.level === "connector"
+      ? "of the connector"
+      : `of ${check.level === "entity-type" ? "entity type" : "association"} "${check.scope}"`;
+  const amount =
+    check.unit === "percent"
+      ? `${check.actual} % of the ${subject} ${where} (limit: ${check.limit} %)`
+      : `${check.actual} ${subject} ${where} (limit: ${check.limit})`;
+  return `would ${verb} ${amount}`;
+}

@@ -18,6 +18,9 @@ import { AuthThrottle } from "./auth-throttle.js";
 import { Authenticator } from "./auth.js";
 import { BatchAdminService } from "./batch-admin.js";
 import { JobHistoryService } from "./job-history.js";
+import { JobScheduleService } from "./job-schedules.js";
+import { OrphanService } from "./orphans.js";
+import { OverviewService } from "./overview.js";
 import {
   JSON_BODY_LIMIT,
   MAX_PARAM_LENGTH,
@@ -36,8 +39,11 @@ import { registerDocs } from "./routes/docs.js";
 import { registerFileRoutes } from "./routes/files.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
+import { registerOrphanRoutes } from "./routes/orphans.js";
 import { authenticated } from "./routes/principal.js";
+import { registerResourceRoutes } from "./routes/resources.js";
 import { registerSessionRoutes, registerSignIn } from "./routes/session.js";
+import { ResourceBrowser } from "./resource-browser.js";
 import { SessionStore } from "./sessions.js";
 
 export type { AppDeps } from "./routes/deps.js";
@@ -55,6 +61,10 @@ export async function buildApp(deps: AppDeps) {
   const sessions = new SessionStore(deps.config.server.session);
   const batches = new BatchAdminService(deps);
   const jobs = new JobHistoryService(deps);
+  const schedules = new JobScheduleService(deps);
+  const overview = new OverviewService(deps);
+  const resources = new ResourceBrowser(deps);
+  const orphans = new OrphanService(deps);
   await app.register(
     (api, _options, done) => {
       registerSignIn(api, { auth, throttle, sessions });
@@ -69,8 +79,10 @@ export async function buildApp(deps: AppDeps) {
       registerBatchRoutes(api, { transfer: deps.transfer, batches });
       registerFileRoutes(api, deps);
       registerAdminRoutes(api, { batches });
-      registerConnectorRoutes(api, deps);
-      registerJobRoutes(api, { jobs });
+      registerConnectorRoutes(api, { transfer: deps.transfer, overview });
+      registerJobRoutes(api, { jobs, schedules });
+      registerResourceRoutes(api, { resources });
+      registerOrphanRoutes(api, { orphans });
       done();
     },
     { prefix: API_PREFIX },

@@ -27,6 +27,7 @@ export const STATUS: Partial<Record<ErrorCode, number>> = {
   CSRF: 403,
   BATCH_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
+  RESOURCE_NOT_FOUND: 404,
   NOT_FOUND: 404,
   REQUEST_TIMEOUT: 408,
   FILE_CONFLICT: 409,

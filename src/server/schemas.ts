@@ -8,8 +8,8 @@ import type { NotifyRequest, SealRequest } from "../protocol/api.js";
 export type NotifyBody = NotifyRequest;
 export type SealBody = SealRequest;
 
-const MODES = ["initial", "complete", "incremental"];
-const STATES = [
+export const MODES = ["initial", "complete", "incremental"];
+export const STATES = [
   "notified",
   "sealed",
   "staging",
@@ -20,9 +20,9 @@ const STATES = [
   "superseded",
   "previewed",
 ];
-const nullableString = { type: ["string", "null"] } as const;
+export const nullableString = { type: ["string", "null"] } as const;
 const sha256 = { type: "string", pattern: "^[0-9a-fA-F]{64}$" } as const;
-const count = { type: "integer", minimum: 0 } as const;
+export const count = { type: "integer", minimum: 0 } as const;
 
 export const apiError = {
   type: "object",
@@ -137,7 +137,7 @@ export const sealRequest = {
   },
 } as const;
 
-const batchProperties = {
+export const batchProperties = {
   id: { type: "string" },
   seq: { type: "integer" },
   connector: { type: "string" },
@@ -207,15 +207,6 @@ export const batchDetail = {
         },
       },
     },
-  },
-} as const;
-
-export const batchListQuery = {
-  type: "object",
-  properties: {
-    connector: { type: "string" },
-    state: { type: "string", enum: STATES },
-    limit: { type: "integer", minimum: 1, maximum: 1000 },
   },
 } as const;
 

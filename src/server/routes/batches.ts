@@ -1,10 +1,11 @@
 /**
  * `/api/v1/batches`: an agent notifies a batch (and may abandon it before sealing); agents and
- * the administrator list batches and read one with its changes. The batch protocol is
+ * administrators list batches (filtered, paged by key) and read one with its changes. The batch protocol is
  * `TransferService`'s; the detail `BatchAdminService`'s.
  */
-import type { BatchState } from "../../store/types.js";
+import type { BatchListFilter } from "../../store/batches.js";
 import type { BatchAdminService } from "../batch-admin.js";
+import * as C from "../console-schemas.js";
 import * as S from "../schemas.js";
 import type { TransferService } from "../transfer.js";
 import type { Api } from "./deps.js";
@@ -37,21 +38,21 @@ export function registerBatchRoutes(
     },
   );
 
-  api.get<{ Querystring: { connector?: string; state?: BatchState; limit?: number } }>(
+  api.get<{ Querystring: Omit<BatchListFilter, "connectors"> & { limit?: number } }>(
     "/batches",
     {
       schema: {
         summary: "List batches, newest first",
-        querystring: S.batchListQuery,
+        description:
+          "Filtered by connector, state, mode and creation time; a page continues with `before` set to the `seq` of the previous page's last batch (keyset paging). An agent sees its connectors' batches only.",
+        querystring: C.batchListQuery,
         response: { 200: { type: "array", items: S.batchView }, ...S.errors(401, 403) },
       },
     },
-    (request) =>
-      transfer.list(principalOf(request), {
-        limit: request.query.limit ?? 20,
-        ...(request.query.connector === undefined ? {} : { connector: request.query.connector }),
-        ...(request.query.state === undefined ? {} : { state: request.query.state }),
-      }),
+    (request) => {
+      const { limit, ...filter } = request.query;
+      return transfer.list(principalOf(request), { limit: limit ?? 20, ...filter });
+    },
   );
 
   api.get<{ Params: { id: string } }>(

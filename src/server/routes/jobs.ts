@@ -1,12 +1,35 @@
-/** `/api/v1/job-instances`: agents record their job runs; agents and the administrator read them. */
+/**
+ * `/api/v1/jobs`: the configured jobs with their schedules and last runs (administrators);
+ * `/api/v1/job-instances`: agents record their job runs; agents and administrators read them.
+ */
 import type { JobInstance } from "../../protocol/api.js";
+import { requireAdmin } from "../auth.js";
+import * as C from "../console-schemas.js";
 import type { JobHistoryService } from "../job-history.js";
+import type { JobScheduleService } from "../job-schedules.js";
 import * as S from "../schemas.js";
 import type { Api } from "./deps.js";
 import { principalOf } from "./principal.js";
 
-export function registerJobRoutes(api: Api, deps: { readonly jobs: JobHistoryService }) {
+export function registerJobRoutes(
+  api: Api,
+  deps: { readonly jobs: JobHistoryService; readonly schedules: JobScheduleService },
+) {
   const { jobs } = deps;
+
+  api.get(
+    "/jobs",
+    {
+      schema: {
+        summary: "The configured jobs: schedule, next and last run, the agents that run them (admin)",
+        response: { 200: C.jobViews, ...S.errors(401, 403) },
+      },
+    },
+    (request) => {
+      requireAdmin(principalOf(request), "read the jobs");
+      return deps.schedules.list();
+    },
+  );
 
   api.post<{ Body: JobInstance }>(
     "/job-instances",
