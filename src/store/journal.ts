@@ -284,6 +284,8 @@ export function selectionWhere(
 ): SelectionWhere | null {
   const t = CHANGE_TABLES[kind];
   if (s.kind !== undefined && s.kind !== kind) return null;
+  // A list of keys is of primary keys (resource changes), unless links are asked for.
+  if (s.keys !== undefined && s.kind === undefined && kind === "link") return null;
   if (kind === "link" && (s.entityType !== undefined || s.property !== undefined)) return null;
   if (kind === "resource" && s.association !== undefined) return null;
   const conditions = ["batch_id = ?"];
