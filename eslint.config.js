@@ -8,15 +8,7 @@ import { importBoundaryConfigs } from "./scripts/architecture.mjs";
  * (`test/architecture.test.ts` fails on an entry whose import is gone). Add none to silence
  * the lint: fix the import, or change the table.
  */
-export const KNOWN_VIOLATIONS = [
-  // To be removed: the retry, failure and secret helpers move from connectors/shared/ to support/.
-  { file: "src/agent/client.ts", import: "../connectors/shared/failures.js" },
-  { file: "src/agent/client.ts", import: "../connectors/shared/retry.js" },
-  { file: "src/agent/client.ts", import: "../connectors/shared/secret.js" },
-  // To be removed: a native connection's tables and paths are read from connectors/schemas.ts
-  // (driver-free), not from connectors/index.ts, which loads ldapts, pg, mysql2, better-sqlite3.
-  { file: "src/config/resolve-connections.ts", import: "../connectors/index.js" },
-];
+export const KNOWN_VIOLATIONS = [];
 
 export default tseslint.config(
   {

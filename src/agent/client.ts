@@ -13,9 +13,9 @@ import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { AgentDef } from "../config/config.js";
-import { describeError, isNetworkError, isTlsError } from "../connectors/shared/failures.js";
-import { withRetries } from "../connectors/shared/retry.js";
-import { readSecret } from "../connectors/shared/secret.js";
+import { describeError, isNetworkError, isTlsError } from "../support/failures.js";
+import { withRetries } from "../support/retry.js";
+import { readSecret } from "../support/secret.js";
 import { ERROR_CODES, SyncupError, type ErrorCode } from "../errors.js";
 import {
   ADMIN_PRINCIPAL,

@@ -17,10 +17,11 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Config, Mode } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import { readJsonIfExists, sha256File, writeJsonAtomic } from "../prepare/files.js";
 import { connectorDir, type ManifestFile, type PrepareManifest } from "../prepare/layout.js";
 import { acceptPrepared, readPrepared } from "../prepare/previous.js";
 import type { BatchState, BatchView } from "../protocol/api.js";
+import { sha256File } from "../support/file-hash.js";
+import { readJsonIfExists, writeJsonAtomic } from "../support/json-file.js";
 import type { ServerClient } from "./client.js";
 
 /** `transfer.json`: the batch notified for the connector's prepared files. */

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_CSV_FORMAT, resolveCsvFormat, type CsvFormat } from "../csv/format.js";
 import { SyncupError } from "../errors.js";
-import { nativeConnector } from "../connectors/index.js";
+import { nativeConnection } from "../connectors/schemas.js";
 import type { ConnectionDef, CsvTableDef } from "./config.js";
 import type { ConfigPath, RawConnection, RawConnector, Resolving } from "./resolving.js";
 
@@ -57,7 +57,7 @@ function resolveNative(
   tables: Record<string, CsvTableDef>,
   r: Resolving,
 ): ConnectionDef | undefined {
-  const native = nativeConnector(conn.type);
+  const native = nativeConnection(conn.type);
   if (native === undefined) {
     r.problem([...cpath, "connections", connName, "type"], `unknown connection type "${conn.type}"`);
     return undefined;

@@ -5,6 +5,7 @@
  * mapped entity types, each end named by a key of its mapping).
  */
 import { compileConverter } from "../core/convert.js";
+import type { ThresholdName } from "../core/thresholds.js";
 import type {
   AssociationDef,
   AssociationMappingDef,
@@ -14,7 +15,7 @@ import type {
   PropertyMappingDef,
 } from "./config.js";
 import type { ConfigPath, RawConnector, Resolving } from "./resolving.js";
-import type { ThresholdName, Thresholds } from "./schema.js";
+import type { Thresholds } from "./schema.js";
 
 type RawEntityTypeMapping = NonNullable<RawConnector["entityTypeMappings"]>[string];
 type RawPropertyMapping = NonNullable<RawEntityTypeMapping["properties"]>[string];

@@ -4,9 +4,9 @@ import { scimConnector } from "./scim/index.js";
 import { sqlConnector } from "./sql/index.js";
 
 /**
- * The native connectors, selected by a connection's `type`. Each one's connection schema is
- * also listed in `./schemas.ts` (kept apart so that the configuration schema does not load
- * the connectors' client libraries).
+ * The native connectors, selected by a connection's `type`. Each one's connection (schema,
+ * tables, paths) is also listed in `./schemas.ts`, kept apart so that loading a configuration
+ * does not load the connectors' client libraries.
  */
 export const NATIVE_CONNECTORS: readonly NativeConnector[] = [ldapConnector, scimConnector, sqlConnector];
 

@@ -33,8 +33,12 @@ export interface NativeExportResult {
   readonly commit?: () => Promise<void>;
 }
 
+/**
+ * What the configuration reads of a native connection: its schema, its tables and its paths.
+ * Each connector's `schema.ts` holds it, so that loading a configuration loads no client library.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each connector has its own settings type
-export interface NativeConnector<Settings = any> {
+export interface NativeConnection<Settings = any> {
   /** The `type` of the connection in syncup.yaml. */
   readonly type: string;
   /** A zod strictObject with `type: z.literal(<type>)`. */
@@ -43,5 +47,10 @@ export interface NativeConnector<Settings = any> {
   tables(settings: Settings): string[];
   /** Makes relative paths of the settings absolute (relative to the configuration file). */
   resolvePaths?(settings: Settings, abs: (path: string) => string): Settings;
+}
+
+/** A native connection with its export (`./<type>/index.ts`), which loads the client library. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each connector has its own settings type
+export interface NativeConnector<Settings = any> extends NativeConnection<Settings> {
   export(settings: Settings, ctx: NativeExportContext): Promise<NativeExportResult>;
 }

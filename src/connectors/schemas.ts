@@ -1,8 +1,12 @@
-import { ldapConnectionSchema } from "./ldap/schema.js";
-import { scimConnectionSchema } from "./scim/schema.js";
-import { sqlConnectionSchema } from "./sql/schema.js";
+import type { NativeConnection } from "./native.js";
+import { ldapConnection, ldapConnectionSchema } from "./ldap/schema.js";
+import { scimConnection, scimConnectionSchema } from "./scim/schema.js";
+import { sqlConnection, sqlConnectionSchema } from "./sql/schema.js";
 
-/** What `config/schema.ts` needs of the connectors: their connection schemas, which load no driver. */
+/**
+ * What the configuration needs of the connectors: their connection schemas, tables and paths,
+ * which load no driver.
+ */
 export { checkSecretSources } from "./shared/schema-parts.js";
 
 /** The connection schemas of the native connectors, one per folder (`./<type>/schema.ts`). */
@@ -11,3 +15,14 @@ export const NATIVE_CONNECTION_SCHEMAS = [
   scimConnectionSchema,
   sqlConnectionSchema,
 ] as const;
+
+/** The native connections (schema, tables, paths), selected by a connection's `type`. */
+export const NATIVE_CONNECTIONS: readonly NativeConnection[] = [
+  ldapConnection,
+  scimConnection,
+  sqlConnection,
+];
+
+export function nativeConnection(type: string): NativeConnection | undefined {
+  return NATIVE_CONNECTIONS.find((c) => c.type === type);
+}

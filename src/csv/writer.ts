@@ -1,6 +1,7 @@
-import { createHash, randomBytes, type Hash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
+import { temporaryPath } from "../support/temporary-path.js";
 import { isCsvWhitespace } from "./format.js";
 
 const QUOTE = '"';
@@ -60,23 +61,6 @@ function needsQuotes(field: string, sepCode: number): boolean {
     if (c === sepCode || c === 34 || c === 10 || c === 13) return true;
   }
   return false;
-}
-
-/**
- * The temporary name a file is written under until it is renamed into place:
- * `<path>.tmp-<pid>-<random hex>`. The pid tells a later run whether its writer may still be
- * at work (see `prepare/temp-files.ts`).
- */
-export function temporaryPath(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
-}
-
-const TEMPORARY_NAME = /^(.+)\.tmp-(\d+)-[0-9a-f]+$/;
-
-/** For a temporary name (`temporaryPath`), the final name and the writer's pid. */
-export function parseTemporaryName(name: string): { target: string; pid: number } | undefined {
-  const match = TEMPORARY_NAME.exec(name);
-  return match === null ? undefined : { target: match[1] as string, pid: Number(match[2]) };
 }
 
 export interface CsvCommitResult {

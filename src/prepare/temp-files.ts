@@ -1,8 +1,8 @@
 /**
  * Temporary files that a process killed in the middle of a step left behind (a kill -9, a crash,
- * a power cut): the `<file>.tmp-<pid>-<hex>` of atomic writes (`csv/writer.ts`), up to the size
- * of a prepared file each, and the sort's folders `syncup-sort-<pid>-…`. Nothing else would ever
- * remove them. A prepare removes them as it starts:
+ * a power cut): the `<file>.tmp-<pid>-<hex>` of atomic writes (`support/temporary-path.ts`), up
+ * to the size of a prepared file each, and the sort's folders `syncup-sort-<pid>-…`. Nothing else
+ * would ever remove them. A prepare removes them as it starts:
  *
  * - in the connector's work folder, and those of its tables' files in the export folder: all of
  *   them. The prepare holds the connector's lock (`support/connector-lock.ts`), which every step
@@ -13,9 +13,9 @@
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config, ConnectorDef } from "../config/config.js";
-import { parseTemporaryName } from "../csv/writer.js";
 import { sortFolderPid } from "../sort/external-sort.js";
 import { mayBeInUse } from "../support/process-start.js";
+import { parseTemporaryName } from "../support/temporary-path.js";
 import { connectorDir } from "./layout.js";
 
 /** Removes the connector's leftover temporary files (see above); returns their paths. */

@@ -3,12 +3,12 @@
  * `transfer.json`): written whole or not at all, read back as "absent" when missing.
  */
 import { open, readFile, rename, rm } from "node:fs/promises";
-import { temporaryPath } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
+import { temporaryPath } from "./temporary-path.js";
 
 /**
  * Writes a JSON file atomically: temporary name, fsync, rename. The temporary name is the CSV
- * writer's (`<path>.tmp-<pid>-<hex>`), so that the removal of killed runs' files finds it too.
+ * writer's too (`<path>.tmp-<pid>-<hex>`), so that the removal of killed runs' files finds it too.
  */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = temporaryPath(path);

@@ -155,7 +155,7 @@ describe("resumeTransfer", () => {
     const manifest = JSON.parse(readFileSync(join(workDir, CONNECTOR, "prepare.json"), "utf8")) as {
       files: { file: string; sha256: string; kind: string }[];
     };
-    const { sha256File } = await import("../../src/prepare/files.js");
+    const { sha256File } = await import("../../src/support/file-hash.js");
     const files = [
       ...manifest.files
         .filter((f) => f.kind === "sorted")

@@ -15,10 +15,16 @@ import {
 } from "ldapts";
 import { SyncupError } from "../../errors.js";
 import type { NativeExportContext, NativeExportResult } from "../native.js";
-import { describeError, isNetworkError, isTlsError, tlsError, unreachableError } from "../shared/failures.js";
+import {
+  describeError,
+  isNetworkError,
+  isTlsError,
+  tlsError,
+  unreachableError,
+} from "../../support/failures.js";
 import { exportObjects, type ObjectTableSpec } from "../shared/object-export.js";
-import { withRetries } from "../shared/retry.js";
-import { readSecret, readSettingFile } from "../shared/secret.js";
+import { withRetries } from "../../support/retry.js";
+import { readSecret, readSettingFile } from "../../support/secret.js";
 import { TableWriters } from "../shared/table-writers.js";
 import { Directory } from "./directory.js";
 import type { EntryPlan } from "./entry.js";

@@ -1,6 +1,13 @@
 /** The settings of an LDAP / Active Directory connection (`type: ldap`). */
 import { z } from "zod";
-import { checkSecretSources, retries, tableName, timeoutSeconds } from "../shared/schema-parts.js";
+import type { NativeConnection } from "../native.js";
+import {
+  absoluteFiles,
+  checkSecretSources,
+  retries,
+  tableName,
+  timeoutSeconds,
+} from "../shared/schema-parts.js";
 
 /** An attribute description as LDAP writes it: a name or OID, with options (`userCertificate;binary`). */
 const attributeName = z
@@ -140,3 +147,11 @@ export type LdapSettings = z.output<typeof ldapConnectionSchema>;
 export function ldapTables(settings: LdapSettings): string[] {
   return ["entries", ...Object.keys(settings.links)];
 }
+
+/** What the configuration reads of an LDAP connection. */
+export const ldapConnection: NativeConnection<LdapSettings> = {
+  type: "ldap",
+  schema: ldapConnectionSchema,
+  tables: ldapTables,
+  resolvePaths: absoluteFiles,
+};

@@ -5,8 +5,14 @@
  */
 import { z } from "zod";
 import { SyncupError } from "../../errors.js";
-import { describeError, isNetworkError, isTlsError, tlsError, unreachableError } from "../shared/failures.js";
-import { withRetries } from "../shared/retry.js";
+import {
+  describeError,
+  isNetworkError,
+  isTlsError,
+  tlsError,
+  unreachableError,
+} from "../../support/failures.js";
+import { withRetries } from "../../support/retry.js";
 
 export type ScimResource = Record<string, unknown>;
 

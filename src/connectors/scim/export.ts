@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { NativeExportContext, NativeExportResult } from "../native.js";
 import { exportObjects, type ObjectExportResult } from "../shared/object-export.js";
-import { readSecret } from "../shared/secret.js";
+import { readSecret } from "../../support/secret.js";
 import { TableWriters } from "../shared/table-writers.js";
 import { ScimClient } from "./client.js";
 import { scimResourceTypes, type ScimResourceType, type ScimSettings } from "./schema.js";

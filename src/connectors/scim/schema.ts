@@ -1,5 +1,6 @@
 /** The settings of a SCIM 2.0 connection (`type: scim`, RFC 7643/7644). */
 import { z } from "zod";
+import type { NativeConnection } from "../native.js";
 import { checkSecretSources, retries, tableName, timeoutSeconds } from "../shared/schema-parts.js";
 
 /** The columns of the Users table when `attributes` is not set. */
@@ -203,3 +204,20 @@ export function scimResourceTypes(settings: ScimSettings): ScimResourceType[] {
 export function scimTables(settings: ScimSettings): string[] {
   return scimResourceTypes(settings).flatMap((t) => [t.table, ...Object.keys(t.links)]);
 }
+
+/** What the configuration reads of a SCIM connection. */
+export const scimConnection: NativeConnection<ScimSettings> = {
+  type: "scim",
+  schema: scimConnectionSchema,
+  tables: scimTables,
+  resolvePaths(settings, abs) {
+    const { auth } = settings;
+    if (auth.type === "bearer" && auth.tokenFile !== undefined) {
+      return { ...settings, auth: { ...auth, tokenFile: abs(auth.tokenFile) } };
+    }
+    if (auth.type === "basic" && auth.passwordFile !== undefined) {
+      return { ...settings, auth: { ...auth, passwordFile: abs(auth.passwordFile) } };
+    }
+    return settings;
+  },
+};

@@ -1,4 +1,4 @@
-/** Pieces of the native connectors' connection schemas (zod only: loaded by the configuration schema). */
+/** Pieces of the native connectors' connection schemas and settings (zod only: loaded by the configuration). */
 import { z } from "zod";
 
 /** A table name: the file is `<connection>_<table>.csv`. */
@@ -48,4 +48,24 @@ export function checkSecretSources(
       message: `${keys.what} is needed: set ${keys.env} (the name of an environment variable) or ${keys.file} (the path of a file holding it)`,
     });
   }
+}
+
+/** The files a connection may name besides its queries: a password file, a CA file. */
+interface FileSettings {
+  readonly passwordFile?: string | undefined;
+  readonly tls?: { readonly caFile?: string | undefined } | undefined;
+}
+
+/** `passwordFile` and `tls.caFile` made absolute with `abs` (relative to the configuration file). */
+export function absoluteFiles<Settings extends FileSettings>(
+  settings: Settings,
+  abs: (path: string) => string,
+): Settings {
+  return {
+    ...settings,
+    ...(settings.passwordFile === undefined ? {} : { passwordFile: abs(settings.passwordFile) }),
+    ...(settings.tls?.caFile === undefined
+      ? {}
+      : { tls: { ...settings.tls, caFile: abs(settings.tls.caFile) } }),
+  };
 }

@@ -6,9 +6,9 @@
  */
 import { SyncupError } from "../../errors.js";
 import type { NativeExportContext, NativeExportResult } from "../native.js";
-import { describeError, tlsError, unreachableError } from "../shared/failures.js";
-import { withRetries } from "../shared/retry.js";
-import { readSecret, readSettingFile } from "../shared/secret.js";
+import { describeError, tlsError, unreachableError } from "../../support/failures.js";
+import { withRetries } from "../../support/retry.js";
+import { readSecret, readSettingFile } from "../../support/secret.js";
 import { TableWriters } from "../shared/table-writers.js";
 import { classifyMysql, openMysql } from "./mysql.js";
 import { classifyPostgres, openPostgres } from "./postgres.js";

@@ -5,7 +5,7 @@
  */
 import mysql from "mysql2";
 import type { Connection, FieldPacket } from "mysql2";
-import { errorCodeOf, isNetworkError, isTlsError } from "../shared/failures.js";
+import { errorCodeOf, isNetworkError, isTlsError } from "../../support/failures.js";
 import { bareQuery, type QueryResult, type SqlFailureKind, type SqlSession } from "./session.js";
 import type { ServerUrl } from "./url.js";
 import { mysqlText, type MysqlColumn } from "./values.js";

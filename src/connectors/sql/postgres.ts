@@ -4,7 +4,7 @@
  * `bytea_output=hex`) converted by ./values.ts.
  */
 import pg from "pg";
-import { errorCodeOf, isNetworkError, isTlsError } from "../shared/failures.js";
+import { errorCodeOf, isNetworkError, isTlsError } from "../../support/failures.js";
 import { bareQuery, type QueryResult, type SqlFailureKind, type SqlSession } from "./session.js";
 import type { ServerUrl } from "./url.js";
 import { postgresText } from "./values.js";

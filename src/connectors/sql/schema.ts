@@ -1,6 +1,14 @@
 /** The settings of a SQL connection (`type: sql`): PostgreSQL, MySQL / MariaDB or SQLite queries. */
 import { z } from "zod";
-import { checkSecretSources, retries, tableName, timeoutSeconds } from "../shared/schema-parts.js";
+import type { NativeConnection } from "../native.js";
+import {
+  absoluteFiles,
+  checkSecretSources,
+  retries,
+  tableName,
+  timeoutSeconds,
+} from "../shared/schema-parts.js";
+import { resolveSqliteUrl } from "./url.js";
 
 export const sqlConnectionSchema = z
   .strictObject({
@@ -86,3 +94,13 @@ export type SqlSettings = z.output<typeof sqlConnectionSchema>;
 export function sqlTables(settings: SqlSettings): string[] {
   return Object.keys(settings.tables);
 }
+
+/** What the configuration reads of a SQL connection. */
+export const sqlConnection: NativeConnection<SqlSettings> = {
+  type: "sql",
+  schema: sqlConnectionSchema,
+  tables: sqlTables,
+  resolvePaths(settings, abs) {
+    return { ...absoluteFiles(settings, abs), url: resolveSqliteUrl(settings.url, abs) };
+  },
+};

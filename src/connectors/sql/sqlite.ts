@@ -3,7 +3,7 @@
  * iterated (`fetchSize` rows per batch), integers read as bigint so that none loses digits.
  */
 import Database from "better-sqlite3";
-import { errorCodeOf } from "../shared/failures.js";
+import { errorCodeOf } from "../../support/failures.js";
 import { bareQuery, type QueryResult, type SqlFailureKind, type SqlSession } from "./session.js";
 import { sqliteText } from "./values.js";
 

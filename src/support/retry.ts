@@ -1,4 +1,4 @@
-/** Retries with exponential backoff: the shell around every native connector's export. */
+/** Retries with exponential backoff, around every native connector's export and the agent's requests. */
 
 export interface RetryOptions {
   /** Further attempts after the first one. */

@@ -1,9 +1,9 @@
 /**
- * Classifies the errors of network clients (sockets, TLS, fetch) and turns them into the
- * connectors' SyncupErrors. Messages name the connection and the host, say what to check,
- * and never carry a secret.
+ * Classifies the errors of network clients (sockets, TLS, fetch) and turns them into
+ * SyncupErrors, for the native connectors and the agent's client. Messages name the connection
+ * and the host, say what to check, and never carry a secret.
  */
-import { SyncupError } from "../../errors.js";
+import { SyncupError } from "../errors.js";
 
 const NETWORK_CODES = new Set([
   "ECONNREFUSED",

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { SyncupError } from "../../errors.js";
+import { SyncupError } from "../errors.js";
 
 /** Where a secret comes from: an environment variable's name or a file's path, never the value. */
 export interface SecretSource {
