@@ -1,12 +1,16 @@
-import { InvalidArgumentError } from "commander";
+/**
+ * `syncup jobs list|run|history`: one function per subcommand, each declaring its options and
+ * rendering what the configuration, the job runner or the job history answers.
+ */
+import { InvalidArgumentError, type Command } from "commander";
 import { ServerClient } from "../../agent/client.js";
-import type { Config } from "../../config/config.js";
+import type { Config, JobDef } from "../../config/config.js";
 import { loadConfig } from "../../config/load.js";
 import { jobsOf, runJob } from "../../jobs/runner.js";
 import { cronOf } from "../../jobs/scheduler.js";
 import type { JobInstance } from "../../protocol/api.js";
 import { openStore } from "../../store/store.js";
-import { print } from "../context.js";
+import { print, type CliContext } from "../context.js";
 import { streamLogger } from "../log.js";
 import { EXIT } from "../exit-codes.js";
 import { renderTable } from "../table.js";
@@ -59,10 +63,17 @@ function nextRun(config: Config, job: string): string {
   return next === null ? "(never)" : next.toISOString().replace("T", " ").slice(0, 19) + "Z";
 }
 
+type SetExit = (code: number) => void;
+
 /** `syncup jobs list|run|history`. */
 export const defineJobsCommand: DefineCommand = (program, ctx, setExit) => {
   const jobs = program.command("jobs").description("List, run and review the configuration's jobs.");
+  defineList(jobs, ctx, setExit);
+  defineRun(jobs, ctx, setExit);
+  defineHistory(jobs, ctx, setExit);
+};
 
+function defineList(jobs: Command, ctx: CliContext, setExit: SetExit): void {
   jobs
     .command("list")
     .description(
@@ -73,30 +84,28 @@ export const defineJobsCommand: DefineCommand = (program, ctx, setExit) => {
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = await loadConfig(opts.config, ctx.env);
       const rows = jobsOf(config).map((j) => ({ ...j, nextRun: nextRun(config, j.name) }));
-      if (opts.json === true) {
-        print(ctx.stdout, JSON.stringify(rows, null, 2));
-      } else {
-        print(
-          ctx.stdout,
-          rows.length === 0
-            ? "(no jobs)"
-            : renderTable(
-                ["job", "connector", "mode", "schedule", "time zone", "tasks", "next run"],
-                rows.map((j) => [
-                  j.name,
-                  j.connector,
-                  j.mode,
-                  j.schedule ?? "",
-                  j.timeZone,
-                  j.tasks.join(", "),
-                  j.nextRun,
-                ]),
-              ),
-        );
-      }
+      print(ctx.stdout, opts.json === true ? JSON.stringify(rows, null, 2) : renderJobs(rows));
       setExit(EXIT.OK);
     });
+}
 
+function renderJobs(rows: readonly (JobDef & { nextRun: string })[]): string {
+  if (rows.length === 0) return "(no jobs)";
+  return renderTable(
+    ["job", "connector", "mode", "schedule", "time zone", "tasks", "next run"],
+    rows.map((j) => [
+      j.name,
+      j.connector,
+      j.mode,
+      j.schedule ?? "",
+      j.timeZone,
+      j.tasks.join(", "),
+      j.nextRun,
+    ]),
+  );
+}
+
+function defineRun(jobs: Command, ctx: CliContext, setExit: SetExit): void {
   jobs
     .command("run <job>")
     .description(
@@ -113,7 +122,9 @@ export const defineJobsCommand: DefineCommand = (program, ctx, setExit) => {
       );
       setExit(jobExitCode(run));
     });
+}
 
+function defineHistory(jobs: Command, ctx: CliContext, setExit: SetExit): void {
   jobs
     .command("history")
     .description(
@@ -126,40 +137,43 @@ export const defineJobsCommand: DefineCommand = (program, ctx, setExit) => {
     .action(async (opts: { config: string; job?: string; limit: number; json?: boolean }) => {
       const config = await loadConfig(opts.config, ctx.env);
       const query = { limit: opts.limit, ...(opts.job === undefined ? {} : { job: opts.job }) };
-      let instances: JobInstance[];
-      if (config.agent !== null) {
-        const client = await ServerClient.fromConfig(config.agent, streamLogger(ctx.stderr, "warn"), ctx.env);
-        instances = await client.jobInstances(query);
-      } else {
-        const store = await openStore(config.databaseUrl);
-        try {
-          instances = await store.jobs.list(query);
-        } finally {
-          await store.close();
-        }
-      }
-      if (opts.json === true) {
-        print(ctx.stdout, JSON.stringify(instances, null, 2));
-      } else {
-        print(
-          ctx.stdout,
-          instances.length === 0
-            ? "(no job instances)"
-            : renderTable(
-                ["started", "job", "connector", "mode", "outcome", "batch", "seconds", "message"],
-                instances.map((i) => [
-                  i.startedAt.replace("T", " ").slice(0, 19),
-                  i.job,
-                  i.connector,
-                  i.ranMode === i.mode ? i.mode : `${i.mode} → ${i.ranMode}`,
-                  i.outcome,
-                  i.batchId?.slice(0, 8) ?? "",
-                  ((Date.parse(i.finishedAt) - Date.parse(i.startedAt)) / 1000).toFixed(1),
-                  clip(i.message, 60),
-                ]),
-              ),
-        );
-      }
+      const instances = await readHistory(config, query, ctx);
+      print(ctx.stdout, opts.json === true ? JSON.stringify(instances, null, 2) : renderHistory(instances));
       setExit(EXIT.OK);
     });
-};
+}
+
+/** The job instances: from the server with an agent section, else from the repository. */
+async function readHistory(
+  config: Config,
+  query: { limit: number; job?: string },
+  ctx: CliContext,
+): Promise<JobInstance[]> {
+  if (config.agent !== null) {
+    const client = await ServerClient.fromConfig(config.agent, streamLogger(ctx.stderr, "warn"), ctx.env);
+    return client.jobInstances(query);
+  }
+  const store = await openStore(config.databaseUrl);
+  try {
+    return await store.jobs.list(query);
+  } finally {
+    await store.close();
+  }
+}
+
+function renderHistory(instances: readonly JobInstance[]): string {
+  if (instances.length === 0) return "(no job instances)";
+  return renderTable(
+    ["started", "job", "connector", "mode", "outcome", "batch", "seconds", "message"],
+    instances.map((i) => [
+      i.startedAt.replace("T", " ").slice(0, 19),
+      i.job,
+      i.connector,
+      i.ranMode === i.mode ? i.mode : `${i.mode} → ${i.ranMode}`,
+      i.outcome,
+      i.batchId?.slice(0, 8) ?? "",
+      ((Date.parse(i.finishedAt) - Date.parse(i.startedAt)) / 1000).toFixed(1),
+      clip(i.message, 60),
+    ]),
+  );
+}
