@@ -7,6 +7,7 @@ import { describeCheck, openStore } from "../../sync/index.js";
 import { SyncupError } from "../../errors.js";
 import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { nextSteps, syncExitCode } from "../sync-report.js";
 import { progressBar } from "../progress.js";
 import { renderTable } from "../table.js";
 import type { DefineCommand } from "../command.js";
@@ -39,7 +40,10 @@ export const defineRunCommand: DefineCommand = (program, ctx, setExit) => {
         .default("auto"),
     )
     .option("--force", "ignore thresholds (initial: replace the connector's resources)")
-    .option("--dry-run", "stage and report, apply nothing")
+    .option(
+      "--dry-run",
+      "export, prepare and stage, apply nothing: the changes are kept for review (exit 3 when a real run would be blocked)",
+    )
     .option("--json", "print the reports as JSON")
     .action(async (opts: RunOptions) => {
       const config = await loadConfig(opts.config, ctx.env);
@@ -96,7 +100,12 @@ export const defineRunCommand: DefineCommand = (program, ctx, setExit) => {
         const text = failure.error instanceof Error ? failure.error.message : String(failure.error);
         ctx.stderr.write(`syncup: connector ${failure.connector} failed: error ${code}: ${text}\n`);
       }
-      const blocked = runs.some((r) => r.outcome === "blocked" || r.outcome === "waiting");
+      const blocked = runs.some(
+        (r) =>
+          r.outcome === "blocked" ||
+          r.outcome === "waiting" ||
+          (r.sync !== null && syncExitCode(r.sync) !== 0),
+      );
       const first = failures[0];
       setExit(first !== undefined ? exitCodeOf(first.error) : blocked ? EXIT.BLOCKED : EXIT.OK);
     });
@@ -167,11 +176,13 @@ function printNotes(out: NodeJS.WritableStream, r: ConnectorRun, configFile: str
   if (sync === null) return;
   for (const file of sync.orphanFiles) print(out, `${r.connector}: orphan links listed in ${file}`);
   if (sync.state === "blocked") {
-    print(out, `${r.connector}: batch ${sync.batchId} is BLOCKED by its thresholds; nothing was applied:`);
-    for (const check of sync.crossed) print(out, `  - ${describeCheck(check)}`);
+    print(out, `${r.connector}: batch ${sync.batchId} is BLOCKED by its thresholds:`);
+  } else if (sync.state === "previewed" && sync.crossed.length > 0) {
     print(
       out,
-      `  Review with: syncup batches changes ${sync.batchId} --config ${configFile}\n  Then: syncup batches validate|cancel ${sync.batchId} --config ${configFile}`,
+      `${r.connector}: dry run ${sync.batchId}: a real run would ${sync.forced ? "cross (forced)" : "be BLOCKED by"}:`,
     );
   }
+  if (sync.state !== "applied") for (const check of sync.crossed) print(out, `  - ${describeCheck(check)}`);
+  for (const line of nextSteps(sync, configFile)) print(out, `  ${line}`);
 }

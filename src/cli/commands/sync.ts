@@ -3,10 +3,9 @@ import { withConnectorLock } from "../../support/connector-lock.js";
 import { synchronize } from "../../sync/index.js";
 import { modeOption, type DefineCommand } from "../command.js";
 import { print } from "../context.js";
-import { EXIT } from "../exit-codes.js";
 import { applyPauseHook } from "../fault-hooks.js";
 import { progressBar } from "../progress.js";
-import { renderSyncReport } from "../sync-report.js";
+import { renderSyncReport, syncExitCode } from "../sync-report.js";
 import { withStore } from "../with-store.js";
 
 /** `syncup sync --connector X --mode M [--dry-run] [--force] [--json]`. */
@@ -18,7 +17,10 @@ export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
     .requiredOption("--connector <name>", "connector to synchronize")
     .addOption(modeOption("complete"))
     .option("--dir <folder>", "folder of the prepared files (default <workDir>/<connector>)")
-    .option("--dry-run", "stage and report the changes, then discard them")
+    .option(
+      "--dry-run",
+      "stage and report the changes, apply nothing: they are kept for review as a previewed batch (exit 3 when a real run would be blocked)",
+    )
     .option("--force", "ignore thresholds; in initial mode, replace the connector's resources")
     .option("--json", "print the report as JSON")
     .action(
@@ -62,7 +64,7 @@ export const defineSyncCommand: DefineCommand = (program, ctx, setExit) => {
             : synchronizeAndAccept();
         }).finally(() => bar.stop());
         print(ctx.stdout, opts.json === true ? JSON.stringify(report, null, 2) : renderSyncReport(report));
-        setExit(report.state === "blocked" ? EXIT.BLOCKED : EXIT.OK);
+        setExit(syncExitCode(report));
       },
     );
 };
