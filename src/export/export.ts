@@ -7,7 +7,16 @@
  */
 import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { Config, ConnectorDef, CsvTableDef, Mode } from "../config/config.js";
+import type {
+  CommandConnectionDef,
+  Config,
+  ConnectionDef,
+  ConnectorDef,
+  CsvConnectionDef,
+  CsvTableDef,
+  Mode,
+  NativeConnectionDef,
+} from "../config/config.js";
 import { requireConnector } from "../config/require-connector.js";
 import { openCsv } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
@@ -65,132 +74,190 @@ export async function exportConnector(
   );
 }
 
+/** One connector's export under way: what it runs on. */
+interface ExportJob {
+  readonly config: Config;
+  readonly connector: ConnectorDef;
+  readonly mode: Mode;
+  readonly options: ExportOptions;
+}
+
+/** What the export gathers before it renames every file into place, or throws it all away. */
+interface Staged {
+  /** Canonical copies of csv and command files, written under temporary names. */
+  readonly pending: { writer: CsvFileWriter; table: string; source: string }[];
+  readonly commands: ExportReport["commands"][number][];
+  /** Files a native connector wrote into a scratch folder, renamed into place last. */
+  readonly moves: { from: string; to: string; table: string; rows: number }[];
+  /** The native connectors' state commits (watermarks, key listings). */
+  readonly commits: (() => Promise<void>)[];
+  /** Scratch folders, removed whatever happens. */
+  readonly scratch: string[];
+}
+
+/** Where a table's source file is, once its connection produced it. */
+type SourceOf = (table: CsvTableDef) => Promise<string>;
+
 async function exportLocked(
   config: Config,
   connector: ConnectorDef,
   mode: Mode,
   options: ExportOptions,
 ): Promise<ExportReport> {
+  const job: ExportJob = { config, connector, mode, options };
   await mkdir(config.exportDir, { recursive: true });
-  const pending: { writer: CsvFileWriter; table: string; source: string }[] = [];
-  const commands: ExportReport["commands"][number][] = [];
-  const moves: { from: string; to: string; table: string; rows: number }[] = [];
-  const commits: (() => Promise<void>)[] = [];
-  const scratch: string[] = [];
+  const staged: Staged = { pending: [], commands: [], moves: [], commits: [], scratch: [] };
   try {
     for (const connection of Object.values(connector.connections)) {
       const tables = Object.values(connector.tables).filter((t) => t.connection === connection.name);
-      let sourceOf: (table: CsvTableDef) => Promise<string>;
       if (connection.type === "native") {
-        const native = nativeConnector(connection.kind);
-        if (native === undefined)
-          throw new SyncupError("CONFIG_INVALID", `unknown connection type "${connection.kind}"`);
-        await mkdir(config.prepare.tempDir, { recursive: true });
-        const outputDir = await mkdtemp(join(config.prepare.tempDir, `export-${connection.name}-`));
-        scratch.push(outputDir);
-        const stateDir = join(config.exportDir, ".state", connector.name, connection.name);
-        await mkdir(stateDir, { recursive: true });
-        const result = await native.export(connection.settings, {
-          connection: connection.name,
-          connector: connector.name,
-          mode,
-          outputDir,
-          stateDir,
-          env: options.env ?? process.env,
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-          ...(options.log ? { log: options.log } : {}),
-        });
-        if (result.commit) commits.push(result.commit);
-        for (const table of tables) {
-          const file = `${table.name}.csv`;
-          moves.push({
-            from: join(outputDir, file),
-            to: join(config.exportDir, file),
-            table: table.name,
-            rows: result.tables[table.table] ?? 0,
-          });
-        }
+        await exportNative(job, connection, tables, staged);
         continue;
       }
-      if (connection.type === "csv") {
-        const dir = mode === "incremental" ? connection.incrementalPath : connection.path;
-        sourceOf = (table) =>
-          findNewestFile(
-            dir,
-            table.filePattern ?? /^$/,
-            `table "${table.name}" of connector "${connector.name}"`,
-          );
-      } else {
-        await mkdir(config.prepare.tempDir, { recursive: true });
-        const outputDir = await mkdtemp(join(config.prepare.tempDir, `export-${connection.name}-`));
-        scratch.push(outputDir);
-        const result = await runCommand({
-          command: connection.command,
-          cwd: connection.cwd,
-          env: {
-            ...connection.env,
-            SYNCUP_OUTPUT_DIR: outputDir,
-            SYNCUP_MODE: mode,
-            SYNCUP_CONNECTOR: connector.name,
-            SYNCUP_CONNECTION: connection.name,
-          },
-          timeoutSeconds: connection.timeoutSeconds,
-          label: `Export command of connection "${connection.name}" (connector "${connector.name}")`,
-        });
-        commands.push({
-          connection: connection.name,
-          seconds: result.seconds,
-          stderrTail: result.stderrTail,
-        });
-        sourceOf = (table) =>
-          findNewestFile(
-            outputDir,
-            new RegExp(`^${escapeRegExp(table.name)}\\.csv$`),
-            `table "${table.name}" (the command must write ${table.name}.csv into $SYNCUP_OUTPUT_DIR)`,
-          );
-      }
+      const sourceOf =
+        connection.type === "csv"
+          ? csvSource(job, connection)
+          : await runExportCommand(job, connection, staged);
       for (const table of tables) {
         const source = await sourceOf(table);
-        pending.push({
+        staged.pending.push({
           writer: await copyTable(table, source, config.exportDir, options),
           table: table.name,
           source,
         });
       }
     }
-    const files: ExportedFile[] = [];
-    for (const move of moves) {
-      const info = await stat(move.from).catch(() => undefined);
-      if (info === undefined) {
-        throw new SyncupError(
-          "EXPORT_NO_FILE",
-          `The ${move.table} export wrote no file "${basename(move.from)}".`,
-        );
-      }
-      files.push({
-        table: move.table,
-        source: "(native export)",
-        output: move.to,
-        rows: move.rows,
-        bytes: info.size,
-      });
-    }
-    for (const { writer, table, source } of pending) {
-      const done = await writer.commit();
-      files.push({ table, source, output: done.path, rows: done.rows, bytes: done.bytes });
-    }
-    for (const move of moves) await rename(move.from, move.to);
+    const files = await commitFiles(staged);
     const commitState = async () => {
-      for (const commit of commits.splice(0)) await commit();
+      for (const commit of staged.commits.splice(0)) await commit();
     };
     if (options.deferStateCommit !== true) await commitState();
-    return { connector: connector.name, mode, files, commands, commitState };
+    return { connector: connector.name, mode, files, commands: staged.commands, commitState };
   } catch (error) {
-    await Promise.all(pending.map((p) => p.writer.abort()));
+    await Promise.all(staged.pending.map((p) => p.writer.abort()));
     throw error;
   } finally {
-    await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
+    await Promise.all(staged.scratch.map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+/** A fresh scratch folder for a connection's output, removed when the export ends. */
+async function scratchDir(job: ExportJob, connection: ConnectionDef, staged: Staged): Promise<string> {
+  await mkdir(job.config.prepare.tempDir, { recursive: true });
+  const dir = await mkdtemp(join(job.config.prepare.tempDir, `export-${connection.name}-`));
+  staged.scratch.push(dir);
+  return dir;
+}
+
+/** A native connection's export into a scratch folder; its files are moved into place later. */
+async function exportNative(
+  job: ExportJob,
+  connection: NativeConnectionDef,
+  tables: readonly CsvTableDef[],
+  staged: Staged,
+): Promise<void> {
+  const { config, connector, mode, options } = job;
+  const native = nativeConnector(connection.kind);
+  if (native === undefined)
+    throw new SyncupError("CONFIG_INVALID", `unknown connection type "${connection.kind}"`);
+  const outputDir = await scratchDir(job, connection, staged);
+  const stateDir = join(config.exportDir, ".state", connector.name, connection.name);
+  await mkdir(stateDir, { recursive: true });
+  const result = await native.export(connection.settings, {
+    connection: connection.name,
+    connector: connector.name,
+    mode,
+    outputDir,
+    stateDir,
+    env: options.env ?? process.env,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  if (result.commit) staged.commits.push(result.commit);
+  for (const table of tables) {
+    const file = `${table.name}.csv`;
+    staged.moves.push({
+      from: join(outputDir, file),
+      to: join(config.exportDir, file),
+      table: table.name,
+      rows: result.tables[table.table] ?? 0,
+    });
+  }
+}
+
+/** A csv connection's tables: the newest file matching each table's pattern. */
+function csvSource(job: ExportJob, connection: CsvConnectionDef): SourceOf {
+  const dir = job.mode === "incremental" ? connection.incrementalPath : connection.path;
+  return (table) =>
+    findNewestFile(
+      dir,
+      table.filePattern ?? /^$/,
+      `table "${table.name}" of connector "${job.connector.name}"`,
+    );
+}
+
+/** Runs a command connection's program into a scratch folder, where it writes `<table>.csv`. */
+async function runExportCommand(
+  job: ExportJob,
+  connection: CommandConnectionDef,
+  staged: Staged,
+): Promise<SourceOf> {
+  const { connector, mode } = job;
+  const outputDir = await scratchDir(job, connection, staged);
+  const result = await runCommand({
+    command: connection.command,
+    cwd: connection.cwd,
+    env: {
+      ...connection.env,
+      SYNCUP_OUTPUT_DIR: outputDir,
+      SYNCUP_MODE: mode,
+      SYNCUP_CONNECTOR: connector.name,
+      SYNCUP_CONNECTION: connection.name,
+    },
+    timeoutSeconds: connection.timeoutSeconds,
+    label: `Export command of connection "${connection.name}" (connector "${connector.name}")`,
+  });
+  staged.commands.push({
+    connection: connection.name,
+    seconds: result.seconds,
+    stderrTail: result.stderrTail,
+  });
+  return (table) =>
+    findNewestFile(
+      outputDir,
+      new RegExp(`^${escapeRegExp(table.name)}\\.csv$`),
+      `table "${table.name}" (the command must write ${table.name}.csv into $SYNCUP_OUTPUT_DIR)`,
+    );
+}
+
+/**
+ * Every file into place: the native exports' files checked, the copies committed, then the
+ * native files renamed. The report's files, the native ones first.
+ */
+async function commitFiles(staged: Staged): Promise<ExportedFile[]> {
+  const files: ExportedFile[] = [];
+  for (const move of staged.moves) {
+    const info = await stat(move.from).catch(() => undefined);
+    if (info === undefined) {
+      throw new SyncupError(
+        "EXPORT_NO_FILE",
+        `The ${move.table} export wrote no file "${basename(move.from)}".`,
+      );
+    }
+    files.push({
+      table: move.table,
+      source: "(native export)",
+      output: move.to,
+      rows: move.rows,
+      bytes: info.size,
+    });
+  }
+  for (const { writer, table, source } of staged.pending) {
+    const done = await writer.commit();
+    files.push({ table, source, output: done.path, rows: done.rows, bytes: done.bytes });
+  }
+  for (const move of staged.moves) await rename(move.from, move.to);
+  return files;
 }
 
 /** Reads one source file with its table's format and writes its canonical copy (uncommitted). */
