@@ -1,5 +1,7 @@
 /** How `syncup resources` shows resources, their links and their history to people. */
-import type { HistoryRow, ResourceRow } from "../store/types.js";
+import type { HistoryEntry } from "../protocol/api.js";
+import type { ResourceRow } from "../store/types.js";
+import { describeValues } from "./render-batches.js";
 import type { ResourceView } from "../sync/inspect.js";
 import { renderTable } from "./table.js";
 
@@ -49,18 +51,27 @@ export function renderResourceViews(views: readonly ResourceView[]): string[] {
   return out;
 }
 
-export function renderHistory(rows: readonly HistoryRow[]): string {
+export function renderHistory(rows: readonly HistoryEntry[]): string {
   return rows.length === 0
     ? "(no applied change of this key)"
     : renderTable(
-        ["batch", "mode", "finished", "operation", "entity type", "values"],
+        [
+          "batch",
+          "mode",
+          "finished",
+          "change",
+          "entity type / association",
+          "values (before → after)",
+          "decided by",
+        ],
         rows.map((r) => [
-          r.batchId,
+          r.undoOf === null ? r.batchId : `${r.batchId} (undo of ${r.undoOf.slice(0, 8)})`,
           r.mode,
-          r.finishedAt ?? "",
-          r.operation,
-          r.entityType,
-          r.properties ?? "",
+          r.finishedAt?.replace("T", " ").slice(0, 19) ?? "",
+          `${r.change.kind} ${r.change.operation}`,
+          r.change.entityType ?? r.change.association ?? "",
+          describeValues(r.change),
+          r.decidedBy.length === 0 ? "(automatic)" : r.decidedBy.join(", "),
         ]),
       );
 }

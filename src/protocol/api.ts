@@ -158,6 +158,20 @@ export interface DecisionOutcome {
   readonly undecided: number;
 }
 
+/** `GET /api/v1/resources/:id/history`: one applied change of a resource or of its links. */
+export interface HistoryEntry {
+  readonly batchId: string;
+  /** The batch's number: batches apply in this order. */
+  readonly seq: number;
+  readonly mode: string;
+  readonly finishedAt: string | null;
+  /** The batch is an undo of this one. */
+  readonly undoOf: string | null;
+  /** Who decided on the batch (empty: applied as its run staged it, within its thresholds or forced). */
+  readonly decidedBy: readonly string[];
+  readonly change: ChangeRow;
+}
+
 /** A page of changes; `next` is the cursor of the next page (null on the last). */
 export interface ChangePage {
   readonly rows: readonly ChangeRow[];

@@ -1,5 +1,5 @@
 import { SyncupError } from "../errors.js";
-import type { ChangePage, ChangePageQuery, ChangeRow } from "../protocol/api.js";
+import type { ChangePage, ChangePageQuery, ChangeRow, HistoryEntry } from "../protocol/api.js";
 import type { Driver, SqlValue } from "./driver.js";
 import { CHANGE_TABLES, selectionWhere, type ChangeKind, type ChangeSelection } from "./journal.js";
 
@@ -72,6 +72,11 @@ export class ChangePager {
     return { rows, next, total };
   }
 
+  /** The journal of one primary key of a connector (`journalOf`). */
+  history(connector: string, pk: string): Promise<JournalEntry[]> {
+    return journalOf(this.db, connector, pk);
+  }
+
   private async fetch(
     kind: ChangeKind,
     where: NonNullable<ReturnType<typeof selectionWhere>>,
@@ -124,6 +129,55 @@ export class ChangePager {
     }
     return n;
   }
+}
+
+/** A change of a resource or of one of its links, in the batch that applied it. */
+export type JournalEntry = Omit<HistoryEntry, "decidedBy">;
+
+const RESOURCE_COLUMNS =
+  "c.id, c.operation, c.entity_type, c.pk, c.properties, c.before_properties, c.decision, c.line";
+const LINK_COLUMNS = `c.id, c.operation, c.association, c.key1, c.key2, c.end1_type, c.end2_type, c.resource1_pk,
+                      c.resource2_pk, c.decision, c.cascaded, c.line`;
+const BATCH_COLUMNS = `b.id AS batch, b.seq AS seq, b.mode AS mode, b.finished_at AS finished, b.undo_of AS undo_of`;
+
+interface BatchColumns {
+  batch: string;
+  seq: number;
+  mode: string;
+  finished: string | null;
+  undo_of: string | null;
+}
+
+/**
+ * The journal of one primary key of a connector: every change applied to the resource (of any
+ * entity type with that key) and to its links, oldest first. Rejected changes are left out.
+ */
+export async function journalOf(db: Driver, connector: string, pk: string): Promise<JournalEntry[]> {
+  const applied = `JOIN UR_Batches b ON b.id = c.batch_id AND b.connector = ? AND b.state = 'applied'`;
+  const resources = await db.all<ResourceChangeRecord & BatchColumns>(
+    `SELECT ${RESOURCE_COLUMNS}, ${BATCH_COLUMNS} FROM UR_ResourcesChanges c ${applied}
+     WHERE c.pk = ? AND (c.decision IS NULL OR c.decision <> 'rejected')`,
+    [connector, pk],
+  );
+  const links = await db.all<LinkChangeRecord & BatchColumns>(
+    `SELECT ${LINK_COLUMNS}, ${BATCH_COLUMNS} FROM UR_ResourceLinkChanges c ${applied}
+     WHERE (c.resource1_pk = ? OR c.resource2_pk = ?) AND (c.decision IS NULL OR c.decision <> 'rejected')`,
+    [connector, pk, pk],
+  );
+  const entry = (r: BatchColumns, change: ChangeRow): JournalEntry => ({
+    batchId: r.batch,
+    seq: Number(r.seq),
+    mode: r.mode,
+    finishedAt: r.finished,
+    undoOf: r.undo_of,
+    change,
+  });
+  return [
+    ...resources.map((r) => ({ order: 0, id: Number(r.id), entry: entry(r, resourceView(r)) })),
+    ...links.map((l) => ({ order: 1, id: Number(l.id), entry: entry(l, linkView(l)) })),
+  ]
+    .sort((a, b) => a.entry.seq - b.entry.seq || a.order - b.order || a.id - b.id)
+    .map((e) => e.entry);
 }
 
 function last(rows: readonly ChangeRow[]): ChangeRow {

@@ -2,7 +2,6 @@ import { emptyTables, placeholders, type Driver, type SqlValue } from "./driver.
 import {
   MONO_COLUMNS,
   type ComparedResourceHead,
-  type HistoryRow,
   type KeyColumn,
   type ResolvedEnd,
   type ResourceRow,
@@ -399,18 +398,6 @@ export class ResourceRepository {
       MONO_COLUMNS.map(() => id),
     );
     return rows.map(toResource);
-  }
-
-  /** The journal of a primary key: the applied changes of the connector's batches, oldest first. */
-  history(connector: string, pk: string): Promise<HistoryRow[]> {
-    return this.db.all<HistoryRow>(
-      `SELECT b.id AS "batchId", b.seq AS seq, b.mode AS mode, b.finished_at AS "finishedAt", c.operation AS operation,
-              c.entity_type AS "entityType", c.properties AS properties
-       FROM UR_ResourcesChanges c JOIN UR_Batches b ON b.id = c.batch_id
-       WHERE c.pk = ? AND b.connector = ? AND b.state = 'applied'
-       ORDER BY b.seq, c.id`,
-      [pk, connector],
-    );
   }
 }
 

@@ -167,17 +167,6 @@ export interface ResourceRow extends StoredResource {
   mono: Record<number, number>;
 }
 
-export interface HistoryRow {
-  batchId: string;
-  /** The batch's number: batches apply in this order. */
-  seq: number;
-  mode: string;
-  finishedAt: string | null;
-  operation: string;
-  entityType: string;
-  properties: string | null;
-}
-
 export interface LinkRow {
   association: string;
   key1: string;

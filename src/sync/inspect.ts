@@ -2,8 +2,8 @@
 import type { Config } from "../config/config.js";
 import { requireConnector } from "../config/require-connector.js";
 import type { Store } from "../store/store.js";
-import type { ChangePage, ChangePageQuery } from "../protocol/api.js";
-import type { HistoryRow, ResourceRow, StagedCount } from "../store/types.js";
+import type { ChangePage, ChangePageQuery, HistoryEntry } from "../protocol/api.js";
+import type { ResourceRow, StagedCount } from "../store/types.js";
 import { requireBatch } from "./batches.js";
 
 export interface LinkView {
@@ -104,31 +104,56 @@ export function listResources(
 }
 
 /**
- * What the journal holds of a primary key: the changes of applied batches, oldest first.
- * Initial loads are not journaled row by row: a key whose journal does not start with an
- * insert (or that has none) came from the last initial load before, shown first.
+ * What the journal holds of a primary key: every applied change of the resource and of its
+ * links, before → after, oldest first, with who decided on each batch. Initial loads are not
+ * journaled row by row: a key whose journal does not start with an insert came from the last
+ * initial load before, shown first (its values are the resource's first journaled before-image).
  */
-export async function resourceHistory(store: Store, connector: string, key: string): Promise<HistoryRow[]> {
-  const journal = await store.resources.history(connector, key);
-  const first = journal[0];
-  if (first?.operation === "insert") return journal;
+export async function resourceHistory(store: Store, connector: string, key: string): Promise<HistoryEntry[]> {
+  const journal = await store.changePages.history(connector, key);
+  const who = new Map<string, string[]>();
+  for (const id of new Set(journal.map((e) => e.batchId))) {
+    who.set(id, [...new Set((await store.journal.decisions(id)).map((d) => d.principal))]);
+  }
+  const entries: HistoryEntry[] = journal.map((e) => ({ ...e, decidedBy: who.get(e.batchId) ?? [] }));
+  const first = entries.find((e) => e.change.kind === "resource");
+  if (first?.change.operation === "insert") return entries;
   const current = first === undefined ? await store.resources.get(connector, key) : [];
-  if (first === undefined && current.length === 0) return journal;
+  if (first === undefined && current.length === 0) return entries;
   const initial = await store.batches.lastApplied(connector, {
     mode: "initial",
     ...(first === undefined ? {} : { before: first.seq }),
   });
-  if (initial === undefined) return journal;
-  const created: HistoryRow = {
+  if (initial === undefined) return entries;
+  const values = first?.change.before ?? parseObject(current[0]?.properties);
+  const created: HistoryEntry = {
     batchId: initial.id,
     seq: initial.seq,
     mode: "initial",
     finishedAt: initial.finishedAt,
-    operation: "insert",
-    entityType: first?.entityType ?? current[0]?.entityType ?? "",
-    properties: null,
+    undoOf: null,
+    decidedBy: [],
+    change: {
+      id: "",
+      kind: "resource",
+      operation: "insert",
+      entityType: first?.change.entityType ?? current[0]?.entityType ?? "",
+      association: null,
+      key,
+      key2: null,
+      before: null,
+      after: values,
+      changed: Object.keys(values ?? {}),
+      link: null,
+      decision: null,
+      line: null,
+    },
   };
-  return [created, ...journal];
+  return [created, ...entries];
+}
+
+function parseObject(text: string | undefined): Record<string, unknown> | null {
+  return text === undefined ? null : (JSON.parse(text) as Record<string, unknown>);
 }
 
 /** A page of a batch's changes (staged, or once applied its journal), before → after. */

@@ -1,6 +1,13 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exitCodeOf } from "../../src/cli/exit-codes.js";
-import { cancelBatch, openStore, synchronize, validateBatch, type Store } from "../../src/sync/index.js";
+import {
+  cancelBatch,
+  openStore,
+  resourceHistory,
+  synchronize,
+  validateBatch,
+  type Store,
+} from "../../src/sync/index.js";
 import type { SynchronizeOptions } from "../../src/sync/types.js";
 import { testDatabases } from "../store/dialects.js";
 import {
@@ -297,9 +304,16 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
   it("keeps a journal of applied batches", async () => {
     await loaded((d) => ({ ...d, users: d.users.map((u) => (u.id === "u0004" ? user(4, 1) : u)) }));
     const report = await sync("complete");
-    const history = await store.resources.history(CONNECTOR, "u0004");
-    expect(history).toEqual([
-      expect.objectContaining({ batchId: report.batchId, operation: "update", entityType: "User" }),
+    const history = (await resourceHistory(store, CONNECTOR, "u0004")).filter(
+      (h) => h.change.kind === "resource",
+    );
+    expect(history.map((h) => [h.mode, h.change.operation])).toEqual([
+      ["initial", "insert"],
+      ["complete", "update"],
     ]);
+    expect(history[1]).toMatchObject({ batchId: report.batchId, decidedBy: [] });
+    expect(history[1]?.change.before?.["name"]).toBe("User 4");
+    expect(history[1]?.change.after?.["name"]).toBe("User 4 v1");
+    expect(history[0]?.change.after?.["name"]).toBe("User 4");
   });
 });

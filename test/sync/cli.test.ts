@@ -108,10 +108,18 @@ describe("syncup sync / batches / resources", () => {
       "HR",
       "--json",
     );
-    expect((JSON.parse(history.stdout) as { operation: string }[]).map((h) => h.operation)).toEqual([
-      "insert",
-      "delete",
-    ]);
+    const entries = JSON.parse(history.stdout) as {
+      decidedBy: string[];
+      change: { kind: string; operation: string; before: { mail?: string } | null };
+    }[];
+    const resourceChanges = entries.filter((h) => h.change.kind === "resource");
+    expect(resourceChanges.map((h) => h.change.operation)).toEqual(["insert", "delete"]);
+    expect(resourceChanges[1]?.change.before?.mail).toBe("user1@example.com");
+    expect(resourceChanges[1]?.decidedBy.length).toBe(1);
+    // Its links went with it, journaled too.
+    expect(entries.some((h) => h.change.kind === "link" && h.change.operation === "delete")).toBe(true);
+    const table = await syncup("resources", "history", "u0001", "--config", config, "--connector", "HR");
+    expect(table.stdout).toMatch(/resource delete/);
     const resources = await syncup(
       "resources",
       "list",
