@@ -1,4 +1,4 @@
-import type { Migration } from "./types.js";
+import type { DdlTypes, Migration } from "./types.js";
 
 const monoColumns = Array.from({ length: 10 }, (_, i) => 128 + i);
 
@@ -15,12 +15,29 @@ const monoColumns = Array.from({ length: 10 }, (_, i) => 128 + i);
  *   batch is applied they stay, as its journal; other states discard them.
  * - `UR_Batches`: one row per synchronization run; `report` is its JSON report.
  * - `UR_LinkInputs`: scratch rows of an initial load (mono-valued links), deleted at its end.
+ *
+ * One function per table builds its DDL; the text they make together must never change (the
+ * migration is history), which `001-initial.test.ts` holds it to.
  */
 export const initial: Migration = {
   id: 1,
   name: "initial",
-  sql: ({ id, ref, key, clustered }) => `
-CREATE TABLE UR_Batches (
+  sql: (types) => `
+${[batches, resources, resourceLinks, resourcesChanges, resourceLinkChanges, linkInputs]
+  .map((table) => table(types))
+  .join("\n\n")}
+`,
+};
+
+/** The indexes of the unique keys `uk1`…`uk3` of `table`, each after the columns `scope`. */
+function ukIndexes(table: string, scope: string): string {
+  return [1, 2, 3]
+    .map((n) => `CREATE INDEX ${table}_uk${n} ON ${table} (${scope}, uk${n}) WHERE uk${n} IS NOT NULL;`)
+    .join("\n");
+}
+
+function batches({ id, key }: DdlTypes): string {
+  return `CREATE TABLE UR_Batches (
   seq ${id},
   id TEXT NOT NULL UNIQUE,
   connector ${key} NOT NULL,
@@ -42,9 +59,11 @@ CREATE TABLE UR_Batches (
   report TEXT,
   error TEXT
 );
-CREATE INDEX UR_Batches_connector ON UR_Batches (connector, state);
+CREATE INDEX UR_Batches_connector ON UR_Batches (connector, state);`;
+}
 
-CREATE TABLE UR_Resources (
+function resources({ id, ref, key }: DdlTypes): string {
+  return `CREATE TABLE UR_Resources (
   id ${id},
   connector ${key} NOT NULL,
   entity_type ${key} NOT NULL,
@@ -59,15 +78,12 @@ ${monoColumns.map((n) => `  i${n} ${ref},`).join("\n")}
   created_batch_id TEXT NOT NULL
 );
 CREATE UNIQUE INDEX UR_Resources_pk ON UR_Resources (connector, entity_type, pk);
-${[1, 2, 3]
-  .map(
-    (n) =>
-      `CREATE INDEX UR_Resources_uk${n} ON UR_Resources (connector, entity_type, uk${n}) WHERE uk${n} IS NOT NULL;`,
-  )
-  .join("\n")}
-${monoColumns.map((n) => `CREATE INDEX UR_Resources_i${n} ON UR_Resources (i${n}) WHERE i${n} IS NOT NULL;`).join("\n")}
+${ukIndexes("UR_Resources", "connector, entity_type")}
+${monoColumns.map((n) => `CREATE INDEX UR_Resources_i${n} ON UR_Resources (i${n}) WHERE i${n} IS NOT NULL;`).join("\n")}`;
+}
 
-CREATE TABLE UR_ResourceLinks (
+function resourceLinks({ ref, key, clustered }: DdlTypes): string {
+  return `CREATE TABLE UR_ResourceLinks (
   connector ${key} NOT NULL,
   association ${key} NOT NULL,
   key1 ${key} NOT NULL,
@@ -78,9 +94,11 @@ CREATE TABLE UR_ResourceLinks (
   PRIMARY KEY (connector, association, key1, key2)
 )${clustered};
 CREATE INDEX UR_ResourceLinks_resource1 ON UR_ResourceLinks (resource1);
-CREATE INDEX UR_ResourceLinks_resource2 ON UR_ResourceLinks (resource2);
+CREATE INDEX UR_ResourceLinks_resource2 ON UR_ResourceLinks (resource2);`;
+}
 
-CREATE TABLE UR_ResourcesChanges (
+function resourcesChanges({ id, ref, key }: DdlTypes): string {
+  return `CREATE TABLE UR_ResourcesChanges (
   id ${id},
   batch_id TEXT NOT NULL,
   operation TEXT NOT NULL,
@@ -97,15 +115,12 @@ CREATE TABLE UR_ResourcesChanges (
 );
 CREATE INDEX UR_ResourcesChanges_pk ON UR_ResourcesChanges (batch_id, entity_type, pk);
 CREATE INDEX UR_ResourcesChanges_resource ON UR_ResourcesChanges (batch_id, resource_id);
-${[1, 2, 3]
-  .map(
-    (n) =>
-      `CREATE INDEX UR_ResourcesChanges_uk${n} ON UR_ResourcesChanges (batch_id, entity_type, uk${n}) WHERE uk${n} IS NOT NULL;`,
-  )
-  .join("\n")}
-CREATE INDEX UR_ResourcesChanges_history ON UR_ResourcesChanges (pk);
+${ukIndexes("UR_ResourcesChanges", "batch_id, entity_type")}
+CREATE INDEX UR_ResourcesChanges_history ON UR_ResourcesChanges (pk);`;
+}
 
-CREATE TABLE UR_ResourceLinkChanges (
+function resourceLinkChanges({ id, ref, key }: DdlTypes): string {
+  return `CREATE TABLE UR_ResourceLinkChanges (
   id ${id},
   batch_id TEXT NOT NULL,
   operation TEXT NOT NULL,
@@ -122,9 +137,11 @@ CREATE TABLE UR_ResourceLinkChanges (
   mono_end INTEGER,
   line INTEGER
 );
-CREATE INDEX UR_ResourceLinkChanges_batch ON UR_ResourceLinkChanges (batch_id, association, operation);
+CREATE INDEX UR_ResourceLinkChanges_batch ON UR_ResourceLinkChanges (batch_id, association, operation);`;
+}
 
-CREATE TABLE UR_LinkInputs (
+function linkInputs({ ref, key }: DdlTypes): string {
+  return `CREATE TABLE UR_LinkInputs (
   batch_id TEXT NOT NULL,
   association ${key} NOT NULL,
   line INTEGER NOT NULL,
@@ -132,6 +149,5 @@ CREATE TABLE UR_LinkInputs (
   key2 ${key} NOT NULL,
   holder ${ref} NOT NULL,
   target ${ref} NOT NULL
-);
-`,
-};
+);`;
+}
