@@ -5,11 +5,12 @@
  * run under the API connection's mutex; a decision is the worker's, on its own connection, so
  * that it waits for the batch being synchronized.
  */
-import type { BatchDetail, BatchView, ChangePage } from "../protocol/api.js";
+import { SyncupError } from "../errors.js";
+import type { BatchDetail, BatchView, ChangePage, HistoryEntry } from "../protocol/api.js";
 import type { ChangePageQuery } from "../store/change-pages.js";
 import type { ChangeSelection, Decision } from "../store/journal.js";
 import type { Store } from "../store/store.js";
-import { batchSummary } from "../sync/inspect.js";
+import { batchSummary, resourceHistory } from "../sync/inspect.js";
 import { requireBatch } from "../sync/batches.js";
 import type { Actor, DecisionOutcome, ReviewedReport } from "../sync/review.js";
 import type { Principal } from "./auth.js";
@@ -50,6 +51,22 @@ export class BatchAdminService {
     return this.deps.mutex.run(async () => {
       await requireBatch(this.deps.store, id);
       return this.deps.store.changePages.page(id, query);
+    });
+  }
+
+  /** The journal of a resource (by id) or of a key of a connector (a deleted resource's too). */
+  history(target: { id: number } | { connector: string; key: string }): Promise<HistoryEntry[]> {
+    const { store } = this.deps;
+    return this.deps.mutex.run(async () => {
+      if ("connector" in target) return resourceHistory(store, target.connector, target.key);
+      const row = await store.resources.byId(target.id);
+      if (row === undefined) {
+        throw new SyncupError(
+          "RESOURCE_NOT_FOUND",
+          `No resource has id ${target.id}: it may have been deleted since. Ask for its key's history instead (GET /api/v1/history?connector=…&key=…).`,
+        );
+      }
+      return resourceHistory(store, row.connector, row.pk);
     });
   }
 

@@ -120,3 +120,26 @@ export const undoBody = {
     },
   },
 } as const;
+
+export const historyQuery = {
+  type: "object",
+  required: ["connector", "key"],
+  additionalProperties: false,
+  properties: { connector: { type: "string", minLength: 1, maxLength: 200 }, key },
+} as const;
+
+export const history = {
+  type: "array",
+  items: {
+    type: "object",
+    properties: {
+      batchId: { type: "string" },
+      seq: { type: "integer" },
+      mode: { type: "string" },
+      finishedAt: nullableString,
+      undoOf: nullableString,
+      decidedBy: { type: "array", items: { type: "string" }, description: "Empty: applied as staged." },
+      change: changesPage.properties.rows.items,
+    },
+  },
+} as const;

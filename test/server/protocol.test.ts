@@ -619,6 +619,8 @@ describe.each(databases)("syncup server on $dialect", (db) => {
         "GET /api/v1/orphans",
         "GET /api/v1/resources",
         "GET /api/v1/resources/{id}",
+        "GET /api/v1/resources/{id}/history",
+        "GET /api/v1/history",
         "POST /api/v1/session",
         "GET /api/v1/session",
         "DELETE /api/v1/session",

@@ -144,4 +144,34 @@ export function registerAdminRoutes(api: Api, deps: { readonly batches: BatchAdm
       return view;
     },
   );
+
+  api.get<{ Params: { id: number } }>(
+    "/resources/:id/history",
+    {
+      schema: {
+        summary: "A resource's history: every applied change of it and of its links, before → after (viewer)",
+        params: { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 1 } } },
+        response: { 200: R.history, ...S.errors(401, 403, 404) },
+      },
+    },
+    (request) => {
+      requireAdmin(principalOf(request), "read a resource's history");
+      return batches.history({ id: request.params.id });
+    },
+  );
+
+  api.get<{ Querystring: { connector: string; key: string } }>(
+    "/history",
+    {
+      schema: {
+        summary: "A primary key's history in a connector, a deleted resource's too (viewer)",
+        querystring: R.historyQuery,
+        response: { 200: R.history, ...S.errors(401, 403) },
+      },
+    },
+    (request) => {
+      requireAdmin(principalOf(request), "read a resource's history");
+      return batches.history(request.query);
+    },
+  );
 }
