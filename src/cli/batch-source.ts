@@ -115,7 +115,7 @@ function localSource(ctx: CliContext, configFile: string): BatchSource {
     validate: (id) =>
       withStore(ctx, configFile, async (store, config) => {
         const batch = await requireBatch(store, id);
-        return accepted(config, batch, await validateBatch(store, id, { actor }));
+        return accepted(config, batch, await validateBatch(store, id, { actor, config }));
       }),
     cancel: (id) => withStore(ctx, configFile, (store) => cancelBatch(store, id, actor)),
     undo: (id, force) =>

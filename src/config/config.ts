@@ -100,6 +100,8 @@ export interface ConnectorDef {
   readonly associationMappings: readonly AssociationMappingDef[];
   /** Connector-level thresholds with the defaults applied. */
   readonly thresholds: Readonly<Record<ThresholdName, number>>;
+  /** Review and decision: approvers a decided batch needs (1, or 2 for the four-eyes rule), hours a preview is kept. */
+  readonly review: { readonly approvers: 1 | 2; readonly previewHours: number };
 }
 
 export interface JobDef {

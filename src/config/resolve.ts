@@ -106,8 +106,15 @@ function resolveConnector(
     entityTypeMappings,
     associationMappings,
     thresholds: { ...CONNECTOR_THRESHOLD_DEFAULTS, ...definedThresholds(rawConnector.thresholds) },
+    review: {
+      approvers: rawConnector.review?.approvers ?? 1,
+      previewHours: rawConnector.review?.previewHours ?? DEFAULT_PREVIEW_HOURS,
+    },
   };
 }
+
+/** How long a dry run's staged changes are kept for review, by default. */
+export const DEFAULT_PREVIEW_HOURS = 24;
 
 /** Freezes an object graph; the configuration is never changed once validated. */
 export function deepFreeze<T>(value: T): T {

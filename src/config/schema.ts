@@ -161,11 +161,29 @@ const entityAssociationMapping = z.strictObject({
   thresholds: thresholds.optional(),
 });
 
+const review = z
+  .strictObject({
+    approvers: z
+      .union([z.literal(1), z.literal(2)])
+      .optional()
+      .describe(
+        "How many different approvers a blocked or previewed batch of the connector needs before it is applied (2: the four-eyes rule); default 1.",
+      ),
+    previewHours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .optional()
+      .describe("How long a dry run's staged changes are kept for review; default 24."),
+  })
+  .describe("Review and decision on the connector's batches.");
+
 const connector = z.strictObject({
   connections: z.record(name, connection),
   entityTypeMappings: z.record(name, entityTypeMapping).optional(),
   entityAssociationMappings: z.record(name, entityAssociationMapping).optional(),
   thresholds: thresholds.optional(),
+  review: review.optional(),
 });
 
 export const JOB_TASKS = ["export", "prepare", "synchronize"] as const;

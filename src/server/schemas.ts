@@ -200,7 +200,10 @@ export const batchDetail = {
           principal: { type: "string" },
           role: { type: "string" },
           at: { type: "string" },
-          action: { type: "string", enum: ["approve", "reject", "apply", "validate", "cancel", "undo"] },
+          action: {
+            type: "string",
+            enum: ["approve", "reject", "apply", "validate", "cancel", "undo", "sign-off"],
+          },
           changes: count,
           selection: {},
           note: nullableString,

@@ -282,7 +282,7 @@ export class BatchWorker {
   /** An administrator applies a blocked or previewed batch whole, in the queue's turn. */
   async validate(id: string, actor: Actor): Promise<ReviewedReport> {
     const report = await this.deps.mutex.run(() =>
-      validateBatch(this.deps.store, id, { actor, ...this.applyHook() }),
+      validateBatch(this.deps.store, id, { actor, config: this.deps.config, ...this.applyHook() }),
     );
     this.deps.metrics.applied(report);
     this.wake();

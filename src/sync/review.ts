@@ -113,6 +113,40 @@ async function requireSelected(store: Store, batch: BatchRow, selection: ChangeS
   return total;
 }
 
+/** The decisions by which an approver signs a batch off (the four-eyes rule counts their principals). */
+const SIGNING = ["approve", "reject", "apply", "validate", "sign-off"];
+
+/**
+ * The four-eyes rule: with `approvers` 2, a batch is applied only once two different
+ * principals have decided on it. The first one's apply or validate is recorded as a sign-off
+ * and refused (SECOND_APPROVER_REQUIRED); the second one's goes through.
+ */
+async function requireApprovers(
+  store: Store,
+  batch: BatchRow,
+  actor: Actor,
+  approvers: number,
+  action: string,
+): Promise<void> {
+  if (approvers < 2) return;
+  const principals = new Set(
+    (await store.journal.decisions(batch.id)).filter((d) => SIGNING.includes(d.action)).map((d) => d.principal),
+  );
+  principals.add(actor.id);
+  if (principals.size >= approvers) return;
+  await store.journal.record(batch.id, {
+    principal: actor.id,
+    role: actor.role,
+    action: "sign-off",
+    changes: 0,
+    note: `asked to ${action}; waits for a second approver`,
+  });
+  throw new SyncupError(
+    "SECOND_APPROVER_REQUIRED",
+    `Connector "${batch.connector}" needs two approvers: ${actor.id}'s sign-off of batch ${batch.id} is recorded, and another approver must ${action} it too. Nothing was applied.`,
+  );
+}
+
 async function requireConsistent(store: Store, batchId: string): Promise<void> {
   const broken = await store.journal.brokenLinkInserts(batchId, EXAMPLES);
   if (broken.length === 0) return;
@@ -182,6 +216,7 @@ export function applyDecided(
       );
     }
     const connector = requireConnector(config, batch.connector);
+    await requireApprovers(store, batch, actor, connector.review.approvers, "apply");
     const held = await store.counts.held(connector.name, countedScopes(config, connector));
     return store.transaction(async () => {
       if (options.rest !== undefined) {
@@ -253,12 +288,19 @@ async function takenCounts(store: Store, batch: BatchRow): Promise<ChangeCounts>
 export function validateBatch(
   store: Store,
   id: string,
-  options: { actor?: Actor; beforeApplyStep?: (step: ApplyStep) => void | Promise<void> } = {},
+  options: {
+    actor?: Actor;
+    /** The configuration: with it, the connector's review settings apply (two approvers). */
+    config?: Config;
+    beforeApplyStep?: (step: ApplyStep) => void | Promise<void>;
+  } = {},
 ): Promise<ReviewedReport> {
   const actor = options.actor ?? localActor();
   return withBatch(store, id, async (batch) => {
     requireDecidable(batch, "validated");
     await requireCurrent(store, batch);
+    const approvers = options.config?.connectors[batch.connector]?.review.approvers ?? 1;
+    await requireApprovers(store, batch, actor, approvers, "validate");
     return store.transaction(async () => {
       const tally = await store.journal.tally(batch.id);
       const all = tally.approved + tally.rejected + tally.undecided;

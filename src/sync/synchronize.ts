@@ -127,7 +127,8 @@ async function runStaged(
   if (options.dryRun === true) {
     // A preview keeps its staged changes, to be reviewed (and decided on) until it expires.
     const report = build("previewed");
-    const expiresAt = new Date(Date.now() + (options.previewHours ?? DEFAULT_PREVIEW_HOURS) * 3_600_000);
+    const hours = options.previewHours ?? connector.review.previewHours;
+    const expiresAt = new Date(Date.now() + hours * 3_600_000);
     await store.batches.setState(batchId, "previewed", {
       counts: countsOf(report),
       report,
@@ -393,9 +394,6 @@ export async function recoverInterrupted(store: Store, connector: string): Promi
   }
   return interrupted;
 }
-
-/** How long a preview's staged changes are kept, by default. */
-export const DEFAULT_PREVIEW_HOURS = 24;
 
 /** Discards the staged changes of the connector's previews that expired (they end `cancelled`). */
 export async function expirePreviews(store: Store, connector: string): Promise<void> {

@@ -34,6 +34,8 @@ export interface TestConfigOptions {
   /** Thresholds of the User entity type mapping and of the Membership association mapping. */
   userThresholds?: Record<string, number>;
   membershipThresholds?: Record<string, number>;
+  /** The connector's review settings (approvers, previewHours). */
+  review?: Record<string, number>;
 }
 
 export function testConfig(workDir: string, options: TestConfigOptions = {}): Config {
@@ -89,6 +91,7 @@ entityModel:
 connectors:
   ${CONNECTOR}:
     ${connectorThresholds}
+    ${options.review === undefined ? "" : `review: ${JSON.stringify(options.review)}`}
     connections:
       hr:
         type: csv

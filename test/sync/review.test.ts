@@ -345,6 +345,32 @@ describe.each(databases)("review and decision on $dialect", (db) => {
     expect((await store.changePages.page(expiring.batchId, { limit: 5 })).rows).toEqual([]);
   });
 
+  it("the four-eyes rule: a connector that needs two approvers applies only once a second one decides", async () => {
+    const data = await loaded();
+    await writeComplete(workDir, withoutUsers(data, ["u0002", "u0003"]));
+    const fourEyes = { ...BLOCK_DELETES, review: { approvers: 2, previewHours: 2 } };
+    const blocked = await sync("complete", fourEyes);
+    const before = await snapshot(store);
+    await expect(
+      validateBatch(store, blocked.batchId, { actor: ALICE, config: configOf(fourEyes) }),
+    ).rejects.toMatchObject({ code: "SECOND_APPROVER_REQUIRED" });
+    await expect(applyDecided(store, configOf(fourEyes), blocked.batchId, ALICE)).rejects.toMatchObject({
+      code: "SECOND_APPROVER_REQUIRED",
+    });
+    expect(await snapshot(store)).toEqual(before);
+    const report = await validateBatch(store, blocked.batchId, { actor: BOB, config: configOf(fourEyes) });
+    expect(report.review?.decidedBy).toEqual(["alice", "bob"]);
+    expect((await store.journal.decisions(blocked.batchId)).map((d) => [d.principal, d.action])).toEqual([
+      ["alice", "sign-off"],
+      ["alice", "sign-off"],
+      ["bob", "validate"],
+    ]);
+    // The connector's preview hours.
+    const preview = await sync("complete", fourEyes, { dryRun: true });
+    const expires = Date.parse((await store.batches.get(preview.batchId))!.expiresAt!);
+    expect(Math.abs(expires - Date.now() - 2 * 3_600_000)).toBeLessThan(60_000);
+  });
+
   it("properties: approve all = validate, approve none = cancel, partial then complete = the rejected changes, undo = before", async () => {
     const ids = Array.from({ length: 12 }, (_, i) => user(i + 1).id);
     await fc.assert(
@@ -359,7 +385,9 @@ describe.each(databases)("review and decision on $dialect", (db) => {
           const data = await loaded(12);
           const initial = await snapshot(store);
           const changed = withoutUsers(data, gone);
-          changed.users = changed.users.map((u, i) => (i % 4 === variant ? user(Number(u.id.slice(1)), 1) : u));
+          changed.users = changed.users.map((u, i) =>
+            i % 4 === variant ? user(Number(u.id.slice(1)), 1) : u,
+          );
           await writeComplete(workDir, changed);
           const blocked = await sync("complete", BLOCK_DELETES);
           expect(blocked.state).toBe("blocked");
