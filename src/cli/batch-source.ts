@@ -28,7 +28,8 @@ import {
   type ReviewedReport,
 } from "../sync/index.js";
 import { batchSummary } from "../sync/inspect.js";
-import type { CliContext } from "./context.js";
+import { print, type CliContext } from "./context.js";
+import { applyPauseHook } from "./fault-hooks.js";
 import { streamLogger } from "./log.js";
 import { withStore } from "./with-store.js";
 
@@ -76,6 +77,10 @@ export function batchSource(ctx: CliContext, opts: BatchSourceOptions): BatchSou
 
 function localSource(ctx: CliContext, configFile: string): BatchSource {
   const actor = localActor();
+  const pause = applyPauseHook(ctx.env, (step) =>
+    print(ctx.stderr, `syncup: paused before the apply step "${step}" (SYNCUP_TEST_APPLY_PAUSE_MS)`),
+  );
+  const hook = pause === undefined ? {} : { beforeApplyStep: pause };
   /** After an apply: `previous/` advances to the batch's files only when it was applied whole. */
   const accepted = async (
     config: Config,
@@ -109,17 +114,20 @@ function localSource(ctx: CliContext, configFile: string): BatchSource {
     apply: (id, rest) =>
       withStore(ctx, configFile, async (store, config) => {
         const batch = await requireBatch(store, id);
-        const report = await applyDecided(store, config, id, actor, rest === undefined ? {} : { rest });
+        const report = await applyDecided(store, config, id, actor, {
+          ...hook,
+          ...(rest === undefined ? {} : { rest }),
+        });
         return accepted(config, batch, report);
       }),
     validate: (id) =>
       withStore(ctx, configFile, async (store, config) => {
         const batch = await requireBatch(store, id);
-        return accepted(config, batch, await validateBatch(store, id, { actor, config }));
+        return accepted(config, batch, await validateBatch(store, id, { actor, config, ...hook }));
       }),
     cancel: (id) => withStore(ctx, configFile, (store) => cancelBatch(store, id, actor)),
     undo: (id, force) =>
-      withStore(ctx, configFile, (store, config) => undoBatch(store, config, id, actor, { force })),
+      withStore(ctx, configFile, (store, config) => undoBatch(store, config, id, actor, { force, ...hook })),
   };
 }
 

@@ -10,10 +10,24 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SqliteDriver } from "../../src/store/sqlite/driver.js";
 import { openStore } from "../../src/store/store.js";
+import { decideBatch } from "../../src/sync/review.js";
 import { driverFor, testDatabases } from "../store/dialects.js";
 import { dataset, snapshot, tempDir, testConfigYaml, user, writeComplete } from "./helpers.js";
 
 const bin = resolve(import.meta.dirname, "..", "..", "bin", "syncup.js");
+
+function startCli(args: readonly string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
+    child.on("exit", (code, signal) => ok({ code, signal })),
+  );
+  return { child, exited, stderr: () => stderr };
+}
 
 function startSync(
   config: string,
@@ -100,6 +114,48 @@ for (const db of testDatabases()) {
         expect(converged.resources.some((r) => r.startsWith("User:u0001 "))).toBe(false);
         const batches = await store.batches.list({ connector: "HR", limit: 10 });
         expect(batches.map((b) => b.state)).toEqual(["applied", "failed", "applied"]);
+      } finally {
+        await store.close();
+      }
+    }, 60_000);
+
+    it("a partial apply killed mid-transaction leaves the repository and the decisions as before", async () => {
+      const workDir = tempDir();
+      const url = db.url();
+      const config = join(workDir, "syncup.yaml");
+      writeFileSync(config, testConfigYaml(workDir, { thresholds: { MaximumDeletedLines: 1 } }, url));
+      const before = dataset(30);
+      await writeComplete(workDir, before, "initial");
+      expect((await startSync(config, "initial").exited).code).toBe(0);
+      await writeComplete(workDir, { ...before, users: before.users.slice(4), members: [], managers: [] });
+      const blocked = startSync(config, "complete");
+      expect((await blocked.exited).code, blocked.stderr()).toBe(3);
+
+      const store = await openStore(url);
+      try {
+        const id = (await store.batches.blocked("HR"))!.id;
+        const actor = { id: "alice", role: "approver" };
+        await decideBatch(store, id, actor, "approved", { keys: ["u0001", "u0002"] });
+        await decideBatch(store, id, actor, "rejected", { keys: ["u0003"] });
+        const held = await snapshot(store);
+        const decisions = await store.journal.decisions(id);
+
+        const apply = startCli(["batches", "apply", id, "--rest", "approve", "--config", config], {
+          SYNCUP_TEST_APPLY_PAUSE_MS: "3000",
+        });
+        await killBefore(apply, "deletes");
+        expect(await snapshot(store)).toEqual(held);
+        expect((await store.batches.get(id))?.state).toBe("blocked");
+        expect(await store.journal.decisions(id)).toEqual(decisions);
+
+        const again = startCli(["batches", "apply", id, "--rest", "approve", "--config", config]);
+        expect((await again.exited).code, again.stderr()).toBe(0);
+        expect(await store.batches.get(id)).toMatchObject({ state: "applied", partial: true });
+        const users = (await snapshot(store)).resources
+          .filter((r) => r.startsWith("User:"))
+          .map((r) => r.split(" ")[0]);
+        expect(users).toContain("User:u0003");
+        expect(users).not.toContain("User:u0001");
       } finally {
         await store.close();
       }
