@@ -71,8 +71,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     port: options.port ?? config.server.port,
   });
   log.info(
-    { url: address, database: apiStore.label, batchDir: config.server.batchDir },
-    "syncup server listening",
+    { url: address, console: `${address}/`, database: apiStore.label, batchDir: config.server.batchDir },
+    `syncup server listening; the admin console is at ${address}/`,
   );
   let closing: Promise<void> | null = null;
   return {
