@@ -11,6 +11,7 @@ import type { BatchView } from "../protocol/api.js";
 import { MODES, type Mode } from "../protocol/mode.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow } from "../store/types.js";
+import { batchCounts } from "./batch-view.js";
 import type { Mutex } from "./mutex.js";
 
 export type ConnectorState = "blocked" | "failed" | "running" | "waiting" | "applied" | "never run";
@@ -139,14 +140,7 @@ export function summaryOf(batch: BatchRow): BatchSummary {
     state: batch.state,
     createdAt: batch.createdAt,
     finishedAt: batch.finishedAt,
-    counts: {
-      resourcesInserted: batch.resourcesInserted,
-      resourcesUpdated: batch.resourcesUpdated,
-      resourcesDeleted: batch.resourcesDeleted,
-      linksInserted: batch.linksInserted,
-      linksDeleted: batch.linksDeleted,
-      orphans: batch.orphans,
-    },
+    counts: batchCounts(batch),
     error: batch.error,
   };
 }

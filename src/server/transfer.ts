@@ -8,40 +8,37 @@
  * proof a file arrived; a file on disk without its row (a crash between the two) is simply
  * uploaded again.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { mappingsOf, type Config } from "../config/config.js";
+import type { Config } from "../config/config.js";
 // The configuration's lookup; `requireConnector` here is the caller's access (`./auth.ts`).
 import { requireConnector as configuredConnector } from "../config/require-connector.js";
 import { newBatchId } from "../protocol/batch-states.js";
 import { SyncupError } from "../errors.js";
-import { PREPARED_SUFFIX } from "../protocol/manifest.js";
-import {
-  FILE_NAME_PATTERN,
-  type BatchFile,
-  type BatchView,
-  type ConnectorStatus,
-  type NotifyRequest,
-  type NotifyResponse,
-  type SealRequest,
+import type {
+  BatchFile,
+  BatchView,
+  ConnectorStatus,
+  NotifyRequest,
+  NotifyResponse,
+  SealRequest,
 } from "../protocol/api.js";
-import { parsePrepareManifestJson, type PrepareManifest } from "../protocol/manifest.js";
 import type { Store } from "../store/store.js";
 import type { BatchListFilter } from "../store/batches.js";
 import type { BatchRow, BatchState } from "../store/types.js";
 import { requireBatch } from "../sync/batches.js";
-import { incrementalBaseRefusal } from "../sync/review.js";
 import { blockedError } from "../sync/synchronize.js";
 import { requireConnector, type Principal } from "./auth.js";
+import { batchHead, batchView } from "./batch-view.js";
+import { ACCEPTED_STATES, checkIncrementalBase } from "./incremental-base.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { Mutex } from "./mutex.js";
+import { checkAnnounced, checkFileName, receiveFile } from "./received-file.js";
+import { checkManifest, checkSealFiles } from "./seal-check.js";
 
-/** States whose batch an incremental may be based on: sealed by its agent and not discarded. */
-export const ACCEPTED_STATES: readonly BatchState[] = ["sealed", "staging", "blocked", "applied"];
+/** States of a batch its agent is still working on, or that waits for the queue. */
 const PENDING_STATES: readonly BatchState[] = ["notified", "sealed"];
 
 export interface TransferDeps {
@@ -82,7 +79,7 @@ export class TransferService {
       if (request.mode === "incremental") {
         const blocked = await this.store.batches.blocked(connector.name);
         if (blocked !== undefined) throw blockedError(blocked);
-        await this.checkBase(connector.name, request.baseBatch);
+        await checkIncrementalBase(this.store, connector.name, request.baseBatch);
       }
       if (request.mode !== "incremental") {
         for (const batch of await this.store.batches.inStates(connector.name, PENDING_STATES)) {
@@ -105,16 +102,7 @@ export class TransferService {
         baseBatch: request.mode === "incremental" ? request.baseBatch : null,
         agent: principal.id,
       });
-      const batch = await requireBatch(this.store, id);
-      return {
-        id,
-        seq: batch.seq,
-        connector: connector.name,
-        mode: request.mode,
-        state: "notified",
-        cancelled,
-        created: true,
-      };
+      return { ...batchHead(await requireBatch(this.store, id)), cancelled, created: true };
     });
   }
 
@@ -132,49 +120,7 @@ export class TransferService {
         `Batch id ${batch.id} is already used by another notification (${batch.mode} of "${batch.connector}"): choose a new id.`,
       );
     }
-    return {
-      id: batch.id,
-      seq: batch.seq,
-      connector: batch.connector,
-      mode: batch.mode,
-      state: batch.state,
-      cancelled: [],
-    };
-  }
-
-  /** Drift detection: an incremental must follow the last batch the server accepted. */
-  private async checkBase(connector: string, base: string | null): Promise<void> {
-    const ahead = (await this.store.batches.inState(connector, "notified")).find(
-      (b) => b.mode !== "incremental",
-    );
-    if (ahead !== undefined) {
-      throw new SyncupError(
-        "BASE_MISMATCH",
-        `A ${ahead.mode} batch ${ahead.id} of "${connector}" is still being uploaded: an incremental batch cannot be based on what it will replace. Run a complete synchronization, or wait for it.`,
-      );
-    }
-    const run = "Run a complete synchronization of the connector.";
-    const refusal = incrementalBaseRefusal(await this.store.batches.lastApplied(connector));
-    if (refusal !== null)
-      throw new SyncupError("BASE_MISMATCH", `No incremental batch now: ${refusal}. ${run}`);
-    const last = await this.store.batches.newestIn(connector, ACCEPTED_STATES);
-    if (base !== null && last?.id === base) return;
-    if (base === null) {
-      throw new SyncupError(
-        "BASE_MISMATCH",
-        `An incremental batch of "${connector}" must name the batch its previous/ came from, and this one names none. ${run}`,
-      );
-    }
-    const based = await this.store.batches.get(base);
-    const reason =
-      based === undefined
-        ? `the server has no batch ${base}: previous/ comes from elsewhere or the repository was restored from an earlier copy`
-        : based.connector !== connector
-          ? `batch ${base} belongs to connector "${based.connector}"`
-          : !ACCEPTED_STATES.includes(based.state)
-            ? `batch ${base} was ${based.state}, never applied`
-            : `batch ${base} is not the last one accepted (${last?.id ?? "none"}): previous/ is older than the repository`;
-    throw new SyncupError("BASE_MISMATCH", `The incremental batch's base does not match: ${reason}. ${run}`);
+    return { ...batchHead(batch), cancelled: [] };
   }
 
   /**
@@ -190,13 +136,8 @@ export class TransferService {
   ): Promise<BatchFile & { created: boolean }> {
     try {
       const batch = await this.ownBatch(principal, id);
-      this.checkName(batch, name);
-      if (announced === undefined || !/^[0-9a-f]{64}$/.test(announced)) {
-        throw new SyncupError(
-          "FILE_CHECKSUM_MISMATCH",
-          `Upload of "${name}": the x-content-sha256 header must hold the file's SHA-256 in lowercase hex.`,
-        );
-      }
+      checkFileName(batch, this.deps.config.connectors[batch.connector], name);
+      checkAnnounced(name, announced);
       const existing = (await this.store.batches.files(id)).find((f) => f.name === name);
       if (existing !== undefined) return { ...retried(batch, existing, name, announced), created: false };
       if (batch.state !== "notified") throw notNotified(batch, `receive "${name}"`);
@@ -204,7 +145,7 @@ export class TransferService {
       await mkdir(dir, { recursive: true });
       const part = join(dir, `.${name}.${randomBytes(4).toString("hex")}.part`);
       try {
-        const { sha256, bytes } = await this.receive(body, part, name);
+        const { sha256, bytes } = await receiveFile(body, part, name, this.deps.config.server.maxFileBytes);
         if (sha256 !== announced) {
           throw new SyncupError(
             "FILE_CHECKSUM_MISMATCH",
@@ -230,53 +171,15 @@ export class TransferService {
     }
   }
 
-  private async receive(
-    body: Readable,
-    path: string,
-    name: string,
-  ): Promise<{ sha256: string; bytes: number }> {
-    const limit = this.deps.config.server.maxFileBytes;
-    const hash = createHash("sha256");
-    let bytes = 0;
-    await pipeline(
-      body,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          bytes += chunk.length;
-          if (bytes > limit) {
-            throw new SyncupError(
-              "FILE_TOO_LARGE",
-              `"${name}" is larger than the server accepts (${limit} bytes, server.maxFileMiB).`,
-            );
-          }
-          hash.update(chunk);
-          yield chunk;
-        }
-      },
-      createWriteStream(path, { flags: "wx" }),
-    );
-    return { sha256: hash.digest("hex"), bytes };
-  }
-
   /** Seals a batch whose files are all uploaded; sealing again answers the batch as it is. */
   async seal(principal: Principal, id: string, request: SealRequest): Promise<BatchView> {
     await this.ownBatch(principal, id);
     const view = await this.deps.mutex.run(async () => {
       const batch = await requireBatch(this.store, id);
       const held = new Map((await this.store.batches.files(id)).map((f) => [f.name, f]));
-      for (const file of request.files) {
-        const have = held.get(file.name);
-        if (have?.sha256 !== file.sha256.toLowerCase()) {
-          throw new SyncupError(
-            "SEAL_INCOMPLETE",
-            have === undefined
-              ? `Batch ${id} cannot be sealed: the server has not received "${file.name}". Upload it first.`
-              : `Batch ${id} cannot be sealed: "${file.name}" was received with SHA-256 ${have.sha256}, not ${file.sha256}.`,
-          );
-        }
-      }
+      checkSealFiles(id, held, request.files);
       if (batch.state === "notified") {
-        await this.checkManifest(batch, held);
+        await checkManifest(batch, held, this.batchDir(id));
         await this.store.batches.seal(id, this.batchDir(id));
       } else if (batch.state === "cancelled" && batch.sealedAt === null) {
         throw notNotified(batch, "be sealed");
@@ -285,59 +188,6 @@ export class TransferService {
     });
     this.deps.wake();
     return view;
-  }
-
-  /** The seal's check of `prepare.json`: the right connector and mode, every file it needs received. */
-  private async checkManifest(batch: BatchRow, held: ReadonlyMap<string, BatchFile>): Promise<void> {
-    if (!held.has("prepare.json")) {
-      throw new SyncupError(
-        "SEAL_INCOMPLETE",
-        `Batch ${batch.id} cannot be sealed without its prepare.json.`,
-      );
-    }
-    let text: string;
-    try {
-      text = await readFile(join(this.batchDir(batch.id), "prepare.json"), "utf8");
-    } catch (error) {
-      throw new SyncupError(
-        "SEAL_INCOMPLETE",
-        `Batch ${batch.id}: the server cannot read its prepare.json (${(error as NodeJS.ErrnoException).code ?? String(error)}). Upload it again in a new batch.`,
-        { cause: error },
-      );
-    }
-    let manifest: PrepareManifest;
-    try {
-      manifest = parsePrepareManifestJson(text, `prepare.json of batch ${batch.id}`);
-    } catch (error) {
-      throw new SyncupError(
-        "PREPARED_MANIFEST_INVALID",
-        `Batch ${batch.id} cannot be sealed: ${(error as Error).message} Upload the prepare.json the agent's prepare wrote, in a new batch.`,
-        { cause: error },
-      );
-    }
-    const incremental = batch.mode === "incremental";
-    if (manifest.connector !== batch.connector || (manifest.mode === "incremental") !== incremental) {
-      throw new SyncupError(
-        "SEAL_INCOMPLETE",
-        `Batch ${batch.id} was notified as a ${batch.mode} batch of "${batch.connector}", but its prepare.json is a ${manifest.mode} prepare of "${manifest.connector}".`,
-      );
-    }
-    if (incremental && manifest.baseBatch !== batch.baseBatch) {
-      throw new SyncupError(
-        "SEAL_INCOMPLETE",
-        `Batch ${batch.id} was notified with base ${batch.baseBatch ?? "none"}, but its prepare.json was computed from ${manifest.baseBatch ?? "none"}.`,
-      );
-    }
-    const kind = incremental ? "delta" : "sorted";
-    for (const entry of manifest.files) {
-      if (entry.kind !== kind) continue;
-      if (held.get(entry.file)?.sha256 !== entry.sha256) {
-        throw new SyncupError(
-          "SEAL_INCOMPLETE",
-          `Batch ${batch.id} cannot be sealed: prepare.json lists "${entry.file}" (SHA-256 ${entry.sha256}), which the server has not received.`,
-        );
-      }
-    }
   }
 
   /** An agent gives up a batch it has not sealed. */
@@ -399,33 +249,7 @@ export class TransferService {
   }
 
   async viewOf(batch: BatchRow): Promise<BatchView> {
-    return {
-      id: batch.id,
-      seq: batch.seq,
-      connector: batch.connector,
-      mode: batch.mode,
-      state: batch.state,
-      agent: batch.agent,
-      baseBatch: batch.baseBatch,
-      createdAt: batch.createdAt,
-      sealedAt: batch.sealedAt,
-      finishedAt: batch.finishedAt,
-      counts: {
-        resourcesInserted: batch.resourcesInserted,
-        resourcesUpdated: batch.resourcesUpdated,
-        resourcesDeleted: batch.resourcesDeleted,
-        linksInserted: batch.linksInserted,
-        linksDeleted: batch.linksDeleted,
-        orphans: batch.orphans,
-      },
-      error: batch.error,
-      files: await this.store.batches.files(batch.id),
-      undoOf: batch.undoOf,
-      partial: batch.partial,
-      approved: batch.approved,
-      rejected: batch.rejected,
-      expiresAt: batch.expiresAt,
-    };
+    return batchView(batch, await this.store.batches.files(batch.id));
   }
 
   /** The batch, if the caller may act on its connector. */
@@ -439,25 +263,6 @@ export class TransferService {
       );
     }
     return batch;
-  }
-
-  /** Only `prepare.json` and the prepared files of the batch's connector: nothing else is written. */
-  private checkName(batch: BatchRow, name: string): void {
-    const connector = this.deps.config.connectors[batch.connector];
-    const allowed =
-      FILE_NAME_PATTERN.test(name) &&
-      (name === "prepare.json" ||
-        (connector !== undefined &&
-          mappingsOf(connector).some(
-            (m) =>
-              name === `${m.name}${PREPARED_SUFFIX.sorted}` || name === `${m.name}${PREPARED_SUFFIX.delta}`,
-          )));
-    if (!allowed) {
-      throw new SyncupError(
-        "FILE_NAME_INVALID",
-        `"${name}" is not a file a batch of connector "${batch.connector}" may hold: only prepare.json and <mapping>.sorted.csv or <mapping>.sorted.delta of its mappings.`,
-      );
-    }
   }
 }
 
