@@ -119,6 +119,8 @@ export const ERROR_CODES = {
   /** The server refused a request for a reason this agent cannot handle. */
   SERVER_REFUSED: "bad-input",
   JOB_NOT_FOUND: "bad-input",
+  /** A job asked to run on the server whose connector an agent runs (409). */
+  JOB_REMOTE: "bad-input",
   /** The job, or another job of its connector, is running (in this or another process). */
   JOB_RUNNING: "bad-input",
   // Anything else

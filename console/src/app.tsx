@@ -76,7 +76,7 @@ function Page({ route, session }: { route: Route; session: SessionView }) {
     case "resources":
       return id === undefined ? <ResourcesPage query={route.query} /> : <ResourcePage id={id} />;
     case "jobs":
-      return <JobsPage />;
+      return <JobsPage approver={approver} />;
     case "orphans":
       return <OrphansPage query={route.query} />;
     default:

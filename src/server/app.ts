@@ -18,6 +18,7 @@ import { AuthThrottle } from "./auth-throttle.js";
 import { Authenticator } from "./auth.js";
 import { BatchAdminService } from "./batch-admin.js";
 import { JobHistoryService } from "./job-history.js";
+import { JobRunService } from "./job-runs.js";
 import { JobScheduleService } from "./job-schedules.js";
 import { OrphanService } from "./orphans.js";
 import { OverviewService } from "./overview.js";
@@ -62,6 +63,8 @@ export async function buildApp(deps: AppDeps) {
   const batches = new BatchAdminService(deps);
   const jobs = new JobHistoryService(deps);
   const schedules = new JobScheduleService(deps);
+  const runs = new JobRunService(deps);
+  app.addHook("onClose", () => runs.drain());
   const overview = new OverviewService(deps);
   const resources = new ResourceBrowser(deps);
   const orphans = new OrphanService(deps);
@@ -80,7 +83,7 @@ export async function buildApp(deps: AppDeps) {
       registerFileRoutes(api, deps);
       registerAdminRoutes(api, { batches });
       registerConnectorRoutes(api, { transfer: deps.transfer, overview });
-      registerJobRoutes(api, { jobs, schedules });
+      registerJobRoutes(api, { jobs, schedules, runs });
       registerResourceRoutes(api, { resources });
       registerOrphanRoutes(api, { orphans });
       done();

@@ -257,3 +257,12 @@ export const jobViews = {
     },
   },
 } as const;
+
+export const runNowAnswer = {
+  type: "object",
+  properties: {
+    job: { type: "string" },
+    state: { type: "string", enum: ["running", "finished"] },
+    instance: { anyOf: [jobInstance, { type: "null" }] },
+  },
+} as const;

@@ -1,18 +1,49 @@
-/** The configured jobs: schedule, next and last run, the agents that run them, and the runs' history. */
-import { get } from "../api.js";
-import { Empty, ErrorBanner, Loading, StateBadge } from "../components/feedback.js";
+/**
+ * The configured jobs: schedule, next and last run, the agents that run them, and the runs'
+ * history; an approver runs a job that no agent runs on the server ("Run now").
+ */
+import { useState } from "preact/hooks";
+import { get, post } from "../api.js";
+import { ConfirmDialog } from "../components/confirm.js";
+import { Empty, ErrorBanner, Loading, Notice, StateBadge } from "../components/feedback.js";
 import { date, duration } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import type { JobInstance, JobView } from "../types.js";
 
-export function JobsPage() {
+interface RunNowAnswer {
+  readonly job: string;
+  readonly state: "running" | "finished";
+  readonly instance: JobInstance | null;
+}
+
+export function JobsPage({ approver }: { approver: boolean }) {
   const jobs = usePoll(() => get<JobView[]>("/jobs"), "jobs");
   const runs = usePoll(() => get<JobInstance[]>("/job-instances", { limit: 50 }), "runs");
+  const [asked, setAsked] = useState<JobView | null>(null);
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const [failure, setFailure] = useState<Error | undefined>(undefined);
+  const runNow = async (job: JobView) => {
+    setAsked(null);
+    setFailure(undefined);
+    try {
+      const answer = await post<RunNowAnswer>(`/jobs/${encodeURIComponent(job.name)}/run`);
+      setOutcome(
+        answer.instance === null
+          ? `Job ${job.name} is running on the server: its outcome will show in the history.`
+          : `Job ${job.name} ran: ${answer.instance.outcome}.`,
+      );
+      void runs.reload();
+      void jobs.reload();
+    } catch (e) {
+      setFailure(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
   return (
     <>
       <h1>Jobs</h1>
-      <ErrorBanner error={jobs.error ?? runs.error} />
+      {outcome !== null && <Notice>{outcome}</Notice>}
+      <ErrorBanner error={failure ?? jobs.error ?? runs.error} />
       {jobs.data === undefined ? (
         jobs.error === undefined && <Loading what="the jobs" />
       ) : jobs.data.length === 0 ? (
@@ -59,10 +90,12 @@ export function JobsPage() {
                 <td>
                   {j.agents.length > 0 ? (
                     `agent ${j.agents.join(", ")}`
+                  ) : approver ? (
+                    <button type="button" onClick={() => setAsked(j)}>
+                      Run {j.name} now
+                    </button>
                   ) : (
-                    <>
-                      <code>syncup jobs run {j.name}</code> or <code>syncup jobs start</code>
-                    </>
+                    "this server"
                   )}
                 </td>
               </tr>
@@ -118,6 +151,19 @@ export function JobsPage() {
             ))}
           </tbody>
         </table>
+      )}
+      {asked !== null && (
+        <ConfirmDialog
+          title="Run a job now"
+          confirm="Run now"
+          onCancel={() => setAsked(null)}
+          onConfirm={() => void runNow(asked)}
+        >
+          <p>
+            Run job {asked.name} ({asked.mode}) of connector {asked.connector} on the server now: it exports,
+            prepares and synchronizes as its schedule would.
+          </p>
+        </ConfirmDialog>
       )}
     </>
   );

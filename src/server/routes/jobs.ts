@@ -3,9 +3,10 @@
  * `/api/v1/job-instances`: agents record their job runs; agents and administrators read them.
  */
 import type { JobInstance } from "../../protocol/api.js";
-import { requireAdmin } from "../auth.js";
+import { requireAdmin, requireApprover } from "../auth.js";
 import * as C from "../console-schemas.js";
 import type { JobHistoryService } from "../job-history.js";
+import type { JobRunService } from "../job-runs.js";
 import type { JobScheduleService } from "../job-schedules.js";
 import * as S from "../schemas.js";
 import type { Api } from "./deps.js";
@@ -13,9 +14,31 @@ import { principalOf } from "./principal.js";
 
 export function registerJobRoutes(
   api: Api,
-  deps: { readonly jobs: JobHistoryService; readonly schedules: JobScheduleService },
+  deps: {
+    readonly jobs: JobHistoryService;
+    readonly schedules: JobScheduleService;
+    readonly runs: JobRunService;
+  },
 ) {
   const { jobs } = deps;
+
+  api.post<{ Params: { name: string } }>(
+    "/jobs/:name/run",
+    {
+      schema: {
+        summary: "Run a job now, on the server (approver)",
+        description:
+          "Runs the job as `syncup jobs run` would on the server's host: only a job whose connector no agent runs (409 JOB_REMOTE), one per connector at a time (409 JOB_RUNNING). Answers 200 with the run's record when it ended within 2 s, else 202 `running`; the run shows in the job history when it ends.",
+        params: S.nameParams,
+        response: { 200: C.runNowAnswer, 202: C.runNowAnswer, ...S.errors(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const admin = requireApprover(principalOf(request), "run a job");
+      const answer = await deps.runs.runNow(request.params.name, admin);
+      return reply.status(answer.state === "running" ? 202 : 200).send(answer);
+    },
+  );
 
   api.get(
     "/jobs",
