@@ -11,38 +11,31 @@
  * fails, and while a connector lock taken on it is not released, every statement fails too,
  * since the lock went with the session and its holder must not go on as if it held it.
  * Failures for want of a connection are `DATABASE_UNAVAILABLE`.
+ *
+ * Beside it: how a connection is made and how its loss is told (`connection.ts`), and COPY's
+ * text format both ways (`copy.ts`).
  */
 import { Readable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
 import { pipeline } from "node:stream/promises";
-import pg from "pg";
+import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { SyncupError } from "../../errors.js";
 import {
-  batchesOf,
   connectorBusy,
   type Driver,
   type RowSource,
   type SqlValue,
   type TransactionOptions,
 } from "../driver.js";
-
-const INT8_OID = 20;
-const NUMERIC_OID = 1700;
-
-/** BIGINT (ids, counts) as numbers: ids and counts stay far below 2^53. */
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: string) => {
-    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as "text") as (value: string) => unknown;
-  }) as pg.CustomTypesConfig["getTypeParser"],
-};
-
-interface Target {
-  connectionString: string;
-  schema: string | null;
-  label: string;
-}
+import {
+  connect,
+  endAbruptly,
+  isConnectionLoss,
+  parseUrl,
+  types,
+  unavailable,
+  type Target,
+} from "./connection.js";
+import { copyPages, copyText, literal } from "./copy.js";
 
 /** Backoff between two attempts to connect again: doubles from the first to the last. */
 const RECONNECT_BACKOFF_MS = { first: 200, last: 5000 } as const;
@@ -154,31 +147,7 @@ export class PostgresDriver implements Driver {
       let n = 0;
       const inlined = sql.replace(/\?/g, () => literal(reader, params[n++]));
       copy = reader.query(copyTo(`COPY (${inlined}) TO STDOUT`));
-      const decoder = new StringDecoder("utf8");
-      let rest = "";
-      let page: T[] = [];
-      for await (const chunk of copy as AsyncIterable<Buffer>) {
-        const text = rest + decoder.write(chunk);
-        const end = text.lastIndexOf("\n");
-        rest = text.slice(end + 1);
-        for (let start = 0; start < end;) {
-          const newline = text.indexOf("\n", start);
-          const cells = text.slice(start, newline).split("\t");
-          start = newline + 1;
-          const row: Record<string, unknown> = {};
-          for (let i = 0; i < names.length; i++) {
-            const cell = cells[i]!;
-            row[names[i]!] = cell === "\\N" ? null : parsers[i]!(unescapeCopy(cell));
-          }
-          page.push(row as T);
-          if (page.length >= pageSize) {
-            yield page;
-            page = [];
-          }
-        }
-      }
-      if (rest + decoder.end() !== "") throw new Error("COPY TO ended in the middle of a row");
-      if (page.length > 0) yield page;
+      yield* copyPages<T>(copy as AsyncIterable<Buffer>, names, parsers, pageSize);
       finished = true;
       await reader.query("COMMIT");
     } finally {
@@ -306,189 +275,4 @@ export class PostgresDriver implements Driver {
     }
     return text;
   }
-}
-
-function parseUrl(url: string): Target {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (error) {
-    throw new SyncupError("DATABASE_URL_INVALID", `"${url}" is not a valid PostgreSQL URL.`, {
-      cause: error,
-    });
-  }
-  const schema = parsed.searchParams.get("schema");
-  parsed.searchParams.delete("schema");
-  if (schema !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
-    throw new SyncupError(
-      "DATABASE_URL_INVALID",
-      `schema "${schema}" in the database URL is not a plain identifier (letters, digits, "_").`,
-    );
-  }
-  const label = new URL(parsed.toString());
-  label.password = "";
-  return {
-    connectionString: parsed.toString(),
-    schema,
-    label: `${label.toString()}${schema === null ? "" : ` (schema ${schema})`}`,
-  };
-}
-
-/**
- * A connection attempt gives up after `connectionTimeoutMillis`; TCP keepalives tell a
- * connection whose server vanished without closing it (a host gone, a network cut) from an
- * idle one. `application_name` names syncup's sessions in `pg_stat_activity` unless the URL does.
- */
-const CONNECTION_OPTIONS = {
-  application_name: "syncup",
-  connectionTimeoutMillis: 10_000,
-  keepAlive: true,
-  keepAliveInitialDelayMillis: 30_000,
-} as const;
-
-async function connect(target: Target): Promise<pg.Client> {
-  const client = new pg.Client({ ...CONNECTION_OPTIONS, connectionString: target.connectionString, types });
-  try {
-    await client.connect();
-    // An initial load's scratch tables are temporary tables: let them stay in memory rather than
-    // spill past the default 8 MB. A cap of this session's, taken only as temporary tables grow.
-    // Staging and applying read a few rows of large tables (the repository, the journal of
-    // every batch): plan them for index lookups rather than scans, which the default cost of a
-    // random read (4, for uncached disks) prefers. An engine without these settings keeps its own.
-    await client.query("SET temp_buffers = '256MB'").catch(() => undefined);
-    await client.query("SET random_page_cost = 1.1").catch(() => undefined);
-    if (target.schema !== null) {
-      await createSchema(client, target.schema);
-      await client.query(`SET search_path TO "${target.schema}"`);
-    }
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw new SyncupError(
-      "DATABASE_UNAVAILABLE",
-      `Cannot connect to PostgreSQL at ${target.label}: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  // An idle connection's error (server restart) must not crash the process; the next query fails instead.
-  client.on("error", () => undefined);
-  return client;
-}
-
-/**
- * `CREATE SCHEMA IF NOT EXISTS`, which is not safe against itself: of two sessions creating the
- * same schema at once, one fails on the catalogue's unique index. The schema exists either way.
- */
-async function createSchema(client: pg.Client, schema: string): Promise<void> {
-  try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== UNIQUE_VIOLATION && code !== DUPLICATE_SCHEMA) throw error;
-  }
-}
-
-const UNIQUE_VIOLATION = "23505";
-const DUPLICATE_SCHEMA = "42P06";
-
-/**
- * Whether a failed statement lost its connection: a connection exception (SQLSTATE class 08),
- * the server shutting down or terminating the session (57P01–57P03), or the socket closed
- * under the client.
- */
-function isConnectionLoss(error: unknown): boolean {
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code === "string" && /^(08|57P0[123]$)/.test(code)) return true;
-  if (typeof code === "string" && /^E(CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH)$/.test(code))
-    return true;
-  return (
-    typeof message === "string" &&
-    /^(Connection terminated|Client has encountered a connection error)/.test(message)
-  );
-}
-
-/** The error of a statement that found no connection, or lost it. */
-function unavailable(target: Target, cause: unknown): SyncupError {
-  if (cause instanceof SyncupError && cause.code === "DATABASE_UNAVAILABLE") return cause;
-  const reason = cause instanceof Error ? `: ${cause.message}` : "";
-  return new SyncupError(
-    "DATABASE_UNAVAILABLE",
-    `The connection to PostgreSQL at ${target.label} was lost${reason}. It is made again at the next statement; what ran in the lost session (a transaction, a connector's lock) did not survive it.`,
-    { cause },
-  );
-}
-
-const COPY_CHUNK = 1 << 16;
-
-/**
- * Rows in COPY's text format, encoded a row at a time into chunks of about 64 KiB: strings
- * concatenated into a chunk and encoded on the way to the socket left much garbage behind (at
- * 1M resources, 3 s more of garbage collection).
- */
-async function* copyText(rows: RowSource): AsyncGenerator<Buffer> {
-  let chunk = Buffer.allocUnsafe(COPY_CHUNK);
-  let at = 0;
-  for await (const batch of batchesOf(rows)) {
-    for (const row of batch) {
-      let line = "";
-      for (let i = 0; i < row.length; i++) {
-        if (i > 0) line += "\t";
-        const value = row[i];
-        line +=
-          value === null || value === undefined
-            ? "\\N"
-            : typeof value === "number"
-              ? String(value)
-              : escapeCopy(String(value));
-      }
-      line += "\n";
-      // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      if (at + line.length * 3 > chunk.length) {
-        if (at > 0) yield chunk.subarray(0, at);
-        chunk = Buffer.allocUnsafe(Math.max(COPY_CHUNK, line.length * 3));
-        at = 0;
-      }
-      at += chunk.write(line, at);
-    }
-  }
-  if (at > 0) yield chunk.subarray(0, at);
-}
-
-const COPY_ESCAPES: Readonly<Record<string, string>> = {
-  n: "\n",
-  t: "\t",
-  r: "\r",
-  b: "\b",
-  f: "\f",
-  v: "\v",
-};
-
-/** A cell of COPY's text format as its value's text (COPY TO writes no octal or hex escapes). */
-function unescapeCopy(cell: string): string {
-  return cell.includes("\\") ? cell.replace(/\\(.)/gs, (_, c: string) => COPY_ESCAPES[c] ?? c) : cell;
-}
-
-/** A parameter as an SQL literal, for the statements that take none (COPY). */
-function literal(client: pg.Client, value: SqlValue | undefined): string {
-  if (value === undefined) throw new Error("fewer parameters than placeholders");
-  if (value === null) return "NULL";
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new Error(`${value} is not a number SQL can hold`);
-    return `(${value})`;
-  }
-  return client.escapeLiteral(value);
-}
-
-/** Closes a connection that is busy (a COPY TO nobody reads any more) without waiting for it. */
-async function endAbruptly(client: pg.Client): Promise<void> {
-  const ended = client.end().catch(() => undefined);
-  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
-  await ended;
-}
-
-function escapeCopy(text: string): string {
-  return /[\\\t\n\r]/.test(text)
-    ? text.replace(/[\\\t\n\r]/g, (c) =>
-        c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
-      )
-    : text;
 }
