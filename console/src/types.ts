@@ -9,6 +9,7 @@ export type {
   ChangeRow,
   DecisionOutcome,
   DecisionView,
+  HistoryEntry,
   JobInstance,
 } from "../../src/protocol/api.js";
 export type { ConnectorOverview, BatchSummary } from "../../src/server/overview.js";

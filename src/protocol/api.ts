@@ -178,8 +178,6 @@ export interface ChangePage {
   readonly next: string | null;
   /** How many changes match, given on the first page (a request without `after`). */
   readonly total: number | null;
-  /** False when `total` is a lower bound: the filters were counted up to a cap (10,000). */
-  readonly totalExact: boolean;
 }
 
 /** Batches that will never change again. */

@@ -268,7 +268,7 @@ export class JournalRepository {
   }
 }
 
-export interface SelectionWhere {
+interface SelectionWhere {
   sql: string;
   params: SqlValue[];
   /** A list condition applied in chunks (ids, keys). */

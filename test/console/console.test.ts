@@ -209,6 +209,14 @@ describe("the admin console", () => {
     await expectAccessible(page, "a resource");
     await screenshot(page, "resource");
 
+    // A person of the batch decided above: its history, with who decided.
+    await page.goto(`${env.url}/#/resources?connector=HR&keyPrefix=00151`);
+    await page.getByRole("link", { name: "00151" }).click();
+    await page.getByRole("heading", { name: "History" }).waitFor();
+    await page.getByRole("cell", { name: /alex/ }).first().waitFor();
+    expect(await page.getByRole("cell", { name: /^delete resource/ }).count()).toBeGreaterThan(0);
+    await expectAccessible(page, "a resource's history");
+
     await page.getByRole("link", { name: "Jobs" }).click();
     await page.getByRole("rowheader", { name: "HR_daily" }).waitFor();
     await expectAccessible(page, "the jobs");

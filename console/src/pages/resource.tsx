@@ -4,21 +4,7 @@ import { Empty, ErrorBanner, Loading } from "../components/feedback.js";
 import { date } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
-import type { ResourceDetail } from "../types.js";
-
-interface HistoryEntry {
-  batchId: string;
-  mode?: string;
-  at?: string | null;
-  finishedAt?: string | null;
-  operation: string;
-  kind?: string;
-  association?: string | null;
-  before?: Record<string, unknown> | null;
-  after?: Record<string, unknown> | null;
-  changed?: string[];
-  decidedBy?: string | null;
-}
+import type { HistoryEntry, ResourceDetail } from "../types.js";
 
 export function ResourcePage({ id }: { id: string }) {
   const resource = usePoll(() => get<ResourceDetail>(`/resources/${encodeURIComponent(id)}`), id);
@@ -130,8 +116,6 @@ export function ResourcePage({ id }: { id: string }) {
           ) : (
             <ErrorBanner error={history.error} />
           )
-        ) : history.data === null ? (
-          <p>This server does not keep the history of resources yet.</p>
         ) : history.data.length === 0 ? (
           <Empty>No change recorded for this resource.</Empty>
         ) : (
@@ -146,23 +130,32 @@ export function ResourcePage({ id }: { id: string }) {
               </tr>
             </thead>
             <tbody>
-              {history.data.map((h, i) => (
-                <tr key={i}>
-                  <td>{date(h.at ?? h.finishedAt ?? null)}</td>
+              {history.data.map((h) => (
+                <tr key={`${h.batchId}-${h.change.id}`}>
+                  <td>{date(h.finishedAt)}</td>
                   <td>
-                    <a href={href("batches", h.batchId)}>{h.batchId.slice(0, 8)}</a> {h.mode ?? ""}
+                    <a href={href("batches", h.batchId)} title={h.batchId}>
+                      {h.batchId.slice(0, 8)}
+                    </a>{" "}
+                    {h.mode}
+                    {h.undoOf !== null && " (an undo)"}
                   </td>
                   <td>
-                    {h.operation} {h.kind ?? ""} {h.association ?? ""}
+                    {h.change.operation} {h.change.kind} {h.change.association ?? ""}
+                    {h.change.link !== null && ` ${h.change.key} → ${h.change.key2 ?? ""}`}
                   </td>
                   <td>
-                    {(h.changed ?? Object.keys(h.after ?? h.before ?? {})).map((name) => (
+                    {(h.change.operation === "update"
+                      ? h.change.changed
+                      : Object.keys(h.change.after ?? h.change.before ?? {})
+                    ).map((name) => (
                       <div key={name}>
-                        {name}: <del>{show(h.before?.[name])}</del> → <ins>{show(h.after?.[name])}</ins>
+                        {name}: <del>{show(h.change.before?.[name])}</del> →{" "}
+                        <ins>{show(h.change.after?.[name])}</ins>
                       </div>
                     ))}
                   </td>
-                  <td>{h.decidedBy ?? "–"}</td>
+                  <td>{h.decidedBy.length === 0 ? "applied as staged" : h.decidedBy.join(", ")}</td>
                 </tr>
               ))}
             </tbody>
@@ -177,15 +170,7 @@ function show(v: unknown): string {
   return v === undefined || v === null ? "∅" : typeof v === "string" ? v : JSON.stringify(v);
 }
 
-/** The resource's history, or null where the server has no history route. */
-async function historyOf(id: string): Promise<HistoryEntry[] | null> {
-  try {
-    const answer = await get<HistoryEntry[] | { rows: HistoryEntry[] }>(
-      `/resources/${encodeURIComponent(id)}/history`,
-    );
-    return Array.isArray(answer) ? answer : answer.rows;
-  } catch (e) {
-    if (e instanceof ApiError && e.code === "NOT_FOUND") return null;
-    throw e;
-  }
+/** Every applied change of the resource and of its links, oldest first. */
+function historyOf(id: string): Promise<HistoryEntry[]> {
+  return get<HistoryEntry[]>(`/resources/${encodeURIComponent(id)}/history`);
 }
