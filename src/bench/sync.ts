@@ -265,6 +265,36 @@ async function child(
   }
 }
 
+/** A complete dry run, then its before-image capture timed again: `{ seconds, capture }`. */
+async function captureChild(url: string, configFile: string, dir: string): Promise<void> {
+  const config = parseConfig(readFileSync(configFile, "utf8"), {
+    file: configFile,
+    label: configFile,
+    env: {},
+  });
+  const store = await openStore(url);
+  try {
+    const started = performance.now();
+    const report = await synchronize({
+      store,
+      config,
+      connector: "BENCH",
+      mode: "complete",
+      dir,
+      dryRun: true,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const before = performance.now();
+    await store.journal.captureBefore(report.batchId);
+    const capture = (performance.now() - before) / 1000;
+    await store.batches.setState(report.batchId, "cancelled", {}, "previewed");
+    await store.changes.discard(report.batchId);
+    process.stdout.write(`${JSON.stringify({ seconds, capture })}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
 function runChild(
   url: string,
   configFile: string,
@@ -611,6 +641,27 @@ SELECT COUNT(*) FROM stage_managers s FULL JOIN ref_managers b ON s.dn = b.dn AN
     target: "≤ 1.2×",
   });
 
+  // What the before-images cost a complete: a dry run keeps its staged changes, whose capture
+  // is then timed again (the same UPDATE on the same rows).
+  const capture = JSON.parse(
+    execFileSync(process.execPath, [self, "capture-child", url, o.configFile, o.nextDir], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    })
+      .trim()
+      .split("\n")
+      .pop() ?? "{}",
+  ) as { seconds: number; capture: number };
+  results.push({
+    task: `sync complete, 1 % changed: its before-images, ${label}`,
+    rows: 3 * o.rows,
+    oursSeconds: capture.capture,
+    reference: "the rest of the same complete (dry run)",
+    referenceSeconds: capture.seconds - capture.capture,
+    peakRssMiB: null,
+    target: "≤ 0.10×",
+  });
+
   process.stderr.write(`sync bench: ${label}: incremental…\n`);
   const incremental: number[] = [];
   rss = 0;
@@ -635,6 +686,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const [command, ...args] = process.argv.slice(2);
   if (command === "generate") {
     await generateSyncBench(Number(args[0]), resolve(args[1] ?? ".bench/sync"));
+  } else if (command === "capture-child") {
+    const [url, configFile, dir] = args as [string, string, string];
+    await captureChild(url, configFile, dir);
   } else if (command === "sync-child") {
     const [url, configFile, mode, dir] = args as [
       string,
