@@ -58,6 +58,8 @@ export const ERROR_CODES = {
   PREPARED_FILE_CHECKSUM: "bad-input",
   PREPARED_FILE_INVALID: "bad-input",
   RESOURCE_NOT_FOUND: "bad-input",
+  /** A change feed cursor behind the retention: the events after it were pruned (410). */
+  CHANGES_GONE: "bad-input",
   DATABASE_SCHEMA_NEWER: "bad-input",
   /** Another process holds the SQLite file where this one needs it to itself. */
   DATABASE_BUSY: "unexpected",

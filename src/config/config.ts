@@ -139,7 +139,65 @@ export interface ServerDef {
   /** Failed secret checks allowed per client address and per agent id within a window. */
   readonly rateLimit: { readonly failedAuthentications: number; readonly windowMs: number };
   readonly agents: Readonly<Record<string, ServerAgentDef>>;
+  /** The change feed; null when `server.changeFeed` is not set (applies write no events). */
+  readonly changeFeed: ChangeFeedDef | null;
 }
+
+/** `server.changeFeed`, defaults applied. */
+export interface ChangeFeedDef {
+  /** Events older than this are pruned. */
+  readonly retentionMs: number;
+  /** At most this many events are kept; null: no limit. */
+  readonly retentionRows: number | null;
+  readonly sinks: readonly FeedSinkDef[];
+}
+
+/** Which events a sink receives: null lets every value through. */
+export interface FeedFilterDef {
+  readonly connectors: readonly string[] | null;
+  /** Entity types of resource events, associations of link and reference events. */
+  readonly entityTypes: readonly string[] | null;
+  readonly operations: readonly ("insert" | "update" | "delete")[] | null;
+}
+
+interface FeedSinkBase {
+  readonly name: string;
+  readonly filter: FeedFilterDef;
+  readonly maxAttempts: number;
+  readonly batchSize: number;
+  /** The wait after a first failure, doubled at each further one (up to 5 minutes). */
+  readonly retryMs: number;
+}
+
+/** Where a secret is read from: an environment variable's name or a file's path. */
+export interface SecretSourceDef {
+  readonly env?: string;
+  readonly file?: string;
+}
+
+export type FeedSinkDef =
+  | (FeedSinkBase & {
+      readonly type: "webhook";
+      readonly url: string;
+      readonly secret: SecretSourceDef;
+      readonly timeoutMs: number;
+    })
+  | (FeedSinkBase & {
+      readonly type: "nats";
+      readonly servers: readonly string[];
+      readonly stream: string;
+      readonly subjectPrefix: string;
+      readonly user: string | null;
+      readonly password: SecretSourceDef | null;
+      readonly token: SecretSourceDef | null;
+    })
+  | (FeedSinkBase & {
+      readonly type: "rabbitmq";
+      readonly url: string;
+      readonly exchange: string;
+      readonly routingPrefix: string;
+      readonly password: SecretSourceDef | null;
+    });
 
 export interface AgentDef {
   readonly id: string;

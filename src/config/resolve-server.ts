@@ -7,7 +7,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { ADMIN_PRINCIPAL } from "../protocol/api.js";
 import { parseSecretHash } from "../protocol/secret-hash.js";
-import type { AgentDef, ServerAdminDef, ServerAgentDef, ServerDef } from "./config.js";
+import type { AgentDef, ChangeFeedDef, ServerAdminDef, ServerAgentDef, ServerDef } from "./config.js";
 import type { Resolving } from "./resolving.js";
 import type { RawConfig } from "./schema.js";
 
@@ -114,6 +114,7 @@ export function serverDef(
   agents: Record<string, ServerAgentDef>,
   admins: Record<string, ServerAdminDef>,
   adminTokenHash: string | null,
+  changeFeed: ChangeFeedDef | null,
   r: Resolving,
 ): ServerDef {
   return {
@@ -133,6 +134,7 @@ export function serverDef(
       windowMs: (raw.server?.rateLimit?.windowSeconds ?? DEFAULT_RATE_WINDOW_SECONDS) * 1000,
     },
     agents,
+    changeFeed,
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import { resolve } from "node:path";
 import type { AssociationDef, Config, ConnectorDef, EntityTypeDef } from "./config.js";
+import { resolveChangeFeed } from "./resolve-change-feed.js";
 import { resolveConnections } from "./resolve-connections.js";
 import { resolveJobs } from "./resolve-jobs.js";
 import {
@@ -54,6 +55,7 @@ export function resolveConfig(
   const admins = resolveServerAdmins(raw, adminTokenHash, r);
   checkAgent(raw, r);
   const databaseUrl = resolveDatabaseUrl(raw, options.env, r);
+  const changeFeed = resolveChangeFeed(raw, r);
   if (r.problems.length > 0) return { problems: r.problems };
 
   const workDir = r.abs(raw.workDir ?? "./work");
@@ -71,7 +73,7 @@ export function resolveConfig(
     associations,
     connectors,
     jobs,
-    server: serverDef(raw, workDir, agents, admins, adminTokenHash, r),
+    server: serverDef(raw, workDir, agents, admins, adminTokenHash, changeFeed, r),
     agent: agentDef(raw, r),
   };
   return { config: deepFreeze(config), problems: r.problems };

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { checkSecretSources, NATIVE_CONNECTION_SCHEMAS } from "../connectors/schemas.js";
+import { changeFeedSchema } from "./change-feed-schema.js";
 import { SCALAR_TYPES } from "../core/convert.js";
 import { THRESHOLD_NAMES, type ThresholdName } from "../core/thresholds.js";
 import { ADMIN_ROLES } from "../protocol/api.js";
@@ -267,6 +268,7 @@ const server = z.strictObject({
     .describe(
       "Named administrators, each signing in with `<name>:<token>`; a name may not be an agent's id. `adminTokenHash` is an approver named admin.",
     ),
+  changeFeed: changeFeedSchema.optional(),
 });
 
 const agent = z

@@ -9,6 +9,8 @@ import { ChangePager } from "./change-pages.js";
 import { ChangeRepository } from "./changes.js";
 import { ScopeCountRepository } from "./counts.js";
 import { deferIndexes, type DeferredIndexes } from "./deferred-indexes.js";
+import { FeedSinkRepository } from "./feed-sinks.js";
+import { FeedRepository } from "./feed.js";
 import type { Dialect, Driver, TransactionOptions } from "./driver.js";
 import { JobInstanceRepository } from "./jobs.js";
 import { JournalRepository } from "./journal.js";
@@ -40,6 +42,10 @@ export interface Store {
   readonly counts: ScopeCountRepository;
   readonly applier: ApplyRepository;
   readonly jobs: JobInstanceRepository;
+  /** The change feed's outbox. */
+  readonly feed: FeedRepository;
+  /** The push sinks' cursors and dead letters. */
+  readonly feedSinks: FeedSinkRepository;
   /** See `deferIndexes`: in an initial load's transaction, before it writes. */
   deferIndexes(): Promise<DeferredIndexes>;
   /** Refreshes planner statistics after bulk changes (PostgreSQL). */
@@ -92,6 +98,8 @@ export function storeOn(driver: Driver): Store {
     counts,
     applier: new ApplyRepository(driver, counts, pending, journal),
     jobs: new JobInstanceRepository(driver),
+    feed: new FeedRepository(driver),
+    feedSinks: new FeedSinkRepository(driver),
     deferIndexes: () => deferIndexes(driver),
     analyze: (tables) => driver.analyze(tables),
     lockConnector: (connector) => driver.lockConnector(connector),

@@ -21,6 +21,7 @@ import type { ApplyStep } from "../store/apply.js";
 import type { ChangeSelection, Decision } from "../store/journal.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow, ChangeCounts } from "../store/types.js";
+import { recordFeed } from "./change-feed.js";
 import { localActor, requireBatch } from "./batches.js";
 import { batchThresholds, countedScopes } from "./thresholds-check.js";
 import type { SyncReport } from "./types.js";
@@ -130,7 +131,9 @@ async function requireApprovers(
 ): Promise<void> {
   if (approvers < 2) return;
   const principals = new Set(
-    (await store.journal.decisions(batch.id)).filter((d) => SIGNING.includes(d.action)).map((d) => d.principal),
+    (await store.journal.decisions(batch.id))
+      .filter((d) => SIGNING.includes(d.action))
+      .map((d) => d.principal),
   );
   principals.add(actor.id);
   if (principals.size >= approvers) return;
@@ -245,6 +248,7 @@ export function applyDecided(
       };
       const report = appliedReport(batch, review);
       await store.applier.apply(batch.id, batch.connector, options.beforeApplyStep);
+      await recordFeed(store, config, batch.id);
       if (
         !(await store.batches.setState(
           batch.id,
@@ -322,6 +326,7 @@ export function validateBatch(
       });
       const counts = await takenCounts(store, batch);
       await store.applier.apply(batch.id, batch.connector, options.beforeApplyStep);
+      if (options.config !== undefined) await recordFeed(store, options.config, batch.id);
       if (!(await store.batches.setState(batch.id, "applied", { report, counts }, batch.state))) {
         throw new SyncupError("BATCH_STATE", `Batch ${batch.id} changed state while being validated.`);
       }
@@ -447,7 +452,10 @@ export async function undoBatch(
         undoOf: batch.id,
       };
       await store.transaction(async () => {
-        if (state === "applied") await store.applier.apply(undoId, connector.name, options.beforeApplyStep);
+        if (state === "applied") {
+          await store.applier.apply(undoId, connector.name, options.beforeApplyStep);
+          await recordFeed(store, config, undoId);
+        }
         await store.batches.setState(undoId, state, { counts, report }, "staging");
         const entry = { principal: actor.id, role: actor.role, action: "undo", changes: totalOf(counts) };
         await store.journal.record(batch.id, { ...entry, note: `undone by batch ${undoId}` });

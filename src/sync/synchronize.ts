@@ -13,6 +13,7 @@ import type { DeferredIndexes } from "../store/deferred-indexes.js";
 import { RESOURCE_SCRATCH } from "../store/resources.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow } from "../store/types.js";
+import { recordFeed } from "./change-feed.js";
 import { linkScopeOf, newMappingReport, ProblemList, throwProblems, type StageContext } from "./context.js";
 import { loadInitialKeys, loadInitialLinks, loadInitialResources, type PendingOrphans } from "./initial.js";
 import { loadPrepared, type Prepared } from "./prepared.js";
@@ -158,6 +159,7 @@ async function runStaged(
   const report = build("applied");
   await store.transaction(async () => {
     await store.applier.apply(batchId, connector.name, options.beforeApplyStep);
+    await recordFeed(store, ctx.config, batchId);
     await store.batches.setState(batchId, "applied", { counts: countsOf(report), report });
   });
   return report;
@@ -177,11 +179,15 @@ async function runInitial(
   try {
     await store.transaction(
       async () => {
-        if (options.force === true) await store.resources.deleteConnector(connector.name);
+        if (options.force === true) {
+          await recordFeed(store, ctx.config, batchId, "removal");
+          await store.resources.deleteConnector(connector.name);
+        }
         // Pairs left pending by a load that was undone since: the connector holds no resource.
         else await store.pending.deleteConnector(connector.name);
         await loadInitial(ctx, prepared, await store.deferIndexes(), options.beforeApplyStep);
         throwProblems(ctx);
+        await recordFeed(store, ctx.config, batchId, "initial");
         const loaded = (name: string) => ctx.reports.get(name)?.inserted ?? 0;
         await store.counts.loaded(connector.name, countedScopes(ctx.config, ctx.connector), {
           resources: new Map(connector.entityTypeMappings.map((m) => [m.name, loaded(m.name)])),

@@ -351,3 +351,15 @@ export function dataset(n: number, groups = 3): Dataset {
     .map((u, i) => [u.id, users[Math.floor(i / 3)]?.id ?? "u0001"]);
   return { users, groups: gs, members, managers };
 }
+
+/** `data` without the users `ids`, their memberships and the manager links that name them. */
+export function withoutUsers(data: Dataset, ids: readonly string[]): Dataset {
+  const gone = new Set(ids);
+  const mails = new Set(data.users.filter((u) => gone.has(u.id)).map((u) => u.mail));
+  return {
+    ...data,
+    users: data.users.filter((u) => !gone.has(u.id)),
+    members: data.members.filter(([, mail]) => !mails.has(mail)),
+    managers: data.managers.filter(([u, m]) => !gone.has(u) && !gone.has(m)),
+  };
+}

@@ -29,6 +29,7 @@ import {
   user,
   writeComplete,
   writeIncremental,
+  withoutUsers,
   type Dataset,
   type TestConfigOptions,
 } from "./helpers.js";
@@ -42,18 +43,6 @@ const ALICE: Actor = { id: "alice", role: "approver" };
 const BOB: Actor = { id: "bob", role: "approver" };
 const BLOCK_DELETES = { thresholds: { MaximumDeletedLines: 1 } };
 const RUNS = Number(process.env["SYNCUP_PROPERTY_RUNS"] ?? 8);
-
-/** `data` without the users `ids`, their memberships and the manager links that name them. */
-function withoutUsers(data: Dataset, ids: readonly string[]): Dataset {
-  const gone = new Set(ids);
-  const mails = new Set(data.users.filter((u) => gone.has(u.id)).map((u) => u.mail));
-  return {
-    ...data,
-    users: data.users.filter((u) => !gone.has(u.id)),
-    members: data.members.filter(([, mail]) => !mails.has(mail)),
-    managers: data.managers.filter(([u, m]) => !gone.has(u) && !gone.has(m)),
-  };
-}
 
 describe.each(databases)("review and decision on $dialect", (db) => {
   let store: Store;

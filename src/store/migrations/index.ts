@@ -4,6 +4,7 @@ import { scopeCountsSourceHashes } from "./003-scope-counts-source-hashes.js";
 import { dropLinkInputs } from "./004-drop-link-inputs.js";
 import { pendingLinks } from "./005-pending-links.js";
 import { review } from "./006-review.js";
+import { changeFeed } from "./007-change-feed.js";
 import type { Migration } from "./types.js";
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   dropLinkInputs,
   pendingLinks,
   review,
+  changeFeed,
 ];

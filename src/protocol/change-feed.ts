@@ -1,0 +1,111 @@
+/**
+ * The change feed's contract: the events that `GET /api/v1/changes` returns, `syncup changes
+ * tail` prints and the sinks push, and the subject (routing key) of each. A consumer reads it
+ * alone: it imports nothing of ours.
+ *
+ * An event is one applied change, numbered by a global sequence (`seq`) without gaps, in the
+ * order in which the apply made the changes: within a batch, resources inserted and updated,
+ * then links and references removed, then links and references added, then what deleted
+ * resources took along (`cascaded`), then the resources deleted. Replaying the events in
+ * sequence order from 0 onto an empty repository rebuilds its resources, links and references.
+ */
+import type { Mode } from "./mode.js";
+
+export const CHANGE_KINDS = ["resource", "link", "reference"] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+export const CHANGE_OPERATIONS = ["insert", "update", "delete"] as const;
+export type ChangeOperation = (typeof CHANGE_OPERATIONS)[number];
+
+/**
+ * What let a batch's changes through: `automatic` (within its thresholds), `forced` (run with
+ * --force), `validated` (blocked or previewed, then validated or applied as a whole),
+ * `partial` (applied in part after a decision on its changes), `undo` (an undo batch),
+ * `initial` (an initial load); `by` names who decided, in the order they did.
+ */
+export interface FeedDecision {
+  readonly kind: "automatic" | "forced" | "validated" | "partial" | "undo" | "initial";
+  readonly by: readonly string[];
+}
+
+/** A resource's values: its unique keys (uk1…uk3) and its scalar properties. */
+export interface ResourceValues {
+  readonly uniqueKeys: readonly (string | null)[];
+  readonly properties: Readonly<Record<string, unknown>>;
+}
+
+/** One end of a link or reference: its entity type and primary key. */
+export interface FeedEnd {
+  readonly entityType: string;
+  readonly key: string;
+}
+
+interface EventBase {
+  /** The event's id: its sequence number as a string; message ids of the brokers too. */
+  readonly id: string;
+  readonly seq: number;
+  /** When the apply wrote it (ISO 8601). */
+  readonly at: string;
+  readonly batchId: string;
+  readonly connector: string;
+  readonly mode: Mode;
+  readonly decision: FeedDecision;
+}
+
+/** A resource inserted (before: null), updated, or deleted (after: null). */
+export interface ResourceEvent extends EventBase {
+  readonly kind: "resource";
+  readonly operation: ChangeOperation;
+  readonly entityType: string;
+  readonly key: string;
+  readonly before: ResourceValues | null;
+  readonly after: ResourceValues | null;
+}
+
+/** A link of a multi-valued association added or removed. */
+export interface LinkEvent extends EventBase {
+  readonly kind: "link";
+  readonly operation: "insert" | "delete";
+  readonly association: string;
+  /** The two values of the association file's row (each end's key or unique key). */
+  readonly keys: readonly [string, string];
+  /** The association's first and second ends. */
+  readonly ends: readonly [FeedEnd, FeedEnd];
+  /** Removed because one of its ends was deleted. */
+  readonly cascaded: boolean;
+}
+
+/** A mono-valued reference set or cleared: `holder`'s column `i<column>` names `target`. */
+export interface ReferenceEvent extends EventBase {
+  readonly kind: "reference";
+  readonly operation: "insert" | "delete";
+  readonly association: string;
+  readonly column: number;
+  readonly holder: FeedEnd;
+  readonly target: FeedEnd;
+  readonly cascaded: boolean;
+}
+
+export type ChangeEvent = ResourceEvent | LinkEvent | ReferenceEvent;
+
+/** A page of `GET /api/v1/changes`: events after `after`, and the cursor to ask from next. */
+export interface ChangePage {
+  readonly events: readonly ChangeEvent[];
+  /** The `after` of the next request: the last event's seq (or the filter's progress). */
+  readonly next: number;
+  /** The latest event's seq in the feed, whatever the filters. */
+  readonly last: number;
+}
+
+/**
+ * The subject (NATS) or routing key (RabbitMQ) of an event:
+ * `syncup.<connector>.<entity type or association>.<operation>`. Dots and the wildcards `*`,
+ * `>` and `#` in a name are replaced by `_`, so that a name is always one token.
+ */
+export function subjectOf(event: ChangeEvent, prefix = "syncup"): string {
+  const scope = event.kind === "resource" ? event.entityType : event.association;
+  return [prefix, token(event.connector), token(scope), event.operation].join(".");
+}
+
+function token(name: string): string {
+  return name.replace(/[.*>#\s]/g, "_");
+}
