@@ -7,6 +7,7 @@ import { date, num } from "../format.js";
 import { href } from "../router.js";
 import type { ChangePage, ChangeRow } from "../types.js";
 import { Empty, ErrorBanner, Loading } from "./feedback.js";
+import { Choice } from "./form.js";
 import { Pager, type Cursors } from "./pager.js";
 import { usePoll } from "../poll.js";
 
@@ -50,58 +51,55 @@ export function ChangeFilters(props: {
   readonly onChange: (filter: ChangeFilter) => void;
 }) {
   const { filter } = props;
-  const set = (name: keyof ChangeFilter) => (e: Event) =>
-    props.onChange({ ...filter, [name]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
+  const choose = (name: keyof ChangeFilter) => (value: string) =>
+    props.onChange({ ...filter, [name]: value });
   return (
     <form class="filters" aria-label="Filter the changes" onSubmit={(e) => e.preventDefault()}>
-      <label>
-        Kind
-        <select value={filter.kind} onChange={set("kind")}>
-          <option value="">all</option>
-          <option value="resource">resources</option>
-          <option value="link">links</option>
-        </select>
-      </label>
-      <label>
-        Operation
-        <select value={filter.operation} onChange={set("operation")}>
-          <option value="">all</option>
-          <option value="insert">inserts</option>
-          <option value="update">updates</option>
-          <option value="delete">deletes</option>
-        </select>
-      </label>
-      <label>
-        Entity type
-        <select value={filter.entityType} onChange={set("entityType")}>
-          <option value="">all</option>
-          {props.scopes.entityTypes.map((t) => (
-            <option key={t}>{t}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Association
-        <select value={filter.association} onChange={set("association")}>
-          <option value="">all</option>
-          {props.scopes.associations.map((a) => (
-            <option key={a}>{a}</option>
-          ))}
-        </select>
-      </label>
+      <Choice
+        label="Kind"
+        value={filter.kind}
+        options={[
+          ["resource", "resources"],
+          ["link", "links"],
+        ]}
+        onChange={choose("kind")}
+      />
+      <Choice
+        label="Operation"
+        value={filter.operation}
+        options={[
+          ["insert", "inserts"],
+          ["update", "updates"],
+          ["delete", "deletes"],
+        ]}
+        onChange={choose("operation")}
+      />
+      <Choice
+        label="Entity type"
+        value={filter.entityType}
+        options={props.scopes.entityTypes}
+        onChange={choose("entityType")}
+      />
+      <Choice
+        label="Association"
+        value={filter.association}
+        options={props.scopes.associations}
+        onChange={choose("association")}
+      />
       <label>
         Key starts with
-        <input type="search" value={filter.keyPrefix} onChange={set("keyPrefix")} />
+        <input
+          type="search"
+          value={filter.keyPrefix}
+          onChange={(e) => choose("keyPrefix")(e.currentTarget.value)}
+        />
       </label>
-      <label>
-        Decision
-        <select value={filter.decision} onChange={set("decision")}>
-          <option value="">all</option>
-          <option value="undecided">undecided</option>
-          <option value="approved">approved</option>
-          <option value="rejected">rejected</option>
-        </select>
-      </label>
+      <Choice
+        label="Decision"
+        value={filter.decision}
+        options={["undecided", "approved", "rejected"]}
+        onChange={choose("decision")}
+      />
     </form>
   );
 }

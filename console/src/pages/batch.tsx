@@ -21,6 +21,7 @@ import { date, duration, num, plural } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href, navigate } from "../router.js";
 import type { BatchDetail, BatchView, ChangePage, ChangeRow, DecisionOutcome } from "../types.js";
+import { Head } from "../components/form.js";
 
 interface ThresholdCheck {
   level: string;
@@ -412,23 +413,7 @@ function BatchFacts({ batch: b, report }: { batch: BatchDetail; report: Report }
       </dl>
       <table class="list compact">
         <caption>Counts</caption>
-        <thead>
-          <tr>
-            <th scope="col">What</th>
-            <th scope="col" class="num">
-              Inserted
-            </th>
-            <th scope="col" class="num">
-              Updated
-            </th>
-            <th scope="col" class="num">
-              Deleted
-            </th>
-            <th scope="col" class="num">
-              Unchanged
-            </th>
-          </tr>
-        </thead>
+        <Head columns={["What", "Inserted#", "Updated#", "Deleted#", "Unchanged#"]} />
         <tbody>
           <tr>
             <th scope="row">Resources</th>
@@ -465,20 +450,7 @@ function Thresholds({ checks }: { checks: readonly ThresholdCheck[] }) {
         <p>None checked (an initial load, or thresholds switched off).</p>
       ) : (
         <table class="list compact">
-          <thead>
-            <tr>
-              <th scope="col">Level</th>
-              <th scope="col">Scope</th>
-              <th scope="col">Threshold</th>
-              <th scope="col" class="num">
-                Limit
-              </th>
-              <th scope="col" class="num">
-                Actual
-              </th>
-              <th scope="col">Crossed</th>
-            </tr>
-          </thead>
+          <Head columns={["Level", "Scope", "Threshold", "Limit#", "Actual#", "Crossed"]} />
           <tbody>
             {checks.map((c) => (
               <tr key={`${c.level}-${c.scope}-${c.threshold}`} class={c.crossed ? "crossed" : ""}>
@@ -511,15 +483,7 @@ function Files({ batch }: { batch: BatchView }) {
         <p>No file (a batch made on this host reads its prepared files where they are).</p>
       ) : (
         <table class="list compact">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col" class="num">
-                Bytes
-              </th>
-              <th scope="col">SHA-256</th>
-            </tr>
-          </thead>
+          <Head columns={["Name", "Bytes#", "SHA-256"]} />
           <tbody>
             {batch.files.map((f) => (
               <tr key={f.name}>
@@ -546,17 +510,7 @@ function Journal({ batch }: { batch: BatchDetail }) {
         <p>No decision yet.</p>
       ) : (
         <table class="list compact journal">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col" class="num">
-                Changes
-              </th>
-              <th scope="col">Selection</th>
-            </tr>
-          </thead>
+          <Head columns={["When", "Who", "Action", "Changes#", "Selection"]} />
           <tbody>
             {decisions.map((d, i) => (
               <tr key={i}>

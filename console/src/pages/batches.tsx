@@ -1,6 +1,7 @@
 /** Batches, newest first, filtered by connector, state, mode and date; paged by key (`before`). */
 import { get } from "../api.js";
 import { Empty, ErrorBanner, Loading, StateBadge } from "../components/feedback.js";
+import { Choice, Head } from "../components/form.js";
 import { Pager, useCursors } from "../components/pager.js";
 import { date, duration, num, shortId } from "../format.js";
 import { usePoll } from "../poll.js";
@@ -55,33 +56,14 @@ export function BatchesPage({ query }: { query: URLSearchParams }) {
     <>
       <h1>Batches</h1>
       <form class="filters" aria-label="Filter the batches" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Connector
-          <select value={filter.connector} onChange={(e) => set("connector", e.currentTarget.value)}>
-            <option value="">all</option>
-            {(connectors.data ?? []).map((c) => (
-              <option key={c.name}>{c.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          State
-          <select value={filter.state} onChange={(e) => set("state", e.currentTarget.value)}>
-            <option value="">all</option>
-            {STATES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Mode
-          <select value={filter.mode} onChange={(e) => set("mode", e.currentTarget.value)}>
-            <option value="">all</option>
-            {MODES.map((m) => (
-              <option key={m}>{m}</option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="Connector"
+          value={filter.connector}
+          options={(connectors.data ?? []).map((c) => c.name)}
+          onChange={(v) => set("connector", v)}
+        />
+        <Choice label="State" value={filter.state} options={STATES} onChange={(v) => set("state", v)} />
+        <Choice label="Mode" value={filter.mode} options={MODES} onChange={(v) => set("mode", v)} />
         <label>
           From
           <input type="date" value={filter.since} onChange={(e) => set("since", e.currentTarget.value)} />
@@ -105,28 +87,20 @@ export function BatchesPage({ query }: { query: URLSearchParams }) {
       ) : (
         <table class="list">
           <caption class="sr-only">Batches, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Batch</th>
-              <th scope="col">Connector</th>
-              <th scope="col">Mode</th>
-              <th scope="col">State</th>
-              <th scope="col">Created</th>
-              <th scope="col">Took</th>
-              <th scope="col" class="num">
-                Inserted
-              </th>
-              <th scope="col" class="num">
-                Updated
-              </th>
-              <th scope="col" class="num">
-                Deleted
-              </th>
-              <th scope="col" class="num">
-                Links +/−
-              </th>
-            </tr>
-          </thead>
+          <Head
+            columns={[
+              "Batch",
+              "Connector",
+              "Mode",
+              "State",
+              "Created",
+              "Took",
+              "Inserted#",
+              "Updated#",
+              "Deleted#",
+              "Links +/−#",
+            ]}
+          />
           <tbody>
             {data.map((b) => (
               <tr key={b.id}>

@@ -10,6 +10,7 @@ import { date, duration } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import type { JobInstance, JobView } from "../types.js";
+import { Head } from "../components/form.js";
 
 interface RunNowAnswer {
   readonly job: string;
@@ -51,17 +52,7 @@ export function JobsPage({ approver }: { approver: boolean }) {
       ) : (
         <table class="list">
           <caption>Schedules</caption>
-          <thead>
-            <tr>
-              <th scope="col">Job</th>
-              <th scope="col">Connector</th>
-              <th scope="col">Mode</th>
-              <th scope="col">Schedule</th>
-              <th scope="col">Next run</th>
-              <th scope="col">Last run</th>
-              <th scope="col">Run by</th>
-            </tr>
-          </thead>
+          <Head columns={["Job", "Connector", "Mode", "Schedule", "Next run", "Last run", "Run by"]} />
           <tbody>
             {jobs.data.map((j) => (
               <tr key={j.name}>
@@ -111,17 +102,7 @@ export function JobsPage({ approver }: { approver: boolean }) {
       ) : (
         <table class="list">
           <caption class="sr-only">Job runs, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Job</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Started</th>
-              <th scope="col">Took</th>
-              <th scope="col">Mode run</th>
-              <th scope="col">Tasks</th>
-              <th scope="col">Batch</th>
-            </tr>
-          </thead>
+          <Head columns={["Job", "Outcome", "Started", "Took", "Mode run", "Tasks", "Batch"]} />
           <tbody>
             {runs.data.map((r) => (
               <tr key={r.id}>

@@ -5,6 +5,7 @@ import { Pager, useCursors } from "../components/pager.js";
 import { usePoll } from "../poll.js";
 import { href, navigate } from "../router.js";
 import type { ConnectorOverview, OrphanView, Page } from "../types.js";
+import { Head } from "../components/form.js";
 
 const PAGE = 100;
 
@@ -50,15 +51,7 @@ export function OrphansPage({ query }: { query: URLSearchParams }) {
       ) : (
         <table class="list">
           <caption class="sr-only">Orphans of {connector}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Association</th>
-              <th scope="col">Key 1</th>
-              <th scope="col">Key 2</th>
-              <th scope="col">Not found</th>
-              <th scope="col">Since batch</th>
-            </tr>
-          </thead>
+          <Head columns={["Association", "Key 1", "Key 2", "Not found", "Since batch"]} />
           <tbody>
             {orphans.data.rows.map((o) => (
               <tr key={`${o.association}|${o.key1}|${o.key2}`}>

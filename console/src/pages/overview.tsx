@@ -5,6 +5,7 @@ import { date, num, shortId } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import type { BatchSummary, ConnectorOverview } from "../types.js";
+import { Head } from "../components/form.js";
 
 const MODES = ["initial", "complete", "incremental"] as const;
 
@@ -56,14 +57,7 @@ function ConnectorCard({ connector: c }: { connector: ConnectorOverview }) {
       )}
       <table>
         <caption>Last batch of each mode</caption>
-        <thead>
-          <tr>
-            <th scope="col">Mode</th>
-            <th scope="col">Batch</th>
-            <th scope="col">State</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
+        <Head columns={["Mode", "Batch", "State", "Created"]} />
         <tbody>
           {MODES.map((mode) => (
             <LastBatch key={mode} mode={mode} batch={c.lastBatches[mode]} />

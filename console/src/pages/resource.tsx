@@ -5,6 +5,7 @@ import { date } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import type { HistoryEntry, ResourceDetail } from "../types.js";
+import { Head } from "../components/form.js";
 
 export function ResourcePage({ id }: { id: string }) {
   const resource = usePoll(() => get<ResourceDetail>(`/resources/${encodeURIComponent(id)}`), id);
@@ -70,14 +71,7 @@ export function ResourcePage({ id }: { id: string }) {
           <Empty>No links: no association of the last export names this resource.</Empty>
         ) : (
           <table class="list compact">
-            <thead>
-              <tr>
-                <th scope="col">Association</th>
-                <th scope="col">Property</th>
-                <th scope="col">Direction</th>
-                <th scope="col">Other end</th>
-              </tr>
-            </thead>
+            <Head columns={["Association", "Property", "Direction", "Other end"]} />
             <tbody>
               {r.references.map((m) => (
                 <tr key={`ref-${m.property}`}>
@@ -120,15 +114,7 @@ export function ResourcePage({ id }: { id: string }) {
           <Empty>No change recorded for this resource.</Empty>
         ) : (
           <table class="list compact">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Batch</th>
-                <th scope="col">Change</th>
-                <th scope="col">Before → after</th>
-                <th scope="col">Decided by</th>
-              </tr>
-            </thead>
+            <Head columns={["When", "Batch", "Change", "Before → after", "Decided by"]} />
             <tbody>
               {history.data.map((h) => (
                 <tr key={`${h.batchId}-${h.change.id}`}>

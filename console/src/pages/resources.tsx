@@ -6,6 +6,7 @@ import { Pager, useCursors } from "../components/pager.js";
 import { usePoll } from "../poll.js";
 import { href, navigate } from "../router.js";
 import type { ConnectorOverview, Page, ResourceSummary } from "../types.js";
+import { Head } from "../components/form.js";
 
 const PAGE = 50;
 const FIELDS = ["connector", "entityType", "keyPrefix", "uniqueKey", "property", "value"] as const;
@@ -91,13 +92,7 @@ export function ResourcesPage({ query }: { query: URLSearchParams }) {
       ) : (
         <table class="list">
           <caption class="sr-only">Resources found</caption>
-          <thead>
-            <tr>
-              <th scope="col">Entity type</th>
-              <th scope="col">Key</th>
-              <th scope="col">Unique keys</th>
-            </tr>
-          </thead>
+          <Head columns={["Entity type", "Key", "Unique keys"]} />
           <tbody>
             {results.data.rows.map((r) => (
               <tr key={r.id}>
