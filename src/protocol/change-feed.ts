@@ -109,3 +109,17 @@ export function subjectOf(event: ChangeEvent, prefix = "syncup"): string {
 function token(name: string): string {
   return name.replace(/[.*>#\s]/g, "_");
 }
+
+/** `GET` the feed: `?after=<seq>&limit=<n>&connector=<name>&entityType=<name>&wait=<30s>`. */
+export const CHANGES_PATH = "/api/v1/changes";
+
+/** The longest a `wait` may be: a long poll answers within it, with or without events. */
+export const MAX_WAIT_MS = 60_000;
+
+/** `30s`, `500ms` or a number of seconds, in milliseconds; undefined when it is none of these. */
+export function parseWait(text: string): number | undefined {
+  const m = /^(\d+)(ms|s)?$/.exec(text);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : n * 1000;
+}

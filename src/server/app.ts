@@ -17,6 +17,7 @@ import { API_PREFIX } from "../protocol/api.js";
 import { AuthThrottle } from "./auth-throttle.js";
 import { Authenticator } from "./auth.js";
 import { BatchAdminService } from "./batch-admin.js";
+import { ChangeFeedService } from "./change-feed.js";
 import { JobHistoryService } from "./job-history.js";
 import { JobRunService } from "./job-runs.js";
 import { JobScheduleService } from "./job-schedules.js";
@@ -33,6 +34,7 @@ import {
 } from "./refusals.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerBatchRoutes } from "./routes/batches.js";
+import { registerChangeRoutes } from "./routes/changes.js";
 import { registerConnectorRoutes } from "./routes/connectors.js";
 import { registerConsole } from "./routes/console.js";
 import type { AppDeps } from "./routes/deps.js";
@@ -68,6 +70,11 @@ export async function buildApp(deps: AppDeps) {
   const overview = new OverviewService(deps);
   const resources = new ResourceBrowser(deps);
   const orphans = new OrphanService(deps);
+  const feed = new ChangeFeedService(deps);
+  app.addHook("preClose", (done) => {
+    feed.close();
+    done();
+  });
   await app.register(
     (api, _options, done) => {
       registerSignIn(api, { auth, throttle, sessions });
@@ -86,6 +93,7 @@ export async function buildApp(deps: AppDeps) {
       registerJobRoutes(api, { jobs, schedules, runs });
       registerResourceRoutes(api, { resources });
       registerOrphanRoutes(api, { orphans });
+      registerChangeRoutes(api, { feed });
       done();
     },
     { prefix: API_PREFIX },

@@ -617,6 +617,7 @@ describe.each(databases)("syncup server on $dialect", (db) => {
         "GET /api/v1/job-instances",
         "GET /api/v1/jobs",
         "GET /api/v1/orphans",
+        "GET /api/v1/changes",
         "GET /api/v1/resources",
         "GET /api/v1/resources/{id}",
         "GET /api/v1/resources/{id}/history",

@@ -1,0 +1,97 @@
+/**
+ * The change feed as the API serves it: pages of events in sequence order, and the long poll
+ * (`wait`): a request that finds no event waits until one is committed or the wait ends. One
+ * timer per server reads the feed's last sequence number every `pollMs` while requests wait
+ * (200 ms: a consumer sees a commit within a second, whichever process applied it), instead of
+ * each waiting request querying the database.
+ */
+import type { Config } from "../config/config.js";
+import { SyncupError } from "../errors.js";
+import type { ChangePage } from "../protocol/change-feed.js";
+import type { Store } from "../store/store.js";
+import { ChangeFeedReader } from "../sync/change-feed.js";
+import { requireAdmin, type Principal } from "./auth.js";
+import type { Mutex } from "./mutex.js";
+
+export interface FeedQuery {
+  readonly after: number;
+  readonly limit: number;
+  readonly connector?: string | undefined;
+  readonly entityType?: string | undefined;
+  readonly waitMs: number;
+}
+
+interface Waiter {
+  readonly last: number;
+  readonly wake: () => void;
+}
+
+export class ChangeFeedService {
+  private readonly reader: ChangeFeedReader;
+  private readonly waiters = new Set<Waiter>();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly deps: { readonly config: Config; readonly store: Store; readonly mutex: Mutex },
+    private readonly pollMs = 200,
+  ) {
+    this.reader = new ChangeFeedReader(deps.store, deps.config);
+  }
+
+  /** A page of events after `query.after`; with `waitMs`, waits for one that long at most. */
+  async page(principal: Principal, query: FeedQuery): Promise<ChangePage> {
+    requireAdmin(principal, "read the change feed");
+    if (this.deps.config.server.changeFeed === null) {
+      throw new SyncupError(
+        "NOT_FOUND",
+        "The change feed is off: set server.changeFeed in the configuration, then applies write it.",
+      );
+    }
+    const deadline = Date.now() + query.waitMs;
+    let after = query.after;
+    for (;;) {
+      const page = await this.deps.mutex.run(() => this.reader.page({ ...query, after }));
+      if (page.events.length > 0 || this.closed || Date.now() >= deadline) return page;
+      await this.changed(page.last, deadline);
+      after = page.next;
+    }
+  }
+
+  /** Ends the waits (the server is closing): each answers with what it has. */
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiters) w.wake();
+  }
+
+  /** Resolves once an event after `last` is committed, or at `deadline`. */
+  private changed(last: number, deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timeout = setTimeout(() => waiter.wake(), Math.max(0, deadline - Date.now()));
+      const waiter: Waiter = {
+        last,
+        wake: () => {
+          clearTimeout(timeout);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      this.waiters.add(waiter);
+      this.timer ??= setInterval(() => void this.poll(), this.pollMs);
+    });
+  }
+
+  private async poll(): Promise<void> {
+    if (this.waiters.size === 0) {
+      if (this.timer !== null) clearInterval(this.timer);
+      this.timer = null;
+      return;
+    }
+    const last = await this.deps.mutex
+      .run(() => this.deps.store.feed.bounds())
+      .then((b) => b.last)
+      .catch(() => null);
+    if (last === null) return;
+    for (const w of this.waiters) if (w.last < last) w.wake();
+  }
+}
