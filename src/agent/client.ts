@@ -13,10 +13,10 @@ import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { AgentDef } from "../config/config.js";
-import { describeError, isNetworkError, isTlsError } from "../support/failures.js";
+import { describeError } from "../support/failures.js";
 import { withRetries } from "../support/retry.js";
 import { readSecret } from "../support/secret.js";
-import { ERROR_CODES, SyncupError, type ErrorCode } from "../errors.js";
+import { SyncupError } from "../errors.js";
 import {
   ADMIN_PRINCIPAL,
   PATHS,
@@ -26,7 +26,6 @@ import {
   type ChangeSelection,
   type DecisionOutcome,
   SHA256_HEADER,
-  type ApiError,
   type BatchFile,
   type BatchView,
   type ConnectorStatus,
@@ -35,22 +34,13 @@ import {
   type NotifyResponse,
   type SealRequest,
 } from "../protocol/api.js";
-
-/** A non-2xx answer. */
-export class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: ApiError | undefined,
-    readonly retryAfterMs: number | undefined,
-  ) {
-    super(`HTTP ${status}${body === undefined ? "" : ` ${body.code}: ${body.message}`}`);
-    this.name = "HttpStatusError";
-  }
-
-  get transient(): boolean {
-    return this.status >= 500 || this.status === 429;
-  }
-}
+import {
+  HttpStatusError,
+  isRetryable,
+  parseApiError,
+  requestFailure,
+  retryAfterMs,
+} from "./server-answers.js";
 
 export interface ServerClientOptions {
   /** The server's base URL, without a trailing slash. */
@@ -74,43 +64,6 @@ interface RequestSpec {
   readonly file?: { readonly path: string; readonly sha256: string };
   /** Statuses answered with `undefined` instead of an error (404 for a GET). */
   readonly allow?: readonly number[];
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-function parseApiError(status: number, text: string): ApiError | undefined {
-  try {
-    const body = JSON.parse(text) as Partial<ApiError>;
-    if (typeof body.code === "string" && typeof body.message === "string") {
-      return { statusCode: status, code: body.code, message: body.message };
-    }
-  } catch {
-    // not JSON: a proxy's page, described by its status
-  }
-  return undefined;
-}
-
-/** fetch's own network failures: "fetch failed" (connect, reset), "terminated" (answer cut off). */
-function isFetchNetworkError(error: unknown): boolean {
-  if (isTlsError(error)) return false;
-  if (isNetworkError(error)) return true;
-  return error instanceof TypeError && /^(fetch failed|terminated)$/.test(error.message);
-}
-
-/** Whether another attempt is worth it: a network error, a 5xx or a 429. */
-function isRetryable(error: unknown): boolean {
-  if (error instanceof HttpStatusError) return error.transient;
-  return isFetchNetworkError(error);
-}
-
-function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_CODES, code);
 }
 
 export class ServerClient {
@@ -325,7 +278,7 @@ export class ServerClient {
         },
       );
     } catch (error) {
-      throw this.failure(error, what, attempts);
+      throw requestFailure(error, what, attempts, this.options.serverUrl);
     }
   }
 
@@ -373,32 +326,5 @@ export class ServerClient {
         { cause: error },
       );
     }
-  }
-
-  private failure(error: unknown, what: string, attempts: number): unknown {
-    if (error instanceof SyncupError) return error;
-    const tries = attempts <= 1 ? "" : ` after ${attempts} attempts`;
-    if (error instanceof HttpStatusError && !error.transient) {
-      const code =
-        error.body !== undefined && isErrorCode(error.body.code) ? error.body.code : "SERVER_REFUSED";
-      const reason = error.body?.message ?? `HTTP ${error.status}`;
-      return new SyncupError(
-        code,
-        `The server refused ${what}: ${reason} (HTTP ${error.status}${error.body === undefined ? "" : ` ${error.body.code}`}).`,
-        { cause: error },
-      );
-    }
-    if (isTlsError(error)) {
-      return new SyncupError(
-        "SERVER_UNREACHABLE",
-        `${what}: the TLS connection failed: ${describeError(error)}. Check the server's certificate (NODE_EXTRA_CA_CERTS names extra trusted CAs).`,
-        { cause: error },
-      );
-    }
-    return new SyncupError(
-      "SERVER_UNREACHABLE",
-      `Cannot reach the server at ${this.options.serverUrl}: ${what} failed${tries}: ${describeError(error)}. Check agent.server, that the server is running, and the network between them.`,
-      { cause: error },
-    );
   }
 }
