@@ -14,7 +14,7 @@
  * (schemas syncup_bench_*, dropped at the end).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseConfig } from "../config/load.js";
@@ -87,6 +87,7 @@ interface PreparedEntry {
   sha256: string;
 }
 
+/** The manifest a prepare writes (`protocol/manifest.ts`), for files written here. */
 function writeManifest(dir: string, mode: string, files: PreparedEntry[]): void {
   writeFileSync(
     join(dir, "prepare.json"),
@@ -94,8 +95,10 @@ function writeManifest(dir: string, mode: string, files: PreparedEntry[]): void 
       connector: "BENCH",
       mode,
       preparedAt: new Date().toISOString(),
+      deltaSource: mode === "incremental" ? "previous" : "none",
       baseBatch: null,
-      files,
+      files: files.map((f) => ({ ...f, bytes: statSync(join(dir, f.file)).size })),
+      summaries: [],
     }),
   );
 }

@@ -23,13 +23,14 @@ import {
   applyDecided,
   cancelBatch,
   decideBatch,
-  undoBatch,
   validateBatch,
   type Actor,
   type DecisionOutcome,
   type ReviewedReport,
 } from "../sync/review.js";
-import { recoverInterrupted, synchronize } from "../sync/synchronize.js";
+import { undoBatch } from "../sync/undo.js";
+import { recoverInterrupted } from "../sync/batches.js";
+import { synchronize } from "../sync/synchronize.js";
 import { describeCheck } from "../core/thresholds.js";
 import type { ApplyStep } from "../store/apply.js";
 import type { ServerMetrics } from "./metrics.js";

@@ -9,11 +9,11 @@ export {
   cancelBatch,
   decideBatch,
   applyDecided,
-  undoBatch,
   type Actor,
   type DecisionOutcome,
   type ReviewedReport,
 } from "./review.js";
+export { undoBatch } from "./undo.js";
 export { getResources, listResources, resourceHistory, batchChanges, batchSummary } from "./inspect.js";
 export type { ResourceView, LinkView } from "./inspect.js";
 export type { SynchronizeOptions, SyncReport, MappingReport, SyncProgress } from "./types.js";

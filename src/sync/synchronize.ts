@@ -16,6 +16,7 @@ import type { BatchRow } from "../store/types.js";
 import { recordFeed } from "./change-feed.js";
 import { linkScopeOf, newMappingReport, ProblemList, throwProblems, type StageContext } from "./context.js";
 import { loadInitialKeys, loadInitialLinks, loadInitialResources, type PendingOrphans } from "./initial.js";
+import { expirePreviews, recoverInterrupted } from "./batches.js";
 import { loadPrepared, type Prepared } from "./prepared.js";
 import { incrementalBaseRefusal } from "./review.js";
 import { watchProgress } from "./progress.js";
@@ -377,37 +378,6 @@ async function claimSealed(store: Store, id: string, connector: string, mode: st
       "BATCH_STATE",
       `Batch ${id} is ${batch.state}: only a sealed batch can be synchronized, and only once.`,
     );
-  }
-}
-
-/**
- * Batches left in `staging` were interrupted (a kill, a crash): the apply being one transaction,
- * none of them reached the repository. An agent's batch goes back to `sealed`, to be
- * synchronized again in its turn; a local one is `failed` (its run reported the failure).
- * Call it holding the connector's lock, so that no batch being staged is taken for one that was
- * interrupted. Returns the batches recovered.
- */
-export async function recoverInterrupted(store: Store, connector: string): Promise<BatchRow[]> {
-  const interrupted = await store.batches.inState(connector, "staging");
-  for (const batch of interrupted) {
-    await store.changes.discard(batch.id);
-    await store.batches.setState(
-      batch.id,
-      batch.agent === null ? "failed" : "sealed",
-      { error: "interrupted while staging" },
-      "staging",
-    );
-  }
-  return interrupted;
-}
-
-/** Discards the staged changes of the connector's previews that expired (they end `cancelled`). */
-export async function expirePreviews(store: Store, connector: string): Promise<void> {
-  for (const batch of await store.batches.inState(connector, "previewed")) {
-    if (batch.expiresAt === null || Date.parse(batch.expiresAt) > Date.now()) continue;
-    if (await store.batches.setState(batch.id, "cancelled", { error: "preview expired" }, "previewed")) {
-      await store.changes.discard(batch.id);
-    }
   }
 }
 

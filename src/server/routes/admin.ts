@@ -17,26 +17,14 @@ type SelectionQuery = Omit<ChangeSelection, "ids" | "keys">;
 const DECISIONS = { approve: "approved", reject: "rejected" } as const satisfies Record<string, Decision>;
 
 export function registerAdminRoutes(api: Api, deps: { readonly batches: BatchAdminService }) {
-  const { batches } = deps;
+  registerReads(api, deps);
+  registerDecisions(api, deps);
+  registerWholeDecisions(api, deps);
+}
 
-  api.get<{ Params: { id: string }; Querystring: SelectionQuery & { after?: string; limit?: number } }>(
-    "/batches/:id/changes",
-    {
-      schema: {
-        summary: "Page through a batch's changes, before → after (viewer)",
-        description:
-          "Resources first, then links, in staging order; keyset paging: pass the page's `next` as `after`. Filters combine.",
-        params: S.idParams,
-        querystring: R.changesQuery,
-        response: { 200: R.changesPage, ...S.errors(401, 403, 404) },
-      },
-    },
-    (request) => {
-      requireAdmin(principalOf(request), "read a batch's changes");
-      const { limit, ...query } = request.query;
-      return batches.changes(request.params.id, { ...query, limit: limit ?? 50 });
-    },
-  );
+/** Deciding on part of a batch and applying it as decided (approvers). */
+function registerDecisions(api: Api, deps: { readonly batches: BatchAdminService }) {
+  const { batches } = deps;
 
   api.post<{
     Params: { id: string };
@@ -90,6 +78,11 @@ export function registerAdminRoutes(api: Api, deps: { readonly batches: BatchAdm
       return report;
     },
   );
+}
+
+/** Deciding on a whole batch: validate, undo, cancel (approvers). */
+function registerWholeDecisions(api: Api, deps: { readonly batches: BatchAdminService }) {
+  const { batches } = deps;
 
   api.post<{ Params: { id: string } }>(
     "/batches/:id/validate",
@@ -142,6 +135,30 @@ export function registerAdminRoutes(api: Api, deps: { readonly batches: BatchAdm
       const view = await batches.cancel(request.params.id, admin);
       request.log.info({ batch: view.id, admin: admin.id }, "batch cancelled by an administrator");
       return view;
+    },
+  );
+}
+
+/** Reading what a batch changed (its pages) and what a resource went through (its history): viewers. */
+function registerReads(api: Api, deps: { readonly batches: BatchAdminService }) {
+  const { batches } = deps;
+
+  api.get<{ Params: { id: string }; Querystring: SelectionQuery & { after?: string; limit?: number } }>(
+    "/batches/:id/changes",
+    {
+      schema: {
+        summary: "Page through a batch's changes, before → after (viewer)",
+        description:
+          "Resources first, then links, in staging order; keyset paging: pass the page's `next` as `after`. Filters combine.",
+        params: S.idParams,
+        querystring: R.changesQuery,
+        response: { 200: R.changesPage, ...S.errors(401, 403, 404) },
+      },
+    },
+    (request) => {
+      requireAdmin(principalOf(request), "read a batch's changes");
+      const { limit, ...query } = request.query;
+      return batches.changes(request.params.id, { ...query, limit: limit ?? 50 });
     },
   );
 
