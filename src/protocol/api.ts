@@ -178,6 +178,8 @@ export interface ChangePage {
   readonly next: string | null;
   /** How many changes match, given on the first page (a request without `after`). */
   readonly total: number | null;
+  /** False when `total` is a lower bound: the filters were counted up to a cap (10,000). */
+  readonly totalExact: boolean;
 }
 
 /** Batches that will never change again. */
@@ -194,6 +196,12 @@ export interface NotifyRequest {
   readonly mode: Mode;
   /** Incremental: the batch `previous/` came from (`previous/manifest.json`'s `batch`); else null. */
   readonly baseBatch: string | null;
+  /**
+   * A preview: the batch is staged and reported, nothing is applied; it ends `previewed`, its
+   * changes kept for review (and a decision) like a blocked batch's. The agent's `previous/`
+   * does not move.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** `201` answer to a notification (`200` to its retry). */

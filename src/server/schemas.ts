@@ -98,6 +98,11 @@ export const notifyRequest = {
     connector: { type: "string", minLength: 1 },
     mode: { type: "string", enum: MODES },
     baseBatch: { ...nullableString, description: "Incremental: the batch previous/ came from." },
+    dryRun: {
+      type: "boolean",
+      description:
+        "A preview: staged and reported, nothing applied; the batch ends previewed, its changes kept for review.",
+    },
   },
 } as const;
 

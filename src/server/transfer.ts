@@ -81,7 +81,8 @@ export class TransferService {
         if (blocked !== undefined) throw blockedError(blocked);
         await checkIncrementalBase(this.store, connector.name, request.baseBatch);
       }
-      if (request.mode !== "incremental") {
+      // A dry run changes nothing, and so makes no pending batch moot.
+      if (request.mode !== "incremental" && request.dryRun !== true) {
         for (const batch of await this.store.batches.inStates(connector.name, PENDING_STATES)) {
           if (batch.mode !== "incremental") continue;
           const reason = `cancelled by complete batch ${id}, notified after it`;
@@ -95,7 +96,7 @@ export class TransferService {
         id,
         connector: connector.name,
         mode: request.mode,
-        dryRun: false,
+        dryRun: request.dryRun === true,
         forced: false,
         source: null,
         preparedAt: null,

@@ -228,6 +228,7 @@ export class BatchWorker {
           mode: batch.mode,
           dir: this.deps.batchDir(batch.id),
           batchId: batch.id,
+          dryRun: batch.dryRun,
           ...(this.deps.beforeApplyStep === undefined ? {} : { beforeApplyStep: this.deps.beforeApplyStep }),
         }),
       );

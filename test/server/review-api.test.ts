@@ -150,4 +150,44 @@ describe.each(databases)("the review API on $dialect", (db) => {
     }
     expect(await snapshot(server.store, "HR")).toEqual(before);
   });
+
+  it("a notified dry run ends previewed, keeps its changes for review, and can be applied", async () => {
+    const base = await makeEnv(db.url());
+    envs.push(base);
+    const env = { ...base, config: await withAdmins(base) };
+    const server = await serve(env.config);
+    servers.push(server);
+    const anonymous = new Api(server.url, null);
+    const hr = anonymous.as(AS_HR);
+    const approver = anonymous.as(AS_APPROVER);
+    writeHr(env, 300);
+    expect((await hr.waitFor((await hr.notifyAndSend(await prepare(env, "HR", "initial"))).id)).state).toBe(
+      "applied",
+    );
+    const before = await snapshot(server.store, "HR");
+    writeHr(env, 297, 2);
+    const prepared = await prepare(env, "HR", "complete");
+    const notified = await hr.request<{ id: string }>("POST", PATHS.batches, {
+      json: { connector: "HR", mode: "complete", baseBatch: null, dryRun: true },
+    });
+    expect(notified.status, notified.text).toBe(201);
+    await hr.send(notified.body.id, prepared);
+    const preview = await hr.waitFor(notified.body.id, ["previewed", "failed"]);
+    expect(preview.state).toBe("previewed");
+    expect(await snapshot(server.store, "HR")).toEqual(before);
+    const page = await approver.request<ChangePage>(
+      "GET",
+      `${PATHS.changes(notified.body.id)}?kind=resource`,
+    );
+    expect(page.body.rows.map((r) => r.operation).sort()).toEqual([
+      "delete",
+      "delete",
+      "delete",
+      "update",
+      "update",
+    ]);
+    const applied = await approver.request("POST", PATHS.validate(notified.body.id));
+    expect(applied.status, applied.text).toBe(200);
+    expect(await snapshot(server.store, "HR")).not.toEqual(before);
+  });
 });
