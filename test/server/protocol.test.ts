@@ -616,6 +616,7 @@ describe.each(databases)("syncup server on $dialect", (db) => {
         "POST /api/v1/job-instances",
         "GET /api/v1/job-instances",
         "GET /api/v1/jobs",
+        "POST /api/v1/jobs/{name}/run",
         "GET /api/v1/orphans",
         "GET /api/v1/changes",
         "GET /api/v1/resources",
