@@ -5,6 +5,7 @@
  * not: `syncup_database_up` is 0 then, and the batches by state are left out.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { SinkState } from "../store/feed-sinks.js";
 import type { BatchState } from "../store/types.js";
 import type { SyncReport } from "../sync/types.js";
 
@@ -126,5 +127,41 @@ export class ServerMetrics {
   /** The worker could not read the queue, or lost the database during a batch. */
   queueFailed(): void {
     this.queueErrors.inc();
+  }
+
+  /**
+   * The change feed's gauges, read at each scrape: the latest event, and per sink its cursor,
+   * how far behind it is, its failed attempts in a row and its dead letters.
+   */
+  watchFeed(read: () => Promise<{ last: number; sinks: readonly SinkState[] }>): void {
+    const state = () => read().catch(() => null);
+    new Gauge({
+      name: "syncup_feed_last_seq",
+      help: "The change feed's latest event (sequence number).",
+      registers: [this.registry],
+      async collect() {
+        const s = await state();
+        if (s !== null) this.set(s.last);
+      },
+    });
+    const perSink = (name: string, help: string, value: (sink: SinkState, last: number) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["sink"],
+        registers: [this.registry],
+        async collect() {
+          const s = await state();
+          this.reset();
+          for (const sink of s?.sinks ?? []) this.set({ sink: sink.name }, value(sink, s?.last ?? 0));
+        },
+      });
+    perSink("syncup_feed_sink_position", "The last event a sink delivered or set aside.", (k) => k.position);
+    perSink("syncup_feed_sink_lag", "Events of the feed after a sink's cursor.", (k, last) =>
+      Math.max(0, last - k.position),
+    );
+    perSink("syncup_feed_sink_failed_attempts", "A sink's failed attempts in a row.", (k) => k.attempts);
+    perSink("syncup_feed_sink_dead_letters", "Events a sink gave up on (dead letters).", (k) => k.dead);
+    perSink("syncup_feed_sink_delivered", "Events a sink delivered.", (k) => k.delivered);
   }
 }

@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import pino, { type Logger } from "pino";
 import type { Config } from "../config/config.js";
 import type { ApplyStep } from "../store/apply.js";
+import { FeedPusher } from "../feed/pusher.js";
 import { openStore, type Store } from "../store/store.js";
 import { buildApp } from "./app.js";
 import { ServerMetrics } from "./metrics.js";
@@ -20,6 +21,10 @@ export interface ServerOptions {
   readonly log?: Logger;
   /** Milliseconds between two looks at the queue; default 5000. */
   readonly pollMs?: number;
+  /** Where the sinks read their secrets from; default the process's environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Milliseconds between two looks at the change feed when its sinks are caught up; default 250. */
+  readonly feedPollMs?: number;
   /** Test hook: called before each step of an apply transaction. */
   readonly beforeApplyStep?: (step: ApplyStep) => Promise<void>;
 }
@@ -65,7 +70,23 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     wake: () => worker.wake(),
   });
   const app = await buildApp({ config, store: apiStore, mutex: apiMutex, transfer, worker, metrics, log });
+  // The change feed's sinks and pruning, on the API's connection (short statements, under its mutex).
+  const pusher = new FeedPusher({
+    config,
+    store: apiStore,
+    serialize: (fn) => apiMutex.run(fn),
+    env: options.env ?? process.env,
+    log,
+    ...(options.feedPollMs === undefined ? {} : { pollMs: options.feedPollMs }),
+  });
+  if (config.server.changeFeed !== null) {
+    metrics.watchFeed(async () => ({
+      last: (await apiStore.feed.bounds()).last,
+      sinks: await apiStore.feedSinks.list(),
+    }));
+  }
   worker.start();
+  pusher.start();
   const address = await app.listen({
     host: options.host ?? config.server.host,
     port: options.port ?? config.server.port,
@@ -83,6 +104,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await pusher.stop();
         await worker.stop();
         if (workerStore !== apiStore) await workerStore.close();
         await apiStore.close();

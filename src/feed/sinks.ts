@@ -1,0 +1,169 @@
+/**
+ * The sinks a server pushes the change feed to, one interface: `deliver` resolves once the
+ * receiver confirmed every event given (a 2xx answer, JetStream's acks, RabbitMQ's publisher
+ * confirms), in their order, and throws otherwise; the pusher then tries again from the same
+ * cursor. Connections are made at the first delivery and again after a failure.
+ *
+ * - webhook: one POST per delivery, a JSON array of structured CloudEvents
+ *   (`application/cloudevents-batch+json`), signed (`signature.ts`);
+ * - NATS JetStream: one message per event on `<prefix>.<connector>.<scope>.<operation>`, the
+ *   stream created when absent, `Nats-Msg-Id` the event id so that JetStream drops a duplicate
+ *   within its duplicate window;
+ * - RabbitMQ: one persistent message per event on a durable topic exchange, routing key as the
+ *   subject, `message_id` the event id, on a confirm channel.
+ */
+import amqp from "amqplib";
+import { connect, type NatsConnection } from "nats";
+import type { FeedSinkDef, SecretSourceDef } from "../config/config.js";
+import { subjectOf, type ChangeEvent } from "../protocol/change-feed.js";
+import { readSecret } from "../support/secret.js";
+import { toCloudEvent } from "./cloud-event.js";
+import { SIGNATURE_HEADER, signBody } from "./signature.js";
+
+export interface Sink {
+  deliver(events: readonly ChangeEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function sinkFor(def: FeedSinkDef, env: Env): Sink {
+  switch (def.type) {
+    case "webhook":
+      return webhookSink(def, env);
+    case "nats":
+      return natsSink(def, env);
+    case "rabbitmq":
+      return rabbitSink(def, env);
+  }
+}
+
+async function secretOf(source: SecretSourceDef | null, env: Env, what: string): Promise<string | undefined> {
+  return source === null ? undefined : readSecret(source, env, what);
+}
+
+function webhookSink(def: Extract<FeedSinkDef, { type: "webhook" }>, env: Env): Sink {
+  let secret: string | undefined;
+  return {
+    async deliver(events) {
+      secret ??= await secretOf(def.secret, env, `Webhook sink "${def.name}": the signing secret`);
+      const body = JSON.stringify(events.map((e) => toCloudEvent(e)));
+      const response = await fetch(def.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/cloudevents-batch+json",
+          [SIGNATURE_HEADER]: signBody(secret ?? "", body),
+        },
+        body,
+        signal: AbortSignal.timeout(def.timeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (!response.ok) throw new Error(`${def.url} answered HTTP ${response.status}`);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function natsSink(def: Extract<FeedSinkDef, { type: "nats" }>, env: Env): Sink {
+  let connection: NatsConnection | null = null;
+  const open = async (): Promise<NatsConnection> => {
+    if (connection !== null && !connection.isClosed()) return connection;
+    const pass = await secretOf(def.password, env, `NATS sink "${def.name}": the password`);
+    const token = await secretOf(def.token, env, `NATS sink "${def.name}": the token`);
+    const nc = await connect({
+      servers: [...def.servers],
+      ...(def.user === null ? {} : { user: def.user }),
+      ...(pass === undefined ? {} : { pass }),
+      ...(token === undefined ? {} : { token }),
+      reconnect: false,
+      timeout: 5000,
+    });
+    const jsm = await nc.jetstreamManager();
+    try {
+      await jsm.streams.info(def.stream);
+    } catch {
+      await jsm.streams.add({ name: def.stream, subjects: [`${def.subjectPrefix}.>`] });
+    }
+    connection = nc;
+    return nc;
+  };
+  return {
+    async deliver(events) {
+      const nc = await open();
+      const js = nc.jetstream();
+      try {
+        // Sent in order on one connection; the acks are awaited together.
+        await Promise.all(
+          events.map((e) =>
+            js.publish(subjectOf(e, def.subjectPrefix), JSON.stringify(toCloudEvent(e, def.subjectPrefix)), {
+              msgID: e.id,
+            }),
+          ),
+        );
+      } catch (error) {
+        connection = null;
+        await nc.close().catch(() => undefined);
+        throw error;
+      }
+    },
+    async close() {
+      await connection?.close().catch(() => undefined);
+      connection = null;
+    },
+  };
+}
+
+function rabbitSink(def: Extract<FeedSinkDef, { type: "rabbitmq" }>, env: Env): Sink {
+  let channel: amqp.ConfirmChannel | null = null;
+  let model: amqp.ChannelModel | null = null;
+  const open = async (): Promise<amqp.ConfirmChannel> => {
+    if (channel !== null) return channel;
+    const url = new URL(def.url);
+    const password = await secretOf(def.password, env, `RabbitMQ sink "${def.name}": the password`);
+    if (password !== undefined) url.password = encodeURIComponent(password);
+    model = await amqp.connect(url.toString());
+    const lost = () => {
+      channel = null;
+      model = null;
+    };
+    model.on("error", lost);
+    model.on("close", lost);
+    const ch = await model.createConfirmChannel();
+    ch.on("error", lost);
+    ch.on("close", lost);
+    await ch.assertExchange(def.exchange, "topic", { durable: true });
+    channel = ch;
+    return ch;
+  };
+  return {
+    async deliver(events) {
+      const ch = await open();
+      try {
+        for (const e of events) {
+          ch.publish(
+            def.exchange,
+            subjectOf(e, def.routingPrefix),
+            Buffer.from(JSON.stringify(toCloudEvent(e, def.routingPrefix))),
+            {
+              messageId: e.id,
+              persistent: true,
+              contentType: "application/cloudevents+json",
+              timestamp: Math.floor(Date.parse(e.at) / 1000),
+            },
+          );
+        }
+        await ch.waitForConfirms();
+      } catch (error) {
+        await model?.close().catch(() => undefined);
+        channel = null;
+        model = null;
+        throw error;
+      }
+    },
+    async close() {
+      await model?.close().catch(() => undefined);
+      channel = null;
+      model = null;
+    },
+  };
+}
