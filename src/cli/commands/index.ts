@@ -4,7 +4,6 @@ import { defineExportCommand } from "./export.js";
 import { definePrepareCommand } from "./prepare.js";
 import { defineRunCommand } from "./run.js";
 import { defineBatchesCommand } from "./batches.js";
-import { defineChangesCommand } from "./changes.js";
 import { defineResourcesCommand } from "./resources.js";
 import { defineSecretCommand, defineServerCommand } from "./server.js";
 import { defineSyncCommand } from "./sync.js";
@@ -22,7 +21,6 @@ export const COMMANDS: readonly DefineCommand[] = [
   defineRunCommand,
   defineSyncCommand,
   defineBatchesCommand,
-  defineChangesCommand,
   defineResourcesCommand,
   defineServerCommand,
   defineSecretCommand,
