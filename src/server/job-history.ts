@@ -18,8 +18,11 @@ export class JobHistoryService {
     return { instance, created };
   }
 
-  /** Runs, newest first: of one job, and of the principal's connectors if it is an agent. */
-  list(principal: Principal, query: { job?: string; limit: number }): Promise<JobInstance[]> {
+  /** Runs, newest first: of one job, and of the principal's connectors if it is an agent; `before` pages. */
+  list(
+    principal: Principal,
+    query: { job?: string; before?: string; limit: number },
+  ): Promise<JobInstance[]> {
     return this.deps.mutex.run(() =>
       this.deps.store.jobs.list({
         ...query,

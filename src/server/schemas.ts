@@ -265,5 +265,9 @@ export const jobInstance = {
 
 export const jobQuery = {
   type: "object",
-  properties: { job: { type: "string" }, limit: { type: "integer", minimum: 1, maximum: 1000 } },
+  properties: {
+    job: { type: "string" },
+    before: { type: "string", maxLength: 100, description: "The id of the previous page's last run." },
+    limit: { type: "integer", minimum: 1, maximum: 1000 },
+  },
 } as const;

@@ -45,13 +45,19 @@ export class JobInstanceRepository {
     return true;
   }
 
+  /** Runs newest first; a page continues before the run `before` (keyset on `seq`, found by the run's id). */
   async list(options: {
     job?: string;
     connectors?: readonly string[];
+    before?: string;
     limit: number;
   }): Promise<JobInstance[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
+    if (options.before !== undefined) {
+      where.push("seq < (SELECT seq FROM UR_JobInstances WHERE id = ?)");
+      params.push(options.before);
+    }
     if (options.job !== undefined) {
       where.push("job = ?");
       params.push(options.job);

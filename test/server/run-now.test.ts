@@ -2,13 +2,23 @@
  * "Run now" over real HTTP on SQLite and PostgreSQL: an approver runs a job of a connector no
  * agent runs on the server itself (export → prepare → synchronize, recorded in the job
  * history); a job whose connector an agent runs is refused (409 JOB_REMOTE), so is a viewer
- * (403) and an unknown job (404).
+ * (403) and an unknown job (404). The job history pages by key (`before`: the last run's id).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { JobInstance } from "../../src/protocol/api.js";
 import { testDatabases } from "../store/dialects.js";
 import { AS_APPROVER, AS_VIEWER, withAdmins } from "./admins.js";
-import { AGENT_AD, Api, cleanedAfterEach, expectRefusal, makeEnv, serve, writeHr } from "./helpers.js";
+import {
+  AGENT_AD,
+  AS_AD,
+  Api,
+  cleanedAfterEach,
+  expectRefusal,
+  JOB_RUN,
+  makeEnv,
+  serve,
+  writeHr,
+} from "./helpers.js";
 
 const databases = testDatabases();
 afterAll(async () => {
@@ -68,5 +78,27 @@ describe.each(databases)("running a job from the console on $dialect", (db) => {
     const [hr] = await server.store.batches.list({ connector: "HR", limit: 1 });
     expect(hr?.state).toBe("applied");
     expect(await server.store.resources.countByEntityType("HR")).toEqual(new Map([["Person", 300]]));
+  });
+
+  it("pages the job history by key", async () => {
+    const env = await makeEnv(db.url());
+    envs.push(env);
+    const server = await serve(await withAdmins(env));
+    servers.push(server);
+    const ad = new Api(server.url, AS_AD);
+    for (const n of [1, 2, 3]) {
+      const recorded = await ad.request("POST", "/api/v1/job-instances", {
+        json: { ...JOB_RUN, id: `AD_daily-${n}`, job: "AD_daily", connector: "AD" },
+      });
+      expect(recorded.status, recorded.text).toBe(201);
+    }
+    const viewer = ad.as(AS_VIEWER);
+    const first = await viewer.request<JobInstance[]>("GET", "/api/v1/job-instances?limit=2");
+    expect(first.body.map((r) => r.id)).toEqual(["AD_daily-3", "AD_daily-2"]);
+    const second = await viewer.request<JobInstance[]>(
+      "GET",
+      "/api/v1/job-instances?limit=2&before=AD_daily-2",
+    );
+    expect(second.body.map((r) => r.id)).toEqual(["AD_daily-1"]);
   });
 });

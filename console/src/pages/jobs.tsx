@@ -6,11 +6,15 @@ import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
 import { ConfirmDialog } from "../components/confirm.js";
 import { Empty, ErrorBanner, Loading, Notice, StateBadge } from "../components/feedback.js";
+import { Pager, useCursors } from "../components/pager.js";
 import { date, duration } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import type { JobInstance, JobView } from "../types.js";
 import { Head } from "../components/form.js";
+
+/** Runs per page of the history. */
+const RUNS = 50;
 
 interface RunNowAnswer {
   readonly job: string;
@@ -20,7 +24,12 @@ interface RunNowAnswer {
 
 export function JobsPage({ approver }: { approver: boolean }) {
   const jobs = usePoll(() => get<JobView[]>("/jobs"), "jobs");
-  const runs = usePoll(() => get<JobInstance[]>("/job-instances", { limit: 50 }), "runs");
+  const cursors = useCursors();
+  const runs = usePoll(
+    () => get<JobInstance[]>("/job-instances", { limit: RUNS, before: cursors.after }),
+    `runs|${cursors.after ?? ""}`,
+  );
+  const lastRun = runs.data?.[runs.data.length - 1];
   const [asked, setAsked] = useState<JobView | null>(null);
   const [outcome, setOutcome] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | undefined>(undefined);
@@ -133,6 +142,13 @@ export function JobsPage({ approver }: { approver: boolean }) {
           </tbody>
         </table>
       )}
+      <Pager
+        cursors={cursors}
+        next={
+          runs.data !== undefined && runs.data.length === RUNS && lastRun !== undefined ? lastRun.id : null
+        }
+        label="job runs"
+      />
       {asked !== null && (
         <ConfirmDialog
           title="Run a job now"

@@ -73,11 +73,13 @@ export function registerJobRoutes(
     },
   );
 
-  api.get<{ Querystring: { job?: string; limit?: number } }>(
+  api.get<{ Querystring: { job?: string; before?: string; limit?: number } }>(
     "/job-instances",
     {
       schema: {
         summary: "Job runs, newest first",
+        description:
+          "A page continues with `before` set to the id of the previous page's last run (keyset paging).",
         querystring: S.jobQuery,
         response: { 200: { type: "array", items: S.jobInstance }, ...S.errors(401) },
       },
@@ -86,6 +88,7 @@ export function registerJobRoutes(
       jobs.list(principalOf(request), {
         limit: request.query.limit ?? 20,
         ...(request.query.job === undefined ? {} : { job: request.query.job }),
+        ...(request.query.before === undefined ? {} : { before: request.query.before }),
       }),
   );
 }
