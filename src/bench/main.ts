@@ -7,6 +7,8 @@
  *   npm run bench -- --sizes 100000    chosen sizes
  *   npm run bench -- --runs 5          runs per measurement (median)
  *   npm run bench -- --no-sync         skip the repository benchmarks
+ *   npm run bench -- --no-review       skip the review benchmarks (pages of 1M staged changes)
+ *   npm run bench -- --review-rows N   staged changes of the review benchmarks (default 1M)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync, cpSync } from "node:fs";
@@ -182,6 +184,12 @@ async function main(): Promise<void> {
     };
     const syncRows = Number(option("--sync-rows") ?? Math.max(...sizes));
     results.push(...(await benchSync({ rows: syncRows, dir: join(benchDir, "sync") })));
+  }
+  if (!process.argv.includes("--no-review")) {
+    const { benchReview } = await import("./review.js");
+    results.push(
+      ...(await benchReview({ rows: Number(option("--review-rows") ?? 1_000_000), runs: Math.max(runs, 5) })),
+    );
   }
   const table = renderMarkdown(results);
   process.stdout.write(`${table}\n`);

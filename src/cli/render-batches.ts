@@ -125,7 +125,9 @@ export function renderChangesPage(page: ChangePage, batchId: string): string[] {
     ]),
   );
   const lines = [page.rows.length === 0 ? "(no change matches)" : table];
-  if (page.total !== null) lines.push(`${page.total.toLocaleString("en-US")} changes match.`);
+  if (page.total !== null) {
+    lines.push(`${page.totalExact ? "" : "More than "}${page.total.toLocaleString("en-US")} changes match.`);
+  }
   if (page.next !== null)
     lines.push(`Next page: syncup batches changes ${batchId} --after ${page.next} (with the same filters)`);
   return lines;

@@ -123,3 +123,21 @@ export function parseWait(text: string): number | undefined {
   const n = Number(m[1]);
   return m[2] === "ms" ? n : n * 1000;
 }
+
+/** A push sink as `GET /api/v1/changes/sinks` and `syncup changes sinks` show it. */
+export interface SinkView {
+  readonly name: string;
+  /** The last event delivered or set aside. */
+  readonly position: number;
+  /** Events of the feed after `position`. */
+  readonly lag: number;
+  /** Failed attempts in a row at the events after `position`. */
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly retryAt: string | null;
+  readonly delivered: number;
+  readonly dead: number;
+  readonly updatedAt: string;
+  /** The latest dead letters, newest first. */
+  readonly deadLetters: readonly { readonly seq: number; readonly error: string; readonly at: string }[];
+}

@@ -7,9 +7,9 @@
  */
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import type { ChangePage } from "../protocol/change-feed.js";
+import type { ChangePage, SinkView } from "../protocol/change-feed.js";
 import type { Store } from "../store/store.js";
-import { ChangeFeedReader } from "../sync/change-feed.js";
+import { ChangeFeedReader, sinkViews } from "../sync/change-feed.js";
 import { requireAdmin, type Principal } from "./auth.js";
 import type { Mutex } from "./mutex.js";
 
@@ -56,6 +56,12 @@ export class ChangeFeedService {
       await this.changed(page.last, deadline);
       after = page.next;
     }
+  }
+
+  /** Each push sink's cursor, lag, failures and latest dead letters. */
+  sinks(principal: Principal): Promise<SinkView[]> {
+    requireAdmin(principal, "read the change feed's sinks");
+    return this.deps.mutex.run(() => sinkViews(this.deps.store));
   }
 
   /** Ends the waits (the server is closing): each answers with what it has. */

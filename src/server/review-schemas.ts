@@ -24,7 +24,7 @@ export const changesQuery = {
   type: "object",
   properties: {
     ...selectionProperties,
-    after: { type: "string", maxLength: 40, description: "The `next` cursor of the previous page." },
+    after: { type: "string", maxLength: 2000, description: "The `next` cursor of the previous page." },
     limit: { type: "integer", minimum: 1, maximum: 1000 },
   },
   additionalProperties: false,
@@ -37,6 +37,7 @@ export const changesPage = {
   properties: {
     next: { ...nullableString, description: "The cursor of the next page; null on the last." },
     total: { type: ["integer", "null"], description: "Matching changes (first page only)." },
+    totalExact: { type: "boolean", description: "False when total is a lower bound (counted up to 10,000)." },
     rows: {
       type: "array",
       items: {

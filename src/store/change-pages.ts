@@ -1,7 +1,13 @@
 import { SyncupError } from "../errors.js";
 import type { ChangePage, ChangePageQuery, ChangeRow, HistoryEntry } from "../protocol/api.js";
-import type { Driver, SqlValue } from "./driver.js";
-import { CHANGE_TABLES, selectionWhere, type ChangeKind, type ChangeSelection } from "./journal.js";
+import { placeholders, type Driver, type SqlValue } from "./driver.js";
+import {
+  CHANGE_TABLES,
+  selectionWhere,
+  type ChangeKind,
+  type ChangeSelection,
+  type SelectionWhere,
+} from "./journal.js";
 
 export type { ChangePageQuery } from "../protocol/api.js";
 
@@ -31,45 +37,76 @@ interface LinkChangeRecord {
   line: number | null;
 }
 
-/** Where a page starts: after the change `id` of `kind` (resources come before links). */
-interface Cursor {
+/** The states in which a batch keeps its change rows. */
+const KEPT = ["blocked", "previewed", "applied"];
+
+/** How many matching changes a first page counts at most, when the batch's report cannot say. */
+export const TOTAL_CAP = 10_000;
+
+/**
+ * A run of a page's order: the resource changes (by id, or — with a key prefix — those of one
+ * entity type by key, so that the prefix is a range of an index), then the link changes by id.
+ */
+interface Segment {
   readonly kind: ChangeKind;
-  readonly id: number;
+  readonly where: SelectionWhere;
+  readonly byKey: boolean;
+}
+
+/** Where a page starts: after `value` (an id, or a key) in segment `segment`. */
+export interface Cursor {
+  readonly segment: number;
+  readonly value: number | string;
+}
+
+interface MappingCounts {
+  mapping: string;
+  kind: "entity" | "association";
+  inserted: number;
+  updated: number;
+  deleted: number;
 }
 
 /**
- * Pages through a batch's changes with keyset paging — resources by id, then links by id — so
- * that the last page of a million changes costs what the first does. Ids are the staging
- * order. The total is counted on the first page only.
+ * Pages through a batch's changes with keyset paging, so that the last page of a million
+ * changes costs what the first does: resources in staging order (by key within each entity
+ * type when a key prefix is asked, the prefix being a range of the key index), then links in
+ * staging order. The total is given on the first page: from the batch's report when the
+ * filters are its own (kind, operation, entity type, association), else counted up to
+ * `TOTAL_CAP` (`totalExact` false beyond).
  */
 export class ChangePager {
   constructor(private readonly db: Driver) {}
 
   async page(batchId: string, query: ChangePageQuery): Promise<ChangePage> {
     const cursor = query.after === undefined ? null : decodeCursor(query.after);
+    const segments = await this.segments(batchId, query);
     const rows: ChangeRow[] = [];
     let next: string | null = null;
-    for (const kind of ["resource", "link"] as const) {
-      if (cursor?.kind === "link" && kind === "resource") continue;
-      const where = selectionWhere(this.db.dialect, kind, batchId, query);
-      if (where === null) continue;
+    let lastValue: { segment: number; value: number | string } | null = null;
+    for (let i = cursor?.segment ?? 0; i < segments.length; i++) {
+      const segment = segments[i]!;
       const room = query.limit - rows.length;
       if (room <= 0) {
-        // The page is full: a next page exists when this kind has any matching change.
-        if (next === null && (await this.fetch(kind, where, null, 1)).length > 0)
-          next = encodeCursor(last(rows));
-        break;
+        // The page is full: a next page exists when a later segment has a change.
+        if ((await this.fetch(segment, null, 1)).length > 0 && lastValue !== null)
+          next = encodeCursor(lastValue);
+        if (next !== null) break;
+        continue;
       }
-      const from = cursor?.kind === kind ? cursor.id : null;
-      const found = await this.fetch(kind, where, from, room + 1);
-      rows.push(...found.slice(0, room));
-      if (found.length > room) {
-        next = encodeCursor(last(rows));
+      const after = cursor?.segment === i ? cursor.value : null;
+      const found = await this.fetch(segment, after, room + 1);
+      const taken = found.slice(0, room);
+      rows.push(...taken.map((f) => f.row));
+      const end = taken[taken.length - 1];
+      if (end !== undefined) lastValue = { segment: i, value: end.value };
+      if (found.length > room && lastValue !== null) {
+        next = encodeCursor(lastValue);
         break;
       }
     }
-    const total = cursor === null ? await this.total(batchId, query) : null;
-    return { rows, next, total };
+    const total = cursor === null ? await this.total(batchId, query, segments) : null;
+    return { rows, next, total: total?.n ?? null, totalExact: total?.exact ?? false };
   }
 
   /** The journal of one primary key of a connector (`journalOf`). */
@@ -77,12 +114,58 @@ export class ChangePager {
     return journalOf(this.db, connector, pk);
   }
 
+  private async segments(batchId: string, query: ChangePageQuery): Promise<Segment[]> {
+    const segments: Segment[] = [];
+    const resources = selectionWhere(this.db.dialect, "resource", batchId, query);
+    if (resources !== null) {
+      if (query.keyPrefix === undefined || query.keyPrefix === "") {
+        segments.push({ kind: "resource", where: resources, byKey: false });
+      } else {
+        const types = query.entityType !== undefined ? [query.entityType] : await this.entityTypes(batchId);
+        for (const type of types) {
+          const where = {
+            ...resources,
+            sql: `${resources.sql} AND entity_type = ?`,
+            params: [...resources.params, type],
+          };
+          segments.push({ kind: "resource", where, byKey: true });
+        }
+      }
+    }
+    const links = selectionWhere(this.db.dialect, "link", batchId, query);
+    if (links !== null) segments.push({ kind: "link", where: links, byKey: false });
+    return segments;
+  }
+
+  /** The entity types a batch changes: its report's, else those of its change rows. */
+  private async entityTypes(batchId: string): Promise<string[]> {
+    const mappings = await this.mappings(batchId);
+    const named = mappings?.filter((m) => m.kind === "entity").map((m) => m.mapping) ?? [];
+    if (named.length > 0) return named;
+    const rows = await this.db.all<{ entity_type: string }>(
+      "SELECT DISTINCT entity_type FROM UR_ResourcesChanges WHERE batch_id = ? ORDER BY entity_type",
+      [batchId],
+    );
+    return rows.map((r) => r.entity_type);
+  }
+
+  private async mappings(batchId: string): Promise<MappingCounts[] | null> {
+    const row = await this.db.get<{ report: string | null; state: string }>(
+      "SELECT report, state FROM UR_Batches WHERE id = ?",
+      [batchId],
+    );
+    // Only a batch that keeps its changes (staged, or journaled) counts them in its report.
+    if (row?.report === null || row?.report === undefined || !KEPT.includes(row.state)) return null;
+    const report = JSON.parse(row.report) as { mappings?: MappingCounts[] };
+    return report.mappings !== undefined && report.mappings.length > 0 ? report.mappings : null;
+  }
+
   private async fetch(
-    kind: ChangeKind,
-    where: NonNullable<ReturnType<typeof selectionWhere>>,
-    after: number | null,
+    segment: Segment,
+    after: number | string | null,
     limit: number,
-  ): Promise<ChangeRow[]> {
+  ): Promise<{ row: ChangeRow; value: number | string }[]> {
+    const { kind, where, byKey } = segment;
     const t = CHANGE_TABLES[kind];
     let sql = where.sql;
     const params: SqlValue[] = [...where.params];
@@ -90,11 +173,13 @@ export class ChangePager {
       if (where.list.values.length > 1000) {
         throw new SyncupError("REQUEST_INVALID", "A page's selection lists at most 1,000 ids or keys.");
       }
-      sql += ` AND ${where.list.column} IN (${where.list.values.map(() => "?").join(", ")})`;
+      sql += ` AND ${where.list.column} IN (${placeholders(where.list.values.length)})`;
       params.push(...where.list.values);
     }
+    const order = byKey ? t.key : "id";
     if (after !== null) {
-      sql += " AND id > ?";
+      if (typeof after !== (byKey ? "string" : "number")) throw invalidCursor(String(after));
+      sql += ` AND ${order} > ?`;
       params.push(after);
     }
     const columns =
@@ -102,33 +187,96 @@ export class ChangePager {
         ? "id, operation, entity_type, pk, properties, before_properties, decision, line"
         : "id, operation, association, key1, key2, end1_type, end2_type, resource1_pk, resource2_pk, decision, cascaded, line";
     const records = await this.db.all<ResourceChangeRecord | LinkChangeRecord>(
-      `SELECT ${columns} FROM ${t.table} WHERE ${sql} ORDER BY id LIMIT ?`,
+      `SELECT ${columns} FROM ${t.table} WHERE ${sql} ORDER BY ${order} LIMIT ?`,
       [...params, limit],
     );
     return kind === "resource"
-      ? (records as ResourceChangeRecord[]).map(resourceView)
-      : (records as LinkChangeRecord[]).map(linkView);
+      ? (records as ResourceChangeRecord[]).map((r) => ({
+          row: resourceView(r),
+          value: byKey ? r.pk : Number(r.id),
+        }))
+      : (records as LinkChangeRecord[]).map((r) => ({ row: linkView(r), value: Number(r.id) }));
   }
 
-  private async total(batchId: string, query: ChangeSelection): Promise<number> {
+  private async total(
+    batchId: string,
+    query: ChangeSelection,
+    segments: readonly Segment[],
+  ): Promise<{ n: number; exact: boolean }> {
+    const own =
+      query.keyPrefix === undefined &&
+      query.property === undefined &&
+      query.decision === undefined &&
+      query.ids === undefined &&
+      query.keys === undefined;
+    const mappings = own ? await this.mappings(batchId) : null;
+    if (mappings !== null) {
+      let n = 0;
+      for (const m of mappings) {
+        const kind = m.kind === "entity" ? "resource" : "link";
+        if (query.kind !== undefined && query.kind !== kind) continue;
+        if (kind === "resource" ? query.association !== undefined : query.entityType !== undefined) continue;
+        const scope = kind === "resource" ? query.entityType : query.association;
+        if (scope !== undefined && scope !== m.mapping) continue;
+        for (const op of ["insert", "update", "delete"] as const) {
+          if (query.operation === undefined || query.operation === op)
+            n += Number(m[op === "insert" ? "inserted" : op === "update" ? "updated" : "deleted"]);
+        }
+      }
+      return { n, exact: true };
+    }
     let n = 0;
-    for (const kind of ["resource", "link"] as const) {
-      const where = selectionWhere(this.db.dialect, kind, batchId, query);
-      if (where === null) continue;
-      let sql = where.sql;
-      const params = [...where.params];
-      if (where.list !== null) {
-        sql += ` AND ${where.list.column} IN (${where.list.values.map(() => "?").join(", ")})`;
-        params.push(...where.list.values);
+    for (const segment of segments) {
+      if (n > TOTAL_CAP) break;
+      let sql = segment.where.sql;
+      const params = [...segment.where.params];
+      if (segment.where.list !== null) {
+        sql += ` AND ${segment.where.list.column} IN (${placeholders(segment.where.list.values.length)})`;
+        params.push(...segment.where.list.values);
       }
       const row = await this.db.get<{ n: number | string }>(
-        `SELECT COUNT(*) AS n FROM ${CHANGE_TABLES[kind].table} WHERE ${sql}`,
-        params,
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${CHANGE_TABLES[segment.kind].table} WHERE ${sql} LIMIT ?) x`,
+        [...params, TOTAL_CAP + 1 - n],
       );
       n += Number(row?.n ?? 0);
     }
-    return n;
+    return n > TOTAL_CAP ? { n: TOTAL_CAP, exact: false } : { n, exact: true };
   }
+}
+
+/** The cursor of the page after `value` (an id, or a key) of segment `segment` (0: the resources by id). */
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.segment, cursor.value])).toString("base64url");
+}
+
+function invalidCursor(text: string): SyncupError {
+  return new SyncupError(
+    "REQUEST_INVALID",
+    `"${text.slice(0, 60)}" is not a page cursor: pass the \`next\` value of the previous page, with the same filters.`,
+  );
+}
+
+function decodeCursor(text: string): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+  } catch {
+    throw invalidCursor(text);
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    !Number.isInteger(parsed[0]) ||
+    (parsed[0] as number) < 0 ||
+    (typeof parsed[1] !== "string" && !Number.isInteger(parsed[1]))
+  ) {
+    throw invalidCursor(text);
+  }
+  return { segment: parsed[0] as number, value: parsed[1] as number | string };
+}
+
+function parseValues(text: string | null): Record<string, unknown> | null {
+  return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
 }
 
 /** A change of a resource or of one of its links, in the batch that applied it. */
@@ -178,31 +326,6 @@ export async function journalOf(db: Driver, connector: string, pk: string): Prom
   ]
     .sort((a, b) => a.entry.seq - b.entry.seq || a.order - b.order || a.id - b.id)
     .map((e) => e.entry);
-}
-
-function last(rows: readonly ChangeRow[]): ChangeRow {
-  const row = rows[rows.length - 1];
-  if (row === undefined) throw new Error("unreachable: a full page without rows");
-  return row;
-}
-
-function encodeCursor(row: ChangeRow): string {
-  return row.id;
-}
-
-function decodeCursor(text: string): Cursor {
-  const match = /^([rl])([1-9][0-9]{0,15})$/.exec(text);
-  if (match === null) {
-    throw new SyncupError(
-      "REQUEST_INVALID",
-      `"${text}" is not a page cursor: pass the \`next\` value of the previous page.`,
-    );
-  }
-  return { kind: match[1] === "r" ? "resource" : "link", id: Number(match[2]) };
-}
-
-function parseValues(text: string | null): Record<string, unknown> | null {
-  return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
 }
 
 /** The properties whose values differ between two images (a missing image has none). */

@@ -268,7 +268,7 @@ export class JournalRepository {
   }
 }
 
-interface SelectionWhere {
+export interface SelectionWhere {
   sql: string;
   params: SqlValue[];
   /** A list condition applied in chunks (ids, keys). */

@@ -11,6 +11,7 @@ import type {
   FeedDecision,
   FeedEnd,
   ResourceValues,
+  SinkView,
 } from "../protocol/change-feed.js";
 import type { Mode } from "../protocol/mode.js";
 import type { FeedFilter, FeedRow } from "../store/feed.js";
@@ -197,4 +198,19 @@ export class ChangeFeedReader {
   async last(): Promise<number> {
     return (await this.store.feed.bounds()).last;
   }
+}
+
+/** Every sink that has run, with its lag and latest dead letters. */
+export async function sinkViews(store: Store, deadLetters = 20): Promise<SinkView[]> {
+  const { last } = await store.feed.bounds();
+  const views: SinkView[] = [];
+  for (const s of await store.feedSinks.list()) {
+    const dead = await store.feedSinks.deadLetters(s.name, deadLetters);
+    views.push({
+      ...s,
+      lag: Math.max(0, last - s.position),
+      deadLetters: dead.map((d) => ({ seq: d.seq, error: d.error, at: d.at })),
+    });
+  }
+  return views;
 }

@@ -619,6 +619,7 @@ describe.each(databases)("syncup server on $dialect", (db) => {
         "POST /api/v1/jobs/{name}/run",
         "GET /api/v1/orphans",
         "GET /api/v1/changes",
+        "GET /api/v1/changes/sinks",
         "GET /api/v1/resources",
         "GET /api/v1/resources/{id}",
         "GET /api/v1/resources/{id}/history",

@@ -4,6 +4,7 @@ import { defineExportCommand } from "./export.js";
 import { definePrepareCommand } from "./prepare.js";
 import { defineRunCommand } from "./run.js";
 import { defineBatchesCommand } from "./batches.js";
+import { defineChangesCommand } from "./changes.js";
 import { defineResourcesCommand } from "./resources.js";
 import { defineSecretCommand, defineServerCommand } from "./server.js";
 import { defineSyncCommand } from "./sync.js";
@@ -21,6 +22,7 @@ export const COMMANDS: readonly DefineCommand[] = [
   defineRunCommand,
   defineSyncCommand,
   defineBatchesCommand,
+  defineChangesCommand,
   defineResourcesCommand,
   defineServerCommand,
   defineSecretCommand,

@@ -78,4 +78,18 @@ export function registerChangeRoutes(api: Api, deps: { readonly feed: ChangeFeed
       });
     },
   );
+
+  api.get(
+    `${CHANGES_PATH.slice(API_PREFIX_LENGTH)}/sinks`,
+    {
+      schema: {
+        summary: "The change feed's push sinks: cursor, lag, failures, dead letters (admin)",
+        response: {
+          200: { type: "array", items: { type: "object", additionalProperties: true } },
+          ...S.errors(401, 403),
+        },
+      },
+    },
+    (request) => deps.feed.sinks(principalOf(request)),
+  );
 }
