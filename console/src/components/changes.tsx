@@ -178,7 +178,7 @@ export function ChangesTable(props: {
         </table>
       )}
       <p class="count" aria-live="polite">
-        {data.total !== null && `${num(data.total)} matching changes. `}
+        {data.total !== null && `${data.totalExact ? "" : "At least "}${num(data.total)} matching changes. `}
         {props.selected.size > 0 && `${num(props.selected.size)} selected.`}
       </p>
       <Pager cursors={props.cursors} next={data.next} label="changes" />

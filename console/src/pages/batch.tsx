@@ -42,7 +42,8 @@ interface Report {
   seconds?: number;
 }
 
-type Tally = Omit<DecisionOutcome, "matched">;
+/** How many changes are approved, rejected, undecided; `exact` false: a count stopped at the server's cap. */
+type Tally = Omit<DecisionOutcome, "matched"> & { readonly exact: boolean };
 
 interface Pending {
   readonly title: string;
@@ -122,6 +123,10 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
   const filterBody = () =>
     Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== "")) as Record<string, string>;
   const matching = changes.data?.total ?? null;
+  const matchingText =
+    matching === null
+      ? "every change"
+      : `${changes.data?.totalExact === false ? "at least " : ""}${plural(matching, "change")}`;
 
   return (
     <>
@@ -145,7 +150,8 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
         </p>
         {tally.data !== undefined && (
           <p>
-            Decisions so far: {num(tally.data.approved)} approved, {num(tally.data.rejected)} rejected,{" "}
+            Decisions so far{tally.data.exact ? "" : " (counted up to the server's cap)"}:{" "}
+            {num(tally.data.approved)} approved, {num(tally.data.rejected)} rejected,{" "}
             {num(tally.data.undecided)} undecided.
           </p>
         )}
@@ -192,7 +198,7 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
                 decide(
                   "approve",
                   { filter: filterBody() },
-                  `Approve ${matching === null ? "every" : plural(matching, "change")} matching ${filtered ? describeFilter(filter) : "no filter: the whole batch"}.`,
+                  `Approve ${matchingText} matching ${filtered ? describeFilter(filter) : "no filter: the whole batch"}.`,
                 )
               }
             >
@@ -205,7 +211,7 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
                 decide(
                   "reject",
                   { filter: filterBody() },
-                  `Reject ${matching === null ? "every" : plural(matching, "change")} matching ${filtered ? describeFilter(filter) : "no filter: the whole batch"}.`,
+                  `Reject ${matchingText} matching ${filtered ? describeFilter(filter) : "no filter: the whole batch"}.`,
                 )
               }
             >
@@ -289,12 +295,17 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
 }
 
 async function tallyOf(path: string): Promise<Tally> {
-  const total = async (decision: string) =>
-    (await get<ChangePage>(`${path}/changes`, { decision, limit: 1 })).total ?? 0;
+  const count = (decision: string) => get<ChangePage>(`${path}/changes`, { decision, limit: 1 });
+  const [approved, rejected, undecided] = [
+    await count("approved"),
+    await count("rejected"),
+    await count("undecided"),
+  ];
   return {
-    approved: await total("approved"),
-    rejected: await total("rejected"),
-    undecided: await total("undecided"),
+    approved: approved.total ?? 0,
+    rejected: rejected.total ?? 0,
+    undecided: undecided.total ?? 0,
+    exact: approved.totalExact && rejected.totalExact && undecided.totalExact,
   };
 }
 
