@@ -9,6 +9,8 @@
  *   npm run bench -- --no-sync         skip the repository benchmarks
  *   npm run bench -- --no-review       skip the review benchmarks (pages of 1M staged changes)
  *   npm run bench -- --review-rows N   staged changes of the review benchmarks (default 1M)
+ *   npm run bench -- --no-feed         skip the change feed benchmarks (feed on beside off, pull API)
+ *   npm run bench -- --feed-rows N     resources of the change feed benchmarks (default: the largest size)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync, cpSync } from "node:fs";
@@ -189,6 +191,13 @@ async function main(): Promise<void> {
     const { benchReview } = await import("./review.js");
     results.push(
       ...(await benchReview({ rows: Number(option("--review-rows") ?? 1_000_000), runs: Math.max(runs, 5) })),
+    );
+  }
+  if (!process.argv.includes("--no-feed")) {
+    const { benchFeed } = await import("./feed.js");
+    const feedRows = Number(option("--feed-rows") ?? Math.max(...sizes));
+    results.push(
+      ...(await benchFeed({ rows: feedRows, dir: join(benchDir, "feed"), runs: Math.max(runs, 4) })),
     );
   }
   const table = renderMarkdown(results);

@@ -4,6 +4,7 @@
  * snippet), a receiver down for a while then back (caught up in order), dead letters after
  * the last attempt (in /metrics), and the real NATS JetStream and RabbitMQ brokers.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
@@ -123,6 +124,11 @@ async function runBatches(env: TestEnv, api: Api): Promise<void> {
   const complete = await api.notifyAndSend(await prepare(env, "HR", "complete"));
   expect((await api.waitFor(complete.id)).state).toBe("applied");
 }
+
+it("the README shows the verification snippet that these tests run", () => {
+  const snippet = readFileSync(new URL("../../examples/webhook/verify.mjs", import.meta.url), "utf8").trim();
+  expect(readFileSync(new URL("../../README.md", import.meta.url), "utf8")).toContain(snippet);
+});
 
 describe.each(databases)("pushing the change feed on $dialect", (db) => {
   const { envs, servers } = cleanedAfterEach();

@@ -1,0 +1,217 @@
+/**
+ * What the change feed costs, on SQLite and PostgreSQL in the same run: two repositories side
+ * by side, one with `server.changeFeed` set and one without, each loaded with the same initial
+ * load and then synchronized alternately (a complete with 1 % changed; an incremental of 10k
+ * changes), each synchronization in a child process of its own; the ratio is feed on ÷ feed
+ * off. Then the pull API's throughput: one consumer reading every event of the feed through
+ * `GET /api/v1/changes` (pages of 10,000) from a server started on the feed's repository.
+ *
+ * Usage (after `npm run build`): `node dist/bench/feed.js [rows]`, or through `npm run bench`.
+ * PostgreSQL: $SYNCUP_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test
+ * (schemas syncup_feedbench_*, dropped at the end).
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import pg from "pg";
+import pino from "pino";
+import { parseConfig } from "../config/load.js";
+import { hashSecret } from "../protocol/secret-hash.js";
+import type { ChangePage } from "../protocol/change-feed.js";
+import { startServer } from "../server/server.js";
+import { generateSyncBench } from "./sync.js";
+import type { BenchResult } from "./result.js";
+
+const POSTGRES_URL = process.env["SYNCUP_BENCH_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const syncScript = join(fileURLToPath(new URL(".", import.meta.url)), "sync.js");
+const self = fileURLToPath(import.meta.url);
+const TOKEN = "bench-t0ken";
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const fmt = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n));
+
+/** One synchronization in a child process (the repository benchmark's child); its seconds. */
+function sync(url: string, configFile: string, mode: string, dir: string): number {
+  const out = execFileSync(process.execPath, [syncScript, "sync-child", url, configFile, mode, dir], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { seconds: number; state: string };
+  if (result.state !== "applied") throw new Error(`feed benchmark: ${mode} ended ${result.state}`);
+  return result.seconds;
+}
+
+/** Reads the whole feed through the API, in a child process: `{ events, seconds }` (`configFile` without a server section). */
+async function pullChild(url: string, configFile: string): Promise<void> {
+  const text = `${readFileSync(configFile, "utf8")}\nserver:\n  port: 0\n  adminTokenHash: ${JSON.stringify(await hashSecret(TOKEN))}\n  changeFeed: {}\n`;
+  const config = parseConfig(text, {
+    file: configFile,
+    label: configFile,
+    env: { SYNCUP_DATABASE_URL: url },
+  });
+  const server = await startServer(
+    { ...config, databaseUrl: url },
+    { port: 0, log: pino({ level: "silent" }) },
+  );
+  try {
+    const headers = { authorization: `Bearer admin:${TOKEN}` };
+    let events = 0;
+    const started = performance.now();
+    for (let after = 0; ;) {
+      const response = await fetch(`${server.url}/api/v1/changes?after=${after}&limit=10000`, { headers });
+      const page = (await response.json()) as ChangePage;
+      if (page.events.length === 0) break;
+      events += page.events.length;
+      after = page.next;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(`${JSON.stringify({ events, seconds })}\n`);
+  } finally {
+    await server.close();
+  }
+}
+
+interface Repositories {
+  readonly name: string;
+  fresh(): string;
+  cleanup(): Promise<void>;
+}
+
+function sqlite(dir: string): Repositories {
+  let n = 0;
+  return {
+    name: "SQLite",
+    fresh: () => `sqlite:${join(dir, `feed-${++n}.db`)}`,
+    cleanup: () => Promise.resolve(),
+  };
+}
+
+function postgres(): Repositories {
+  const schemas: string[] = [];
+  return {
+    name: "PostgreSQL",
+    fresh: () => {
+      const schema = `syncup_feedbench_${process.pid}_${schemas.length + 1}`;
+      schemas.push(schema);
+      return `${POSTGRES_URL}${POSTGRES_URL.includes("?") ? "&" : "?"}schema=${schema}`;
+    },
+    cleanup: async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export async function benchFeed(options: {
+  rows: number;
+  dir: string;
+  runs?: number;
+}): Promise<BenchResult[]> {
+  const { rows } = options;
+  const runs = Math.max(2, options.runs ?? 4);
+  process.stderr.write(`feed bench: generating ${fmt(rows)} resources…\n`);
+  const generated = await generateSyncBench(rows, resolve(options.dir));
+  const off = generated.configFile;
+  const on = join(generated.dir, "syncup-feed.yaml");
+  writeFileSync(on, `${readFileSync(off, "utf8")}server:\n  changeFeed: {}\n`);
+  const results: BenchResult[] = [];
+  for (const repositories of [sqlite(generated.dir), postgres()]) {
+    try {
+      const label = `${repositories.name}, ${fmt(rows)} resources`;
+      const urls = { off: repositories.fresh(), on: repositories.fresh() };
+      process.stderr.write(`feed bench: ${label}: initial loads…\n`);
+      const initial = {
+        off: sync(urls.off, off, "initial", generated.firstDir),
+        on: sync(urls.on, on, "initial", generated.firstDir),
+      };
+      results.push({
+        task: `change feed: initial load with the feed on (its ${fmt(3 * rows)}-odd events), ${label}`,
+        rows: 3 * rows,
+        oursSeconds: initial.on,
+        reference: "the same initial load, feed off",
+        referenceSeconds: initial.off,
+        peakRssMiB: null,
+        target: "—",
+      });
+      // Side by side: each run synchronizes both repositories, the same files, one after the other.
+      for (const [mode, dirs, target, what] of [
+        ["complete", [generated.nextDir, generated.firstDir], "≤ 1.15×", "complete, 1 % changed"],
+        [
+          "incremental",
+          [join(generated.dir, "forward"), join(generated.dir, "backward")],
+          "≤ 1.25×",
+          `incremental, ${fmt(generated.changes)} changes`,
+        ],
+      ] as const) {
+        process.stderr.write(`feed bench: ${label}: ${mode}…\n`);
+        const times = { off: [] as number[], on: [] as number[] };
+        for (let r = 0; r < runs; r++) {
+          const dir = dirs[r % 2] as string;
+          times.off.push(sync(urls.off, off, mode, dir));
+          times.on.push(sync(urls.on, on, mode, dir));
+        }
+        results.push({
+          task: `change feed: ${what}, feed on, ${label}`,
+          rows: mode === "complete" ? 3 * rows : generated.changes,
+          oursSeconds: median(times.on),
+          reference: "the same synchronization, feed off",
+          referenceSeconds: median(times.off),
+          peakRssMiB: null,
+          target,
+        });
+      }
+      process.stderr.write(`feed bench: ${label}: pull…\n`);
+      const pulled = JSON.parse(
+        execFileSync(process.execPath, [self, "pull-child", urls.on, off], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "inherit"],
+        })
+          .trim()
+          .split("\n")
+          .pop() ?? "{}",
+      ) as { events: number; seconds: number };
+      results.push({
+        task: `change feed: pull API, one consumer reading ${fmt(pulled.events)} events (pages of 10,000), ${repositories.name}`,
+        rows: pulled.events,
+        oursSeconds: pulled.seconds,
+        reference: null,
+        referenceSeconds: null,
+        peakRssMiB: null,
+        target: "≥ 50,000 events/s",
+      });
+    } finally {
+      await repositories.cleanup();
+    }
+  }
+  rmSync(generated.dir, { recursive: true, force: true });
+  return results;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [command, ...args] = process.argv.slice(2);
+  if (command === "pull-child") {
+    const [url, configFile] = args as [string, string];
+    await pullChild(url, configFile);
+  } else {
+    const rows = Number(command ?? 100_000);
+    for (const r of await benchFeed({ rows, dir: resolve(".bench", "feed") })) {
+      process.stdout.write(
+        `${r.task}: ${r.oursSeconds.toFixed(3)} s${r.referenceSeconds === null ? ` (${Math.round(r.rows / r.oursSeconds).toLocaleString("en-US")}/s)` : ` beside ${r.referenceSeconds.toFixed(3)} s (${(r.oursSeconds / r.referenceSeconds).toFixed(2)}×)`}\n`,
+      );
+    }
+  }
+}
