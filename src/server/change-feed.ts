@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import type { ChangePage, SinkView } from "../protocol/change-feed.js";
+import type { SinkView } from "../protocol/change-feed.js";
 import type { Store } from "../store/store.js";
 import { ChangeFeedReader, sinkViews } from "../sync/change-feed.js";
 import { requireAdmin, type Principal } from "./auth.js";
@@ -39,8 +39,11 @@ export class ChangeFeedService {
     this.reader = new ChangeFeedReader(deps.store, deps.config);
   }
 
-  /** A page of events after `query.after`; with `waitMs`, waits for one that long at most. */
-  async page(principal: Principal, query: FeedQuery): Promise<ChangePage> {
+  /**
+   * A page of events after `query.after`, as the JSON text of a `ChangePage`; with `waitMs`,
+   * waits for one that long at most.
+   */
+  async page(principal: Principal, query: FeedQuery): Promise<string> {
     requireAdmin(principal, "read the change feed");
     if (this.deps.config.server.changeFeed === null) {
       throw new SyncupError(
@@ -51,8 +54,8 @@ export class ChangeFeedService {
     const deadline = Date.now() + query.waitMs;
     let after = query.after;
     for (;;) {
-      const page = await this.deps.mutex.run(() => this.reader.page({ ...query, after }));
-      if (page.events.length > 0 || this.closed || Date.now() >= deadline) return page;
+      const page = await this.deps.mutex.run(() => this.reader.pageJson({ ...query, after }));
+      if (page.events > 0 || this.closed || Date.now() >= deadline) return page.json;
       await this.changed(page.last, deadline);
       after = page.next;
     }

@@ -257,6 +257,10 @@ describe.each(databases)("the change feed's outbox on $dialect", (db) => {
           }
           const events = await allEvents();
           expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+          // The API's JSON text, values spliced in unparsed, is the same page.
+          const reader = new ChangeFeedReader(store, feedConfig(workDir));
+          const query = { after: 0, limit: 10_000 };
+          expect(JSON.parse((await reader.pageJson(query)).json)).toEqual(await reader.page(query));
           const targetUrl = db.url();
           const target = await openStore(targetUrl);
           const driver = await driverFor(targetUrl);

@@ -61,7 +61,7 @@ export function registerChangeRoutes(api: Api, deps: { readonly feed: ChangeFeed
         response: { 200: changePage, ...S.errors(401, 403, 404, 410) },
       },
     },
-    (request) => {
+    async (request, reply) => {
       const waitMs = request.query.wait === undefined ? 0 : parseWait(request.query.wait);
       if (waitMs === undefined || waitMs > MAX_WAIT_MS) {
         throw new SyncupError(
@@ -69,13 +69,15 @@ export function registerChangeRoutes(api: Api, deps: { readonly feed: ChangeFeed
           `wait must be at most ${MAX_WAIT_MS / 1000}s, e.g. wait=30s.`,
         );
       }
-      return deps.feed.page(principalOf(request), {
+      const json = await deps.feed.page(principalOf(request), {
         after: request.query.after ?? 0,
         limit: request.query.limit ?? 1000,
         connector: request.query.connector,
         entityType: request.query.entityType,
         waitMs,
       });
+      // Already JSON: the stored values are spliced in, not parsed and serialized again.
+      return reply.type("application/json; charset=utf-8").send(json);
     },
   );
 
