@@ -1,5 +1,6 @@
 import { SyncupError } from "../errors.js";
 import { DELETED_RESOURCES, taken } from "./apply.js";
+import { prefixRange } from "./key-range.js";
 import { placeholders, type Dialect, type Driver, type SqlValue } from "./driver.js";
 import { MONO_COLUMNS } from "./types.js";
 
@@ -301,9 +302,9 @@ export function selectionWhere(
     params.push(scope);
   }
   if (s.keyPrefix !== undefined && s.keyPrefix !== "") {
-    // A range, not LIKE: keys compare in byte order and an index serves the range.
-    conditions.push(`${t.key} >= ? AND ${t.key} < ?`);
-    params.push(s.keyPrefix, prefixEnd(s.keyPrefix));
+    const range = prefixRange(t.key, s.keyPrefix);
+    conditions.push(range.sql);
+    params.push(...range.params);
   }
   if (s.decision !== undefined) {
     conditions.push(s.decision === "undecided" ? "decision IS NULL" : "decision = ?");
@@ -340,19 +341,4 @@ function propertyChanged(dialect: Dialect, property: string): string {
       ? `(${column}::jsonb -> '${property}')`
       : `json_extract(${column}, '$."${property}"')`;
   return `(${value("before_properties")} IS DISTINCT FROM ${value("properties")})`;
-}
-
-/**
- * The least string above every string that starts with `prefix`, in code point (UTF-8 byte)
- * order: the prefix with its last code point raised by one (dropped when it is the highest).
- */
-export function prefixEnd(prefix: string): string {
-  const points = [...prefix];
-  while (points.length > 0) {
-    const last = points.pop()!.codePointAt(0)!;
-    let next = last + 1;
-    if (next === 0xd800) next = 0xe000;
-    if (next <= 0x10ffff) return points.join("") + String.fromCodePoint(next);
-  }
-  return "\u{10ffff}\u{10ffff}";
 }

@@ -1,3 +1,5 @@
+import { toResource, type ResourceRecord } from "./resource-rows.js";
+import { searchResources, type ResourceSearch } from "./resource-search.js";
 import { emptyTables, placeholders, type Driver, type SqlValue } from "./driver.js";
 import {
   MONO_COLUMNS,
@@ -17,34 +19,6 @@ export interface NewResource {
   hash: string;
   properties: string;
   sourceHash: string | null;
-}
-
-/** What `ResourceRepository.search` looks for. */
-export interface ResourceSearch {
-  readonly connector: string;
-  readonly entityType?: string;
-  readonly keyPrefix?: string;
-  readonly uniqueKey?: string;
-  /** A property (of the entity model) and its value, as text. */
-  readonly property?: { readonly name: string; readonly value: string };
-  /** The entity type and key of the last resource of the previous page. */
-  readonly after?: readonly [entityType: string, pk: string];
-  readonly limit: number;
-}
-
-/**
- * The smallest string above every string that starts with `prefix`, in code point order (the
- * key index's): the prefix with its last code point one higher; undefined when there is none.
- */
-export function prefixEnd(prefix: string): string | undefined {
-  const points = [...prefix];
-  while (points.length > 0) {
-    const last = points.pop()!.codePointAt(0)!;
-    let next = last + 1;
-    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000;
-    if (next <= 0x10ffff) return points.join("") + String.fromCodePoint(next);
-  }
-  return undefined;
 }
 
 /** `UR_Resources`: reads for synchronization and the CLI, and the initial bulk load. */
@@ -322,48 +296,10 @@ export class ResourceRepository {
   }
 
   /**
-   * A page of a connector's resources in (entity type, key) order, after `after`: of one entity
-   * type, whose primary key starts with `keyPrefix` (a range of the key index), whose unique
-   * key is `uniqueKey`, or whose `property` holds `value` (a scan of the entity type's rows).
+   * A page of a connector's resources in (entity type, key) order (`searchResources`).
    */
-  async search(query: ResourceSearch): Promise<ResourceRow[]> {
-    const where = ["connector = ?"];
-    const params: SqlValue[] = [query.connector];
-    if (query.entityType !== undefined) {
-      where.push("entity_type = ?");
-      params.push(query.entityType);
-    }
-    if (query.keyPrefix !== undefined && query.keyPrefix !== "") {
-      where.push("pk >= ?");
-      params.push(query.keyPrefix);
-      const end = prefixEnd(query.keyPrefix);
-      if (end !== undefined) {
-        where.push("pk < ?");
-        params.push(end);
-      }
-    }
-    if (query.uniqueKey !== undefined) {
-      where.push("(uk1 = ? OR uk2 = ? OR uk3 = ?)");
-      params.push(query.uniqueKey, query.uniqueKey, query.uniqueKey);
-    }
-    if (query.property !== undefined) {
-      const name = query.property.name.replace(/["'\\]/g, "");
-      where.push(
-        this.db.dialect === "postgres"
-          ? `(properties::jsonb ->> '${name}') = ?`
-          : `CAST(json_extract(properties, '$."${name}"') AS TEXT) = ?`,
-      );
-      params.push(query.property.value);
-    }
-    if (query.after !== undefined) {
-      where.push("(entity_type > ? OR (entity_type = ? AND pk > ?))");
-      params.push(query.after[0], query.after[0], query.after[1]);
-    }
-    const rows = await this.db.all<ResourceRecord>(
-      `SELECT * FROM UR_Resources WHERE ${where.join(" AND ")} ORDER BY entity_type, pk LIMIT ?`,
-      [...params, query.limit],
-    );
-    return rows.map(toResource);
+  search(query: ResourceSearch): Promise<ResourceRow[]> {
+    return searchResources(this.db, query);
   }
 
   /** The resource of a database id. */
@@ -399,36 +335,6 @@ export class ResourceRepository {
     );
     return rows.map(toResource);
   }
-}
-
-interface ResourceRecord extends StoredResource {
-  connector: string;
-  entity_type: string;
-  batch_id: string;
-  created_batch_id: string;
-  [column: `i${number}`]: number | null;
-}
-
-function toResource(row: ResourceRecord): ResourceRow {
-  const mono: Record<number, number> = {};
-  for (const n of MONO_COLUMNS) {
-    const value = row[`i${n}`];
-    if (value !== null && value !== undefined) mono[n] = value;
-  }
-  return {
-    id: row.id,
-    connector: row.connector,
-    entityType: row.entity_type,
-    pk: row.pk,
-    uk1: row.uk1,
-    uk2: row.uk2,
-    uk3: row.uk3,
-    hash: row.hash,
-    properties: row.properties,
-    batchId: row.batch_id,
-    createdBatchId: row.created_batch_id,
-    mono,
-  };
 }
 
 /** The columns an initial load writes (`insertMany`). */
