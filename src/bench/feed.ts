@@ -4,7 +4,8 @@
  * load and then synchronized alternately (a complete with 1 % changed; an incremental of 10k
  * changes), each synchronization in a child process of its own; the ratio is feed on ÷ feed
  * off. Then the pull API's throughput: one consumer reading every event of the feed through
- * `GET /api/v1/changes` (pages of 10,000) from a server started on the feed's repository.
+ * `GET /api/v1/changes` (pages of 10,000) from a server started on the feed's repository; and
+ * NATS JetStream delivery of an incremental's events, from its commit (NATS at 127.0.0.1:4222).
  *
  * Usage (after `npm run build`): `node dist/bench/feed.js [rows]`, or through `npm run bench`.
  * PostgreSQL: $SYNCUP_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test
@@ -14,12 +15,15 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { connect } from "nats";
 import pg from "pg";
 import pino from "pino";
 import { parseConfig } from "../config/load.js";
 import { hashSecret } from "../protocol/secret-hash.js";
 import type { ChangePage } from "../protocol/change-feed.js";
+import { FeedPusher } from "../feed/pusher.js";
 import { startServer } from "../server/server.js";
+import { openStore } from "../store/store.js";
 import { generateSyncBench } from "./sync.js";
 import type { BenchResult } from "./result.js";
 
@@ -77,6 +81,46 @@ async function pullChild(url: string, configFile: string): Promise<void> {
     process.stdout.write(`${JSON.stringify({ events, seconds })}\n`);
   } finally {
     await server.close();
+  }
+}
+
+/**
+ * NATS delivery of one incremental: the sink's cursor set at the feed's end, the incremental
+ * applied (in this process), then the seconds from its commit until JetStream acknowledged its
+ * last event: `{ events, seconds }`.
+ */
+async function natsChild(url: string, configFile: string, dir: string): Promise<void> {
+  const stream = `SYNCUP_BENCH_${process.pid}`;
+  const text = `${readFileSync(configFile, "utf8")}\nserver:\n  changeFeed:\n    sinks:\n      nats: { type: nats, servers: ["nats://127.0.0.1:4222"], stream: ${stream}, subjectPrefix: bench${process.pid}, batchSize: 1000 }\n`;
+  const config = parseConfig(text, { file: configFile, label: configFile, env: {} });
+  const store = await openStore(url);
+  try {
+    const before = (await store.feed.bounds()).last;
+    await store.feedSinks.ensure("nats", before);
+    await store.feedSinks.delivered("nats", before, 0);
+    const { synchronize } = await import("../sync/synchronize.js");
+    await synchronize({ store, config, connector: "BENCH", mode: "incremental", dir });
+    const committed = performance.now();
+    const last = (await store.feed.bounds()).last;
+    const pusher = new FeedPusher({
+      config,
+      store,
+      serialize: (fn) => fn(),
+      env: {},
+      log: pino({ level: "silent" }),
+      pollMs: 20,
+    });
+    pusher.start();
+    while (((await store.feedSinks.get("nats"))?.position ?? 0) < last)
+      await new Promise((r) => setTimeout(r, 20));
+    const seconds = (performance.now() - committed) / 1000;
+    await pusher.stop();
+    const nc = await connect({ servers: "nats://127.0.0.1:4222" });
+    await (await nc.jetstreamManager()).streams.delete(stream).catch(() => undefined);
+    await nc.close();
+    process.stdout.write(`${JSON.stringify({ events: last - before, seconds })}\n`);
+  } finally {
+    await store.close();
   }
 }
 
@@ -184,6 +228,25 @@ export async function benchFeed(options: {
           .split("\n")
           .pop() ?? "{}",
       ) as { events: number; seconds: number };
+      process.stderr.write(`feed bench: ${label}: NATS…\n`);
+      const nats = JSON.parse(
+        execFileSync(process.execPath, [self, "nats-child", urls.on, off, join(generated.dir, "forward")], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "inherit"],
+        })
+          .trim()
+          .split("\n")
+          .pop() ?? "{}",
+      ) as { events: number; seconds: number };
+      results.push({
+        task: `change feed: NATS JetStream delivery of an incremental's ${fmt(nats.events)} events, from its commit, ${repositories.name}`,
+        rows: nats.events,
+        oursSeconds: nats.seconds,
+        reference: null,
+        referenceSeconds: null,
+        peakRssMiB: null,
+        target: "≤ 2 s",
+      });
       results.push({
         task: `change feed: pull API, one consumer reading ${fmt(pulled.events)} events (pages of 10,000), ${repositories.name}`,
         rows: pulled.events,
@@ -203,7 +266,10 @@ export async function benchFeed(options: {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [command, ...args] = process.argv.slice(2);
-  if (command === "pull-child") {
+  if (command === "nats-child") {
+    const [url, configFile, dir] = args as [string, string, string];
+    await natsChild(url, configFile, dir);
+  } else if (command === "pull-child") {
     const [url, configFile] = args as [string, string];
     await pullChild(url, configFile);
   } else {
