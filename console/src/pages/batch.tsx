@@ -4,7 +4,7 @@
  * how many changes of which kind, and the decision journal. A decision refused because the
  * batch changed meanwhile (another approver, an apply) says so, changes nothing, and reloads.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, get, post } from "../api.js";
 import {
   ChangeFilters,
@@ -20,7 +20,7 @@ import { useCursors } from "../components/pager.js";
 import { date, duration, num, plural } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href, navigate } from "../router.js";
-import type { BatchDetail, BatchView, ChangePage, ChangeRow, DecisionOutcome } from "../types.js";
+import type { BatchDetail, BatchView, ChangeRow, DecisionOutcome } from "../types.js";
 import { Head } from "../components/form.js";
 
 interface ThresholdCheck {
@@ -42,8 +42,8 @@ interface Report {
   seconds?: number;
 }
 
-/** How many changes are approved, rejected, undecided; `exact` false: a count stopped at the server's cap. */
-type Tally = Omit<DecisionOutcome, "matched"> & { readonly exact: boolean };
+/** How many changes are approved, rejected, undecided, as the last decision answered. */
+type Tally = Omit<DecisionOutcome, "matched">;
 
 interface Pending {
   readonly title: string;
@@ -58,11 +58,15 @@ const DECIDABLE = new Set(["blocked", "previewed"]);
 export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
   const [version, setVersion] = useState(0);
   const path = `/batches/${encodeURIComponent(id)}`;
-  const batch = usePoll(() => get<BatchDetail>(path), `${id}|${version}`);
   const [filter, setFilter] = useState<ChangeFilter>(NO_FILTER);
   const cursors = useCursors();
+  // The first page of changes is asked before the report, whose counts take longer on a
+  // large batch: it shows while the report is still on its way.
   const changes = useChanges(id, filter, cursors, version);
-  const tally = usePoll(() => tallyOf(path), `${id}|tally|${version}`, false);
+  const batch = usePoll(() => get<BatchDetail>(path), `${id}|${version}`);
+  // The tally comes with each decision's answer: counting it apart would read a large batch whole.
+  const [tally, setTally] = useState<Tally | undefined>(undefined);
+  useEffect(() => setTally(undefined), [id]);
   const [selected, setSelected] = useState<Map<string, ChangeRow>>(new Map());
   const [pending, setPending] = useState<Pending | null>(null);
   const [failure, setFailure] = useState<Error | undefined>(undefined);
@@ -80,7 +84,25 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
         </>
       );
     }
-    return batch.error === undefined ? <Loading what="the batch" /> : <ErrorBanner error={batch.error} />;
+    if (batch.error !== undefined) return <ErrorBanner error={batch.error} />;
+    return (
+      <>
+        <h1>Batch {id}</h1>
+        <Loading what="the batch's report" />
+        <section aria-labelledby="changes-title">
+          <h2 id="changes-title">Changes</h2>
+          <ChangesTable
+            connector=""
+            page={changes}
+            cursors={cursors}
+            selectable={false}
+            selected={selected}
+            filtered={false}
+            onSelect={() => undefined}
+          />
+        </section>
+      </>
+    );
   }
   const b = batch.data;
   const report = (b.report ?? {}) as Report;
@@ -118,7 +140,7 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
       confirm: decision === "approve" ? "Approve" : "Reject",
       danger: decision === "reject",
       text,
-      run: () => post<DecisionOutcome>(`${path}/decisions`, { decision, ...body }),
+      run: async () => setTally(await post<DecisionOutcome>(`${path}/decisions`, { decision, ...body })),
     });
   const filterBody = () =>
     Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== "")) as Record<string, string>;
@@ -148,11 +170,10 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
             `; links: ${b.changes.links.map((c) => `${num(c.n)} ${c.operation}s of ${c.scope}`).join(", ")}`}
           .
         </p>
-        {tally.data !== undefined && (
+        {tally !== undefined && (
           <p>
-            Decisions so far{tally.data.exact ? "" : " (counted up to the server's cap)"}:{" "}
-            {num(tally.data.approved)} approved, {num(tally.data.rejected)} rejected,{" "}
-            {num(tally.data.undecided)} undecided.
+            Decisions so far: {num(tally.approved)} approved, {num(tally.rejected)} rejected,{" "}
+            {num(tally.undecided)} undecided.
           </p>
         )}
         <ChangeFilters
@@ -217,7 +238,7 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
             >
               Reject all matching
             </button>
-            <ApplyButtons path={path} tally={tally.data} act={act} />
+            <ApplyButtons path={path} tally={tally} act={act} />
             <button
               type="button"
               class="danger"
@@ -294,24 +315,8 @@ export function BatchPage({ id, approver }: { id: string; approver: boolean }) {
   );
 }
 
-async function tallyOf(path: string): Promise<Tally> {
-  const count = (decision: string) => get<ChangePage>(`${path}/changes`, { decision, limit: 1 });
-  const [approved, rejected, undecided] = [
-    await count("approved"),
-    await count("rejected"),
-    await count("undecided"),
-  ];
-  return {
-    approved: approved.total ?? 0,
-    rejected: rejected.total ?? 0,
-    undecided: undecided.total ?? 0,
-    exact: approved.totalExact && rejected.totalExact && undecided.totalExact,
-  };
-}
-
 function ApplyButtons(props: { path: string; tally: Tally | undefined; act: (p: Pending) => void }) {
   const { tally } = props;
-  if (tally === undefined) return null;
   const apply = (rest: "approve" | "reject" | undefined, text: string) =>
     props.act({
       title: "Apply the batch",
@@ -319,6 +324,22 @@ function ApplyButtons(props: { path: string; tally: Tally | undefined; act: (p: 
       text,
       run: () => post(`${props.path}/apply`, rest === undefined ? {} : { rest }),
     });
+  if (tally === undefined) {
+    return (
+      <>
+        <button
+          type="button"
+          class="primary"
+          onClick={() => apply("reject", "Apply the approved changes and reject every change not decided.")}
+        >
+          Apply approved, reject the rest
+        </button>
+        <button type="button" onClick={() => apply("approve", "Apply every change that is not rejected.")}>
+          Apply all but the rejected
+        </button>
+      </>
+    );
+  }
   if (tally.undecided === 0) {
     return (
       <button
