@@ -12,18 +12,8 @@ import type { JobView } from "../../src/server/job-schedules.js";
 import type { OrphanView } from "../../src/server/orphans.js";
 import type { ResourceDetail, ResourceSummary } from "../../src/server/resource-browser.js";
 import { testDatabases } from "../store/dialects.js";
-import { AS_VIEWER, withAdmins } from "./admins.js";
-import {
-  AS_AD,
-  AS_HR,
-  Api,
-  cleanedAfterEach,
-  expectRefusal,
-  makeEnv,
-  prepare,
-  serve,
-  writeHr,
-} from "./helpers.js";
+import { AS_VIEWER, serveWithAdmins } from "./admins.js";
+import { AS_AD, AS_HR, cleanedAfterEach, expectRefusal, prepare, writeHr } from "./helpers.js";
 
 const databases = testDatabases();
 afterAll(async () => {
@@ -36,12 +26,7 @@ describe.each(databases)("the console's read API on $dialect", (db) => {
   const { envs, servers } = cleanedAfterEach();
 
   it("overview, batches, resources, orphans and jobs", async () => {
-    const base = await makeEnv(db.url());
-    envs.push(base);
-    const env = { ...base, config: await withAdmins(base) };
-    const server = await serve(env.config);
-    servers.push(server);
-    const anonymous = new Api(server.url, null);
+    const { env, anonymous } = await serveWithAdmins(db.url(), { envs, servers });
     const hr = anonymous.as(AS_HR);
     const ad = anonymous.as(AS_AD);
     const viewer = anonymous.as(AS_VIEWER);

@@ -8,18 +8,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { BatchDetail, ChangePage, DecisionOutcome, HistoryEntry } from "../../src/protocol/api.js";
 import { PATHS } from "../../src/protocol/api.js";
 import { testDatabases } from "../store/dialects.js";
-import { AS_APPROVER, AS_VIEWER, withAdmins } from "./admins.js";
-import {
-  AS_HR,
-  Api,
-  cleanedAfterEach,
-  expectRefusal,
-  makeEnv,
-  prepare,
-  serve,
-  snapshot,
-  writeHr,
-} from "./helpers.js";
+import { serveWithAdmins } from "./admins.js";
+import { Api, cleanedAfterEach, expectRefusal, prepare, snapshot, writeHr } from "./helpers.js";
 
 const databases = testDatabases();
 afterAll(async () => {
@@ -30,15 +20,7 @@ describe.each(databases)("the review API on $dialect", (db) => {
   const { envs, servers } = cleanedAfterEach();
 
   it("pages, decides in part, applies, journals and undoes; a viewer only reads", async () => {
-    const base = await makeEnv(db.url());
-    envs.push(base);
-    const env = { ...base, config: await withAdmins(base) };
-    const server = await serve(env.config);
-    servers.push(server);
-    const anonymous = new Api(server.url, null);
-    const hr = anonymous.as(AS_HR);
-    const viewer = anonymous.as(AS_VIEWER);
-    const approver = anonymous.as(AS_APPROVER);
+    const { env, server, hr, viewer, approver } = await serveWithAdmins(db.url(), { envs, servers });
 
     writeHr(env, 300);
     expect((await hr.waitFor((await hr.notifyAndSend(await prepare(env, "HR", "initial"))).id)).state).toBe(
@@ -152,14 +134,7 @@ describe.each(databases)("the review API on $dialect", (db) => {
   });
 
   it("a notified dry run ends previewed, keeps its changes for review, and can be applied", async () => {
-    const base = await makeEnv(db.url());
-    envs.push(base);
-    const env = { ...base, config: await withAdmins(base) };
-    const server = await serve(env.config);
-    servers.push(server);
-    const anonymous = new Api(server.url, null);
-    const hr = anonymous.as(AS_HR);
-    const approver = anonymous.as(AS_APPROVER);
+    const { env, server, hr, approver } = await serveWithAdmins(db.url(), { envs, servers });
     writeHr(env, 300);
     expect((await hr.waitFor((await hr.notifyAndSend(await prepare(env, "HR", "initial"))).id)).state).toBe(
       "applied",

@@ -7,10 +7,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { PATHS } from "../../src/protocol/api.js";
 import { testDatabases } from "../store/dialects.js";
-import { APPROVER, AS_APPROVER, AS_VIEWER, VIEWER, withAdmins } from "./admins.js";
+import { APPROVER, VIEWER, serveWithAdmins } from "./admins.js";
 import {
   AS_ADMIN,
-  AS_HR,
   Api,
   bearer,
   cleanedAfterEach,
@@ -30,15 +29,7 @@ describe.each(databases)("administrators' roles on $dialect", (db) => {
   const { envs, servers } = cleanedAfterEach();
 
   it("a viewer reads and may not decide; an approver decides", async () => {
-    const base = await makeEnv(db.url());
-    envs.push(base);
-    const env = { ...base, config: await withAdmins(base) };
-    const server = await serve(env.config);
-    servers.push(server);
-    const anonymous = new Api(server.url, null);
-    const hr = anonymous.as(AS_HR);
-    const viewer = anonymous.as(AS_VIEWER);
-    const approver = anonymous.as(AS_APPROVER);
+    const { env, anonymous, hr, viewer, approver } = await serveWithAdmins(db.url(), { envs, servers });
 
     writeHr(env, 300);
     const initial = await hr.notifyAndSend(await prepare(env, "HR", "initial"));
