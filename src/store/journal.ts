@@ -251,6 +251,26 @@ export class JournalRepository {
     }));
   }
 
+  /** Of the ids or keys a selection lists, those that name a change of the batch matching the rest of it. */
+  async listedFound(batchId: string, selection: ChangeSelection): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const kind of ["resource", "link"] as const) {
+      const where = selectionWhere(this.db.dialect, kind, batchId, selection);
+      if (where?.list == null) continue;
+      const { column } = where.list;
+      const prefix = selection.ids !== undefined ? CHANGE_TABLES[kind].prefix : "";
+      await this.forChunks(where, async (sql, params) => {
+        const rows = await this.db.all<{ v: string | number }>(
+          `SELECT DISTINCT ${column} AS v FROM ${CHANGE_TABLES[kind].table} WHERE ${sql}`,
+          params,
+        );
+        for (const r of rows) found.add(`${prefix}${r.v}`);
+        return rows.length;
+      });
+    }
+    return found;
+  }
+
   /** Runs `fn` once, or once per chunk of a long id or key list; sums what it returns. */
   private async forChunks(
     where: SelectionWhere,

@@ -94,19 +94,18 @@ async function requireSelected(store: Store, batch: BatchRow, selection: ChangeS
   const matched = await store.journal.count(batch.id, selection);
   const total = matched.resources + matched.links;
   const listed = selection.ids ?? selection.keys;
-  if (listed !== undefined && total < new Set(listed).size) {
-    const missing: string[] = [];
-    for (const item of listed) {
-      const one =
-        selection.ids !== undefined ? { ...selection, ids: [item] } : { ...selection, keys: [item] };
-      const n = await store.journal.count(batch.id, one);
-      if (n.resources + n.links === 0) missing.push(item);
-      if (missing.length >= EXAMPLES) break;
+  if (listed !== undefined) {
+    const found = await store.journal.listedFound(batch.id, selection);
+    const missing = [...new Set(listed)].filter((item) => !found.has(item));
+    if (missing.length > 0) {
+      throw new SyncupError(
+        "CHANGE_NOT_FOUND",
+        `${missing.length} of the ${selection.ids !== undefined ? "change ids" : "keys"} given are not changes of batch ${batch.id} that match the selection, e.g. ${missing
+          .slice(0, EXAMPLES)
+          .map((m) => `"${m}"`)
+          .join(", ")}. Nothing was decided.`,
+      );
     }
-    throw new SyncupError(
-      "CHANGE_NOT_FOUND",
-      `${new Set(listed).size - total} of the ${selection.ids !== undefined ? "change ids" : "keys"} given are not changes of batch ${batch.id} that match the selection, e.g. ${missing.map((m) => `"${m}"`).join(", ")}. Nothing was decided.`,
-    );
   }
   if (total === 0) {
     throw new SyncupError(
