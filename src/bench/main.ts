@@ -11,6 +11,8 @@
  *   npm run bench -- --review-rows N   staged changes of the review benchmarks (default 1M)
  *   npm run bench -- --no-feed         skip the change feed benchmarks (feed on beside off, pull API)
  *   npm run bench -- --feed-rows N     resources of the change feed benchmarks (default: the largest size)
+ *   npm run bench -- --no-incremental  of prepare, the complete only (no incremental, no delta)
+ *   npm run bench -- --no-write        print the table only, leave BENCHMARKS.md as it is
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync, cpSync } from "node:fs";
@@ -22,6 +24,7 @@ import type { BenchResult } from "./result.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const child = join(root, "dist", "bench", "child.js");
+const duckdbSort = join(root, "dist", "bench", "duckdb-sort.js");
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -41,27 +44,35 @@ function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Runs a task of ours in a child process `runs` times; median seconds and the largest peak RSS. */
-function ours(task: string, args: string[], before?: () => void): { seconds: number; rss: number } {
-  const times: number[] = [];
+/**
+ * Runs a task of ours in a child process `runs` times: median seconds of the whole process
+ * (start, imports and exit included, as the reference tools are timed) and the largest peak RSS.
+ */
+function ours(
+  task: string,
+  args: string[],
+  before?: () => void,
+  times: number[] = [],
+  count = runs,
+): { seconds: number; rss: number } {
   let rss = 0;
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < count; i++) {
     before?.();
+    const started = performance.now();
     const out = execFileSync(process.execPath, [child, task, ...args], {
       encoding: "utf8",
       maxBuffer: 1 << 20,
     });
-    const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { seconds: number; maxRssMiB: number };
-    times.push(result.seconds);
+    times.push((performance.now() - started) / 1000);
+    const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { maxRssMiB: number };
     rss = Math.max(rss, result.maxRssMiB);
   }
   return { seconds: median(times), rss };
 }
 
-/** Times a shell command (the reference tools) `runs` times; median seconds. */
-function reference(command: string): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
+/** Times a shell command (the reference tools) `count` times; median seconds (all in `times`). */
+function reference(command: string, times: number[] = [], count = runs): number {
+  for (let i = 0; i < count; i++) {
     const started = performance.now();
     const result = spawnSync("bash", ["-c", command], {
       stdio: ["ignore", "ignore", "inherit"],
@@ -114,16 +125,34 @@ async function benchFiles(rows: number): Promise<BenchResult[]> {
   const next = join(dir, "next.csv");
   process.stderr.write(`generating ${fmtRows(rows)} rows…\n`);
   await writeBenchFile(first, rows, { seed: 1 });
-  await writeBenchFile(next, rows, { seed: 1, changes: 0.01 });
+  const incremental = !process.argv.includes("--no-incremental");
+  if (incremental) await writeBenchFile(next, rows, { seed: 1, changes: 0.01 });
   const exported = join(dir, "export", "ad_entries.csv");
   const results: BenchResult[] = [];
 
   // prepare (complete) vs GNU sort of the same file
   cpSync(first, exported);
-  const prepare = ours("prepare-complete", [config, "BENCH"]);
-  const sortSeconds = reference(`sort -t';' -k1,1 -o ${dir}/ref-first.sorted ${first}`);
+  // Taken in turns, so that a slower minute of the machine weighs on all three alike.
+  const times = { prepare: [] as number[], sort: [] as number[], duckdb: [] as number[] };
+  let prepareRss = 0;
+  for (let i = 0; i < runs; i++) {
+    prepareRss = Math.max(
+      prepareRss,
+      ours("prepare-complete", [config, "BENCH"], undefined, times.prepare, 1).rss,
+    );
+    reference(`sort -t';' -k1,1 -o ${dir}/ref-first.sorted ${first}`, times.sort, 1);
+    reference(
+      `${process.execPath} ${duckdbSort} ${first} ${dir}/ref-first.duckdb.csv ${BENCH_HEADER[0] ?? ""}`,
+      times.duckdb,
+      1,
+    );
+  }
+  const prepare = { seconds: median(times.prepare), rss: prepareRss };
+  const sortSeconds = median(times.sort);
+  const duckdbSeconds = median(times.duckdb);
+  const task = `prepare (complete), ${fmtRows(rows)} rows`;
   results.push({
-    task: `prepare (complete), ${fmtRows(rows)} rows`,
+    task,
     rows,
     oursSeconds: prepare.seconds,
     reference: "LC_ALL=C sort -t';' -k1,1",
@@ -131,13 +160,26 @@ async function benchFiles(rows: number): Promise<BenchResult[]> {
     peakRssMiB: prepare.rss,
     target: "≤ 2.5×",
   });
+  results.push({
+    task,
+    rows,
+    oursSeconds: prepare.seconds,
+    reference: "DuckDB, 1 thread: CSV ORDER BY key to CSV",
+    referenceSeconds: duckdbSeconds,
+    peakRssMiB: prepare.rss,
+    target: "≤ 1×",
+  });
+  if (!incremental) {
+    rmSync(dir, { recursive: true, force: true });
+    return results;
+  }
 
   // incremental prepare (sort + delta against previous/) vs sort + comm -3
   ours("accept", [config, "BENCH"]);
   const sortedFirst = join(dir, "first.sorted.csv");
   cpSync(join(dir, "work", "BENCH", "AD_Entry.sorted.csv"), sortedFirst);
   cpSync(next, exported);
-  const incremental = ours("prepare-incremental", [config, "BENCH"]);
+  const prepareIncremental = ours("prepare-incremental", [config, "BENCH"]);
   const sortedNext = join(dir, "next.sorted.csv");
   cpSync(join(dir, "work", "BENCH", "AD_Entry.sorted.csv"), sortedNext);
   reference(`sort -o ${dir}/ref-first.lines ${sortedFirst}; sort -o ${dir}/ref-next.lines ${sortedNext}`);
@@ -146,10 +188,10 @@ async function benchFiles(rows: number): Promise<BenchResult[]> {
   results.push({
     task: `prepare (incremental: sort + delta), ${fmtRows(rows)} rows`,
     rows,
-    oursSeconds: incremental.seconds,
+    oursSeconds: prepareIncremental.seconds,
     reference: "sort -k1,1 + comm -3",
     referenceSeconds: sortNextSeconds + commSeconds,
-    peakRssMiB: incremental.rss,
+    peakRssMiB: prepareIncremental.rss,
     target: "—",
   });
   const delta = ours("delta-only", [sortedFirst, sortedNext, join(dir, "delta.csv")]);
@@ -202,6 +244,7 @@ async function main(): Promise<void> {
   }
   const table = renderMarkdown(results);
   process.stdout.write(`${table}\n`);
+  if (process.argv.includes("--no-write")) return;
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const body = `# Benchmarks
 
