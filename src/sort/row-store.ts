@@ -76,8 +76,8 @@ export class RowStore {
           `sortRows: a row has ${width} fields, fewer than its ${keyColumns} key columns.`,
         );
       }
-      if (m + width + 2 > this.meta.length) this.growMeta(m, m + width + 2);
-      if (r >= this.records.length) this.growRecords(r, r + 1);
+      if (m + width + 2 > this.meta.length) this.growMeta(m, m + width + 2, budget);
+      if (r >= this.records.length) this.growRecords(r, r + 1, budget);
       const meta = this.meta;
       const rowStart = textEnd;
       const textBefore = text;
@@ -105,7 +105,7 @@ export class RowStore {
     this.estimatedBytes = estimate;
     this.metaCount = m;
     this.rows = r;
-    if (textEnd > this.text.length) this.growText(textEnd);
+    if (textEnd > this.text.length) this.growText(textEnd, budget);
     this.textBytes.write(text, this.textCount * 2, text.length * 2, "utf16le");
     this.textCount = textEnd;
     if (NOT_LATIN1.test(text)) {
@@ -150,24 +150,34 @@ export class RowStore {
     return this.estimatedBytes >= budget || this.textCount >= MAX_UNITS;
   }
 
-  private growText(needed: number): void {
-    const text = new Uint16Array(Math.max(needed, Math.ceil(this.text.length * 1.5)));
+  /*
+   * The arrays grow fourfold, up to what a run under the budget can hold (the estimate of a row
+   * is at least twice its characters, and 24 bytes per word of its record): fewer copies, and
+   * memory the operating system hands out as it is first touched.
+   */
+  private growText(needed: number, budget: number): void {
+    const text = new Uint16Array(grown(this.text.length, needed, budget / 2));
     text.set(this.text.subarray(0, this.textCount));
     this.text = text;
     this.textBytes = Buffer.from(text.buffer);
   }
 
   /** Grows `meta`, keeping its first `used` entries. */
-  private growMeta(used: number, needed: number): void {
-    const meta = new Uint32Array(Math.max(needed, Math.ceil(this.meta.length * 1.5)));
+  private growMeta(used: number, needed: number, budget: number): void {
+    const meta = new Uint32Array(grown(this.meta.length, needed, budget / 24));
     meta.set(this.meta.subarray(0, used));
     this.meta = meta;
   }
 
   /** Grows `records`, keeping its first `used` entries. */
-  private growRecords(used: number, needed: number): void {
-    const records = new Int32Array(Math.max(needed, this.records.length * 2));
+  private growRecords(used: number, needed: number, budget: number): void {
+    const records = new Int32Array(grown(this.records.length, needed, budget / 72));
     records.set(this.records.subarray(0, used));
     this.records = records;
   }
+}
+
+/** The next length of an array of `length` that must hold `needed`: fourfold, up to `bound`. */
+function grown(length: number, needed: number, bound: number): number {
+  return Math.max(needed, Math.min(length * 4, Math.ceil(bound) + 1024));
 }
