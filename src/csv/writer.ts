@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { temporaryPath } from "../support/temporary-path.js";
+import { encodeCsvUnits, maxCsvLineBytes } from "./encode-units.js";
 import { isCsvWhitespace } from "./format.js";
 
 const QUOTE = '"';
@@ -81,9 +82,13 @@ export interface CsvCommitResult {
  *
  * `write` is cheap: it appends to a string and returns a promise only when the file must catch up
  * (when more than four 64 KiB pieces wait for the file); await it when it is returned.
+ * `writeUnits` does the same for a row held as UTF-16 code units, encoding it straight into bytes.
  */
 export class CsvFileWriter {
   private text = "";
+  /** Bytes of rows written by `writeUnits`, not yet handed to the file (`text` is then empty). */
+  private bytes: Buffer = Buffer.allocUnsafe(0);
+  private used = 0;
   private rowCount = 0;
   private byteCount = 0;
   private readonly hash: Hash = createHash("sha256");
@@ -126,10 +131,44 @@ export class CsvFileWriter {
     if (this.state !== "open") throw new Error(`CSV writer for "${this.path}" is ${this.state}`);
     let chars = 0;
     for (let i = 0; i < fields.length; i++) chars += (fields[i] as string).length;
+    const waitBytes = this.used > 0 ? this.flushBytes() : undefined;
     if (chars > LARGE_ROW_CHARS) return this.writeLarge(fields);
     this.text += formatCsvLine(fields, this.separator);
     this.rowCount++;
     if (this.text.length >= CHUNK_CHARS) return this.flush();
+    return waitBytes;
+  }
+
+  /**
+   * Appends the row whose `width` fields are `units[start ..]`, one after the other, field k
+   * `lengths[at + k]` units long: the same bytes as `write` of its fields as strings. Returns a
+   * promise only when the caller must wait for the file to catch up.
+   */
+  writeUnits(
+    units: Uint16Array,
+    start: number,
+    lengths: Uint32Array,
+    at: number,
+    width: number,
+  ): void | Promise<void> {
+    if (this.state !== "open") throw new Error(`CSV writer for "${this.path}" is ${this.state}`);
+    let chars = 0;
+    for (let k = at; k < at + width; k++) chars += lengths[k] as number;
+    const separator = this.separator.charCodeAt(0);
+    if (chars > LARGE_ROW_CHARS || separator >= 0x80) {
+      return this.write(fieldsOfUnits(units, start, lengths, at, width));
+    }
+    const waitText = this.text.length > 0 ? this.flush() : undefined;
+    const needed = maxCsvLineBytes(chars, width);
+    if (this.used + needed > this.bytes.length) {
+      const bytes = Buffer.allocUnsafe(Math.max(CHUNK_CHARS * 2, this.used + needed));
+      bytes.set(this.bytes.subarray(0, this.used));
+      this.bytes = bytes;
+    }
+    this.used = encodeCsvUnits(units, start, lengths, at, width, separator, this.bytes, this.used);
+    this.rowCount++;
+    if (this.used >= CHUNK_CHARS) return this.flushBytes();
+    return waitText;
   }
 
   /**
@@ -178,6 +217,7 @@ export class CsvFileWriter {
     if (this.state !== "open") throw new Error(`CSV writer for "${this.path}" is ${this.state}`);
     this.state = "committing";
     try {
+      if (this.used > 0) void this.flushBytes()?.catch(() => undefined);
       if (this.text.length > 0) void this.flush()?.catch(() => undefined);
       await this.chain;
       if (this.failure !== undefined) throw this.failure.error;
@@ -199,6 +239,7 @@ export class CsvFileWriter {
     if (this.state !== "open") return;
     this.state = "aborted";
     this.text = "";
+    this.used = 0;
     await this.chain;
     await this.handle.close().catch(() => undefined);
     await rm(this.tempPath, { force: true });
@@ -208,6 +249,20 @@ export class CsvFileWriter {
     if (this.failure !== undefined) throw this.failure.error;
     const data = Buffer.from(this.text, "utf8");
     this.text = "";
+    return this.enqueue(data);
+  }
+
+  /** Hands the bytes of `writeUnits` to the file; the next ones go to a buffer of their own. */
+  private flushBytes(): Promise<void> | undefined {
+    if (this.failure !== undefined) throw this.failure.error;
+    const data = this.bytes.subarray(0, this.used);
+    this.bytes = Buffer.allocUnsafe(this.bytes.length);
+    this.used = 0;
+    return this.enqueue(data);
+  }
+
+  /** Queues `data` for the file, in order; a promise when the caller must wait (see `write`). */
+  private enqueue(data: Buffer): Promise<void> | undefined {
     this.hash.update(data);
     this.byteCount += data.length;
     const completion = this.chain
@@ -233,6 +288,24 @@ export class CsvFileWriter {
       offset += bytesWritten;
     }
   }
+}
+
+/** The fields of a row held as code units (see `writeUnits`), as strings. */
+function fieldsOfUnits(
+  units: Uint16Array,
+  start: number,
+  lengths: Uint32Array,
+  at: number,
+  width: number,
+): string[] {
+  const fields: string[] = [];
+  let from = start;
+  for (let k = at; k < at + width; k++) {
+    const end = from + (lengths[k] as number);
+    fields.push(Buffer.from(units.buffer, units.byteOffset + from * 2, (end - from) * 2).toString("utf16le"));
+    from = end;
+  }
+  return fields;
 }
 
 /** Makes a rename durable; best effort (not every platform can fsync a directory). */

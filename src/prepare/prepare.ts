@@ -19,7 +19,7 @@ import type { Change } from "../core/rows.js";
 import { openCsv, type CsvReader } from "../csv/reader.js";
 import { CsvFileWriter } from "../csv/writer.js";
 import { SyncupError } from "../errors.js";
-import { sortRows } from "../sort/external-sort.js";
+import { sortRows, sortRowsInto } from "../sort/external-sort.js";
 import { withConnectorLock } from "../support/connector-lock.js";
 import { writeJsonAtomic } from "../support/json-file.js";
 import {
@@ -186,43 +186,13 @@ async function prepareEntries(
   const sorted = await openWriter(ctx, "sorted", header);
   const counts = { read: 0, nullKeys: 0, duplicates: 0, kept: 0 };
   const keyColumns = keyColumnsOf(ctx.mapping);
-  const sortedBatches = sortRows(projectRows(ctx, nullpk, counts), {
+  const sortOptions = {
     keyColumns,
     unique: true,
     memoryBudgetBytes: ctx.config.prepare.memoryBudgetBytes,
     tempDir: ctx.config.prepare.tempDir,
-  });
-  async function* keep(): AsyncGenerator<string[][]> {
-    for await (const batch of sortedBatches) {
-      counts.kept += batch.rows.length;
-      counts.duplicates += batch.duplicates.length;
-      await writeAll(sorted, batch.rows);
-      await writeAll(duplicatesWriter, batch.duplicates);
-      yield batch.rows;
-    }
-  }
-  const delta = { inserts: 0, updates: 0, deletes: 0 };
-  if (previous === undefined) {
-    for await (const _ of keep()) {
-      // Written by keep().
-    }
-  } else {
-    const previousFile =
-      previous === null
-        ? undefined
-        : await verifiedPreviousFile(ctx.config, ctx.connector, previous, ctx.mapping.name);
-    if (previousFile === undefined) {
-      throw new SyncupError(
-        "PREVIOUS_MISSING",
-        `No accepted previous state for mapping "${ctx.mapping.name}" of connector "${ctx.connector}", so its changes cannot be computed. Run a complete (or initial) synchronization first.`,
-      );
-    }
-    const deltaWriter = await openWriter(ctx, "delta", ["command", ...header]);
-    const prev = await ctx.open(previousFile);
-    checkHeader(prev, header);
-    Object.assign(delta, await writeDelta(deltaWriter, mergeDelta(fieldsOf(prev), keep(), keyColumns)));
-  }
-  return {
+  };
+  const summary = (delta: { inserts: number; updates: number; deletes: number }): MappingSummary => ({
     mapping: ctx.mapping.name,
     kind: ctx.mapping.kind,
     source: ctx.reader.file,
@@ -232,7 +202,47 @@ async function prepareEntries(
     duplicates: counts.duplicates,
     ...delta,
     merges: 0,
-  };
+  });
+  if (previous === undefined) {
+    // Nothing reads the sorted rows but their files: written from the sort's code units.
+    await sortRowsInto(projectRows(ctx, nullpk, counts), sortOptions, {
+      units(units, start, lengths, at, width, duplicate) {
+        if (duplicate) counts.duplicates++;
+        else counts.kept++;
+        return (duplicate ? duplicatesWriter : sorted).writeUnits(units, start, lengths, at, width);
+      },
+      fields(row, duplicate) {
+        if (duplicate) counts.duplicates++;
+        else counts.kept++;
+        return (duplicate ? duplicatesWriter : sorted).write(row);
+      },
+    });
+    return summary({ inserts: 0, updates: 0, deletes: 0 });
+  }
+  const sortedBatches = sortRows(projectRows(ctx, nullpk, counts), sortOptions);
+  async function* keep(): AsyncGenerator<string[][]> {
+    for await (const batch of sortedBatches) {
+      counts.kept += batch.rows.length;
+      counts.duplicates += batch.duplicates.length;
+      await writeAll(sorted, batch.rows);
+      await writeAll(duplicatesWriter, batch.duplicates);
+      yield batch.rows;
+    }
+  }
+  const previousFile =
+    previous === null
+      ? undefined
+      : await verifiedPreviousFile(ctx.config, ctx.connector, previous, ctx.mapping.name);
+  if (previousFile === undefined) {
+    throw new SyncupError(
+      "PREVIOUS_MISSING",
+      `No accepted previous state for mapping "${ctx.mapping.name}" of connector "${ctx.connector}", so its changes cannot be computed. Run a complete (or initial) synchronization first.`,
+    );
+  }
+  const deltaWriter = await openWriter(ctx, "delta", ["command", ...header]);
+  const prev = await ctx.open(previousFile);
+  checkHeader(prev, header);
+  return summary(await writeDelta(deltaWriter, mergeDelta(fieldsOf(prev), keep(), keyColumns)));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import { compareKeys } from "../core/rows.js";
 import type { KeyColumns } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
 import type { ExternalSortOptions, SortedBatch } from "./external-sort.js";
-import { sortRows } from "./external-sort.js";
+import { sortRows, sortRowsInto } from "./external-sort.js";
 import { LARGE_ROW_CHARS } from "./large-rows.js";
 import { OUTPUT_BATCH_CHARS } from "./merge.js";
 
@@ -48,14 +49,60 @@ async function* batches(rows: string[][], sizes: number[]): AsyncGenerator<strin
   }
 }
 
+/** The rows of `sortRows`, checked against `sortRowsInto` of the same batches. */
 async function collect(input: AsyncIterable<string[][]>, options: ExternalSortOptions): Promise<SortedBatch> {
+  const seen: string[][][] = [];
+  async function* recorded(): AsyncGenerator<string[][]> {
+    for await (const batch of input) {
+      seen.push(batch);
+      yield batch;
+    }
+  }
   const rows: string[][] = [];
   const duplicates: string[][] = [];
-  for await (const batch of sortRows(input, options)) {
+  for await (const batch of sortRows(recorded(), options)) {
     rows.push(...batch.rows);
     duplicates.push(...batch.duplicates);
   }
+  expect(
+    await collectInto(
+      batches(
+        seen.flat(),
+        seen.map((b) => b.length),
+      ),
+      options,
+    ),
+  ).toEqual({
+    rows,
+    duplicates,
+  });
   return { rows, duplicates };
+}
+
+/** The rows `sortRowsInto` hands to its sink, as strings. */
+async function collectInto(
+  input: AsyncIterable<string[][]>,
+  options: ExternalSortOptions,
+): Promise<SortedBatch> {
+  const sorted: SortedBatch = { rows: [], duplicates: [] };
+  await sortRowsInto(input, options, {
+    units(units, start, lengths, at, width, duplicate) {
+      const row: string[] = [];
+      for (let k = at, from = start; k < at + width; k++) {
+        const end = from + (lengths[k] as number);
+        row.push(
+          Buffer.from(units.buffer, units.byteOffset + from * 2, (end - from) * 2).toString("utf16le"),
+        );
+        from = end;
+      }
+      (duplicate ? sorted.duplicates : sorted.rows).push(row);
+      return duplicate ? undefined : Promise.resolve();
+    },
+    fields(row, duplicate) {
+      (duplicate ? sorted.duplicates : sorted.rows).push(row);
+    },
+  });
+  return sorted;
 }
 
 /** Rows with an index in the last field, so that stability is visible. */

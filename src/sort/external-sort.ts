@@ -24,13 +24,14 @@ import { join } from "node:path";
 import type { KeyColumns } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
 import { LARGE_ROW_CHARS, LargeRows, rowChars } from "./large-rows.js";
-import type { ChunkSource } from "./merge.js";
-import { mergeChunks, mergeRows, sortStore } from "./merge.js";
+import type { ChunkSource, RowSink } from "./merge.js";
+import { mergeChunks, mergeInto, mergeRows, sortStore } from "./merge.js";
 import { RowStore } from "./row-store.js";
 import type { Chunk } from "./run-file.js";
 import { RunReader, RunWriter } from "./run-file.js";
 
 export { estimateRowBytes } from "./row-store.js";
+export type { RowSink } from "./merge.js";
 
 export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 1024 * 1024;
 
@@ -78,7 +79,40 @@ export async function* sortRows(
   input: AsyncIterable<string[][]>,
   options: ExternalSortOptions,
 ): AsyncGenerator<SortedBatch> {
-  const { keyColumns, unique } = options;
+  const runs = new RunFiles(options.tempDir ?? tmpdir());
+  try {
+    const sources = await sortedSources(input, options, runs);
+    yield* mergeRows(sources, options.keyColumns, options.unique, runs.large);
+  } finally {
+    await runs.dispose();
+  }
+}
+
+/**
+ * Sorts rows by key as `sortRows` does, and hands them to `sink` in order as code units
+ * (`RowSink`): for a consumer that writes the rows out, without making strings of them.
+ */
+export async function sortRowsInto(
+  input: AsyncIterable<string[][]>,
+  options: ExternalSortOptions,
+  sink: RowSink,
+): Promise<void> {
+  const runs = new RunFiles(options.tempDir ?? tmpdir());
+  try {
+    const sources = await sortedSources(input, options, runs);
+    await mergeInto(sources, options.keyColumns, options.unique, runs.large, sink);
+  } finally {
+    await runs.dispose();
+  }
+}
+
+/** Reads the input into sorted runs; returns the sources the last merge reads, in input order. */
+async function sortedSources(
+  input: AsyncIterable<string[][]>,
+  options: ExternalSortOptions,
+  runs: RunFiles,
+): Promise<ChunkSource[]> {
+  const { keyColumns } = options;
   if (keyColumns !== 1 && keyColumns !== 2) {
     throw new SyncupError("INTERNAL", `sortRows: keyColumns must be 1 or 2, not ${String(keyColumns)}.`);
   }
@@ -86,30 +120,22 @@ export async function* sortRows(
   if (!(budget > 0)) {
     throw new SyncupError("INTERNAL", `sortRows: memoryBudgetBytes must be positive, not ${budget}.`);
   }
-  const runs = new RunFiles(options.tempDir ?? tmpdir());
-  try {
-    const store = new RowStore(keyColumns);
-    await readInput(input, store, runs, budget);
-    if (runs.paths.length === 0) {
-      yield* mergeRows([sortStore(store)], keyColumns, unique, runs.large);
-      return;
-    }
-    let last: ChunkSource | undefined;
-    if (store.estimatedBytes <= budget / 4) last = sortStore(store);
-    else await runs.spill(store);
-    if (last === undefined) store.release();
-    const readBytes = Math.min(
-      1024 * 1024,
-      Math.max(64 * 1024, Math.floor(budget / 8 / Math.min(runs.paths.length, MAX_FAN_IN))),
-    );
-    await runs.reduce(keyColumns, readBytes);
-    const sources: ChunkSource[] = [];
-    for (const path of runs.paths) sources.push(await runs.source(path, readBytes));
-    if (last !== undefined) sources.push(last);
-    yield* mergeRows(sources, keyColumns, unique, runs.large);
-  } finally {
-    await runs.dispose();
-  }
+  const store = new RowStore(keyColumns);
+  await readInput(input, store, runs, budget);
+  if (runs.paths.length === 0) return [sortStore(store)];
+  let last: ChunkSource | undefined;
+  if (store.estimatedBytes <= budget / 4) last = sortStore(store);
+  else await runs.spill(store);
+  if (last === undefined) store.release();
+  const readBytes = Math.min(
+    1024 * 1024,
+    Math.max(64 * 1024, Math.floor(budget / 8 / Math.min(runs.paths.length, MAX_FAN_IN))),
+  );
+  await runs.reduce(keyColumns, readBytes);
+  const sources: ChunkSource[] = [];
+  for (const path of runs.paths) sources.push(await runs.source(path, readBytes));
+  if (last !== undefined) sources.push(last);
+  return sources;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { LargeRows } from "./large-rows.js";
 import type { RowStore } from "./row-store.js";
 import { LARGE_FLAG, NOT_LATIN1_FLAG } from "./row-store.js";
 import type { Chunk } from "./run-file.js";
-import { ChunkBuilder } from "./run-file.js";
+import { ChunkBuilder, chunkText } from "./run-file.js";
 
 /**
  * A sorted stream of chunks: a run file or the sorted rows in memory. A chunk's `units` and
@@ -88,7 +88,6 @@ function firstDifference(
 
 const EMPTY_UNITS: Uint16Array = new Uint16Array(0);
 const EMPTY_CHUNK: Chunk = {
-  text: "",
   units: EMPTY_UNITS,
   lengths: new Uint32Array(0),
   rows: 0,
@@ -108,6 +107,8 @@ export class Cursor {
   /** The code of the current key relative to the key before it (see above). */
   code = EQUAL;
   private chunk = EMPTY_CHUNK;
+  /** The current chunk's text, once a row of it was asked as strings. */
+  private text: string | undefined;
   private row = 0;
   private lengthIndex = 0;
   private rowChars = 0;
@@ -174,6 +175,7 @@ export class Cursor {
     }
     const chunk = await this.source.next();
     this.chunk = chunk ?? EMPTY_CHUNK;
+    this.text = undefined;
     this.units = this.chunk.units;
     this.row = -1;
     this.lengthIndex = -this.chunk.width;
@@ -193,7 +195,7 @@ export class Cursor {
   /** The current row's fields. */
   fields(): Row {
     const chunk = this.chunk;
-    const text = chunk.text;
+    const text = (this.text ??= chunkText(chunk));
     const lengths = chunk.lengths;
     const width = chunk.width;
     const row: Row = new Array<string>(width);
@@ -204,6 +206,12 @@ export class Cursor {
       at = end;
     }
     return row;
+  }
+
+  /** Hands the current row to a sink as code units (see `RowSink`). */
+  writeTo(sink: RowSink, duplicate: boolean): void | Promise<void> {
+    const chunk = this.chunk;
+    return sink.units(chunk.units, this.keyStart, chunk.lengths, this.lengthIndex, chunk.width, duplicate);
   }
 
   /** Appends the current row to a chunk under construction. */
@@ -477,6 +485,53 @@ export async function* mergeRows(
     }
   }
   if (rows.length + duplicates.length > 0) yield { rows, duplicates };
+}
+
+/**
+ * Where `mergeInto` hands the rows in key order: `units` for a row as code units (field k is
+ * `lengths[at + k]` units long, from `units[start]` on; the arrays are valid only during the
+ * call), `fields` for a large row read back from its file. `duplicate`: with `unique`, the key
+ * equals the previous row's. A returned promise is awaited before the next row.
+ */
+export interface RowSink {
+  units(
+    units: Uint16Array,
+    start: number,
+    lengths: Uint32Array,
+    at: number,
+    width: number,
+    duplicate: boolean,
+  ): void | Promise<void>;
+  fields(row: Row, duplicate: boolean): void | Promise<void>;
+}
+
+/**
+ * Merges sources (in input order) into a sink, as `mergeRows` but without making strings of
+ * the rows: the sink writes them from the chunks' code units.
+ */
+export async function mergeInto(
+  sources: ChunkSource[],
+  keyColumns: KeyColumns,
+  unique: boolean,
+  large: LargeRows | undefined,
+  sink: RowSink,
+): Promise<void> {
+  const tree = await treeOf(sources, keyColumns);
+  const cursors = tree.cursors;
+  let first = true;
+  while (tree.live > 0) {
+    const top = cursors[tree.winner] as Cursor;
+    const duplicate = unique && !first && top.code === EQUAL;
+    first = false;
+    let pending: void | Promise<void>;
+    if (top.large) {
+      if (large === undefined) throw new SyncupError("INTERNAL", "sortRows: a large row without its file.");
+      pending = sink.fields(await large.read(top.fields()[keyColumns] as string), duplicate);
+    } else pending = top.writeTo(sink, duplicate);
+    if (pending !== undefined) await pending;
+    if (top.advance()) tree.replay();
+    else await step(tree, top);
+  }
 }
 
 /** Merges sources (in input order) into encoded chunks, for a run file. */

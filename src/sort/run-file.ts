@@ -26,10 +26,9 @@ const MAX_CHUNK_ROWS = 8 * 1024;
 /** Chunks are handed to the file system in groups of about this many bytes. */
 const WRITE_BYTES = 1024 * 1024;
 
-/** Decoded rows: row i's fields are cut from `text` (= `units`) by `lengths`. */
+/** Decoded rows: row i's fields are cut from `units` by `lengths` (`chunkText` for strings). */
 export interface Chunk {
-  text: string;
-  /** The text's UTF-16 code units, for comparing keys without strings. */
+  /** The text of the rows as UTF-16 code units. */
   units: Uint16Array;
   lengths: Uint32Array;
   rows: number;
@@ -40,11 +39,24 @@ export interface Chunk {
   large: boolean;
 }
 
+let narrow = new Uint8Array(CHUNK_CHARS + 1024);
+
+/**
+ * The text of a chunk as a string, made only for rows handed out as strings (while the chunk's
+ * arrays are valid).
+ */
+export function chunkText(chunk: Chunk): string {
+  const units = chunk.units;
+  if (!chunk.latin1) return Buffer.from(units.buffer, units.byteOffset, units.length * 2).toString("utf16le");
+  if (narrow.length < units.length) narrow = new Uint8Array(units.length);
+  narrow.set(units);
+  return Buffer.from(narrow.buffer, 0, units.length).toString("latin1");
+}
+
 /** Collects rows (as code units and field lengths) into one chunk. */
 export class ChunkBuilder {
   private units = new Uint16Array(CHUNK_CHARS + 1024);
   private lengths = new Uint32Array(MAX_CHUNK_ROWS * 2);
-  private narrow = new Uint8Array(0);
   chars = 0;
   count = 0;
   rows = 0;
@@ -153,16 +165,7 @@ export class ChunkBuilder {
    */
   decode(): Chunk {
     const chars = this.chars;
-    let text: string;
-    if (this.latin1) {
-      if (this.narrow.length < chars) this.narrow = new Uint8Array(Math.max(chars, CHUNK_CHARS + 1024));
-      this.narrow.set(this.units.subarray(0, chars));
-      text = Buffer.from(this.narrow.buffer, 0, chars).toString("latin1");
-    } else {
-      text = Buffer.from(this.units.buffer, 0, chars * 2).toString("utf16le");
-    }
     const chunk: Chunk = {
-      text,
       units: this.units.subarray(0, chars),
       lengths: this.lengths.subarray(0, this.count),
       rows: this.rows,
@@ -294,9 +297,8 @@ export class RunReader {
     if (this.units.length < chars) this.units = new Uint16Array(Math.max(chars, this.units.length * 2));
     const units = this.units.subarray(0, chars);
     units.set(latin1 ? new Uint8Array(buffer, textAt, textBytes) : new Uint16Array(buffer, textAt, chars));
-    const text = Buffer.from(buffer, textAt, textBytes).toString(latin1 ? "latin1" : "utf16le");
     this.start += size;
-    return { text, units, lengths, rows, width, latin1, large };
+    return { units, lengths, rows, width, latin1, large };
   }
 
   async close(): Promise<void> {
