@@ -3,15 +3,16 @@
  * by side, one with `server.changeFeed` set and one without, each loaded with the same initial
  * load and then synchronized alternately (a complete with 1 % changed; an incremental of 10k
  * changes), each synchronization in a child process of its own; the ratio is feed on ÷ feed
- * off. Then the pull API's throughput: one consumer reading every event of the feed through
- * `GET /api/v1/changes` (pages of 10,000) from a server started on the feed's repository; and
+ * off. Then the pull API's throughput: one consumer, a process of its own, reading and parsing
+ * every event of the feed through `GET /api/v1/changes` (pages of 10,000) from a server
+ * started on the feed's repository; and
  * NATS JetStream delivery of an incremental's events, from its commit (NATS at 127.0.0.1:4222).
  *
  * Usage (after `npm run build`): `node dist/bench/feed.js [rows]`, or through `npm run bench`.
  * PostgreSQL: $SYNCUP_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test
  * (schemas syncup_feedbench_*, dropped at the end).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -54,7 +55,10 @@ function sync(url: string, configFile: string, mode: string, dir: string): numbe
   return result.seconds;
 }
 
-/** Reads the whole feed through the API, in a child process: `{ events, seconds }` (`configFile` without a server section). */
+/**
+ * Serves the feed of `url` (`configFile` without a server section) and has a consumer in a
+ * process of its own read all of it: `{ events, seconds }` as the consumer measured them.
+ */
 async function pullChild(url: string, configFile: string): Promise<void> {
   const text = `${readFileSync(configFile, "utf8")}\nserver:\n  port: 0\n  adminTokenHash: ${JSON.stringify(await hashSecret(TOKEN))}\n  changeFeed: {}\n`;
   const config = parseConfig(text, {
@@ -67,21 +71,33 @@ async function pullChild(url: string, configFile: string): Promise<void> {
     { port: 0, log: pino({ level: "silent" }) },
   );
   try {
-    const headers = { authorization: `Bearer admin:${TOKEN}` };
-    let events = 0;
-    const started = performance.now();
-    for (let after = 0; ;) {
-      const response = await fetch(`${server.url}/api/v1/changes?after=${after}&limit=10000`, { headers });
-      const page = (await response.json()) as ChangePage;
-      if (page.events.length === 0) break;
-      events += page.events.length;
-      after = page.next;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`${JSON.stringify({ events, seconds })}\n`);
+    const consumer = spawn(process.execPath, [self, "consume", server.url], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    consumer.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((ok) => consumer.on("close", ok));
+    if (code !== 0) throw new Error(`feed benchmark: the consumer ended with ${code}`);
+    process.stdout.write(out);
   } finally {
     await server.close();
   }
+}
+
+/** A consumer: reads every event from `serverUrl`, parsing each page; prints `{ events, seconds }`. */
+async function consume(serverUrl: string): Promise<void> {
+  const headers = { authorization: `Bearer admin:${TOKEN}` };
+  let events = 0;
+  const started = performance.now();
+  for (let after = 0; ;) {
+    const response = await fetch(`${serverUrl}/api/v1/changes?after=${after}&limit=10000`, { headers });
+    const page = (await response.json()) as ChangePage;
+    if (page.events.length === 0) break;
+    events += page.events.length;
+    after = page.next;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ events, seconds })}\n`);
 }
 
 /**
@@ -269,6 +285,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   if (command === "nats-child") {
     const [url, configFile, dir] = args as [string, string, string];
     await natsChild(url, configFile, dir);
+  } else if (command === "consume") {
+    await consume(args[0] as string);
   } else if (command === "pull-child") {
     const [url, configFile] = args as [string, string];
     await pullChild(url, configFile);

@@ -15,9 +15,8 @@
  */
 import type { Logger } from "pino";
 import type { ChangeFeedDef, Config, FeedFilterDef, FeedSinkDef } from "../config/config.js";
-import type { ChangeEvent } from "../protocol/change-feed.js";
 import type { Store } from "../store/store.js";
-import { ChangeFeedReader } from "../sync/change-feed.js";
+import { ChangeFeedReader, type EncodedEvent } from "../sync/change-feed.js";
 import { sinkFor, type Sink } from "./sinks.js";
 
 /** Runs the store's statements one section at a time (the server's mutex). */
@@ -40,10 +39,9 @@ export interface PusherOptions {
 const MAX_BACKOFF_MS = 300_000;
 
 /** Whether a sink's filter lets an event through. */
-export function passes(filter: FeedFilterDef, event: ChangeEvent): boolean {
+export function passes(filter: FeedFilterDef, event: EncodedEvent): boolean {
   if (filter.connectors !== null && !filter.connectors.includes(event.connector)) return false;
-  const scope = event.kind === "resource" ? event.entityType : event.association;
-  if (filter.entityTypes !== null && !filter.entityTypes.includes(scope)) return false;
+  if (filter.entityTypes !== null && !filter.entityTypes.includes(event.scope)) return false;
   return filter.operations === null || filter.operations.includes(event.operation);
 }
 
@@ -53,7 +51,9 @@ export class FeedPusher {
   private readonly sinks: { def: FeedSinkDef; sink: Sink }[];
   private readonly loops: Promise<void>[] = [];
   private stopped = false;
+  /** The sleeps that end early: the sinks' (`wake`) and, at `stop`, the pruning's too. */
   private wakers = new Set<() => void>();
+  private pruneWakers = new Set<() => void>();
 
   constructor(private readonly options: PusherOptions) {
     this.feed = options.config.server.changeFeed;
@@ -76,6 +76,7 @@ export class FeedPusher {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake();
+    for (const w of [...this.pruneWakers]) w();
     await Promise.all(this.loops);
     for (const s of this.sinks) await s.sink.close();
   }
@@ -106,7 +107,7 @@ export class FeedPusher {
       } catch (error) {
         this.options.log.warn({ err: error }, "the change feed could not be pruned");
       }
-      await this.sleep(this.options.pruneMs ?? 60_000);
+      await this.sleep(this.options.pruneMs ?? 60_000, this.pruneWakers);
     }
   }
 
@@ -122,7 +123,9 @@ export class FeedPusher {
           await this.sleep(due);
           continue;
         }
-        const page = await serialize(() => this.reader.page({ after: state.position, limit: def.batchSize }));
+        const page = await serialize(() =>
+          this.reader.encoded({ after: state.position, limit: def.batchSize }),
+        );
         const last = page.events.at(-1)?.seq;
         if (last === undefined) {
           await this.sleep(this.options.pollMs ?? 250);
@@ -165,16 +168,16 @@ export class FeedPusher {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number, wakers = this.wakers): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wakers.delete(done);
+        wakers.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.wakers.add(done);
+      wakers.add(done);
     });
   }
 }

@@ -8,20 +8,23 @@
  *   (`application/cloudevents-batch+json`), signed (`signature.ts`);
  * - NATS JetStream: one message per event on `<prefix>.<connector>.<scope>.<operation>`, the
  *   stream created when absent, `Nats-Msg-Id` the event id so that JetStream drops a duplicate
- *   within its duplicate window;
+ *   within its duplicate window. A delivery publishes its events with a reply subject of its
+ *   own and counts JetStream's acknowledgements there (the protocol `js.publish` speaks, one
+ *   request at a time), so that a thousand events cost one round trip, not a thousand timers;
  * - RabbitMQ: one persistent message per event on a durable topic exchange, routing key as the
  *   subject, `message_id` the event id, on a confirm channel.
  */
 import amqp from "amqplib";
-import { connect, type NatsConnection } from "nats";
+import { connect, createInbox, headers, type NatsConnection } from "nats";
 import type { FeedSinkDef, SecretSourceDef } from "../config/config.js";
-import { subjectOf, type ChangeEvent } from "../protocol/change-feed.js";
+import { subjectFor } from "../protocol/change-feed.js";
 import { readSecret } from "../support/secret.js";
-import { toCloudEvent } from "./cloud-event.js";
+import type { EncodedEvent } from "../sync/change-feed.js";
+import { cloudEventsJson } from "./cloud-event.js";
 import { SIGNATURE_HEADER, signBody } from "./signature.js";
 
 export interface Sink {
-  deliver(events: readonly ChangeEvent[]): Promise<void>;
+  deliver(events: readonly EncodedEvent[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,7 +50,7 @@ function webhookSink(def: Extract<FeedSinkDef, { type: "webhook" }>, env: Env): 
   return {
     async deliver(events) {
       secret ??= await secretOf(def.secret, env, `Webhook sink "${def.name}": the signing secret`);
-      const body = JSON.stringify(events.map((e) => toCloudEvent(e)));
+      const body = `[${cloudEventsJson(events).join(",")}]`;
       const response = await fetch(def.url, {
         method: "POST",
         headers: {
@@ -63,6 +66,9 @@ function webhookSink(def: Extract<FeedSinkDef, { type: "webhook" }>, env: Env): 
     close: () => Promise.resolve(),
   };
 }
+
+/** How long a NATS delivery waits for JetStream's acknowledgements of all its events. */
+const NATS_ACK_TIMEOUT_MS = 30_000;
 
 function natsSink(def: Extract<FeedSinkDef, { type: "nats" }>, env: Env): Sink {
   let connection: NatsConnection | null = null;
@@ -90,16 +96,8 @@ function natsSink(def: Extract<FeedSinkDef, { type: "nats" }>, env: Env): Sink {
   return {
     async deliver(events) {
       const nc = await open();
-      const js = nc.jetstream();
       try {
-        // Sent in order on one connection; the acks are awaited together.
-        await Promise.all(
-          events.map((e) =>
-            js.publish(subjectOf(e, def.subjectPrefix), JSON.stringify(toCloudEvent(e, def.subjectPrefix)), {
-              msgID: e.id,
-            }),
-          ),
-        );
+        await publishAcknowledged(nc, events, def.subjectPrefix, NATS_ACK_TIMEOUT_MS);
       } catch (error) {
         connection = null;
         await nc.close().catch(() => undefined);
@@ -111,6 +109,70 @@ function natsSink(def: Extract<FeedSinkDef, { type: "nats" }>, env: Env): Sink {
       connection = null;
     },
   };
+}
+
+/**
+ * Publishes `events` in order on one connection, each with the reply subject `<inbox>.<i>`, and
+ * resolves once JetStream acknowledged every one (a PubAck with the stream's sequence; a
+ * duplicate is acknowledged as such). Throws on an error answer, on no stream for a subject
+ * (no responders), or when the acknowledgements are not all in within `timeoutMs`.
+ */
+async function publishAcknowledged(
+  nc: NatsConnection,
+  events: readonly EncodedEvent[],
+  prefix: string,
+  timeoutMs: number,
+): Promise<void> {
+  const inbox = createInbox();
+  const subscription = nc.subscribe(`${inbox}.*`, { max: events.length });
+  const acknowledged = (async () => {
+    let count = 0;
+    for await (const m of subscription) {
+      const index = Number(m.subject.slice(inbox.length + 1));
+      const event = events[index];
+      if (m.headers?.hasError === true || m.data.length === 0) {
+        throw new Error(
+          `JetStream answered ${m.headers?.code ?? "nothing"} ${m.headers?.description ?? ""} for event ${event?.seq}`.trim(),
+        );
+      }
+      const ack = JSON.parse(new TextDecoder().decode(m.data)) as {
+        seq?: number;
+        error?: { description?: string };
+      };
+      if (ack.error !== undefined || ack.seq === undefined) {
+        throw new Error(
+          `JetStream refused event ${event?.seq}: ${ack.error?.description ?? "no sequence in its acknowledgement"}`,
+        );
+      }
+      if (++count === events.length) return;
+    }
+    throw new Error(`JetStream acknowledged ${count} of ${events.length} events`);
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`JetStream did not acknowledge ${events.length} events within ${timeoutMs / 1000} s`),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    const bodies = cloudEventsJson(events, prefix);
+    events.forEach((e, i) => {
+      const h = headers();
+      h.set("Nats-Msg-Id", String(e.seq));
+      nc.publish(subjectFor(e, prefix), Buffer.from(bodies[i] as string), {
+        reply: `${inbox}.${i}`,
+        headers: h,
+      });
+    });
+    await Promise.race([acknowledged, timeout]);
+  } finally {
+    clearTimeout(timer);
+    subscription.unsubscribe();
+  }
 }
 
 function rabbitSink(def: Extract<FeedSinkDef, { type: "rabbitmq" }>, env: Env): Sink {
@@ -139,18 +201,14 @@ function rabbitSink(def: Extract<FeedSinkDef, { type: "rabbitmq" }>, env: Env): 
     async deliver(events) {
       const ch = await open();
       try {
-        for (const e of events) {
-          ch.publish(
-            def.exchange,
-            subjectOf(e, def.routingPrefix),
-            Buffer.from(JSON.stringify(toCloudEvent(e, def.routingPrefix))),
-            {
-              messageId: e.id,
-              persistent: true,
-              contentType: "application/cloudevents+json",
-              timestamp: Math.floor(Date.parse(e.at) / 1000),
-            },
-          );
+        const bodies = cloudEventsJson(events, def.routingPrefix);
+        for (const [i, e] of events.entries()) {
+          ch.publish(def.exchange, subjectFor(e, def.routingPrefix), Buffer.from(bodies[i] as string), {
+            messageId: String(e.seq),
+            persistent: true,
+            contentType: "application/cloudevents+json",
+            timestamp: Math.floor(Date.parse(e.at) / 1000),
+          });
         }
         await ch.waitForConfirms();
       } catch (error) {

@@ -103,7 +103,15 @@ export interface ChangePage {
  */
 export function subjectOf(event: ChangeEvent, prefix = "syncup"): string {
   const scope = event.kind === "resource" ? event.entityType : event.association;
-  return [prefix, token(event.connector), token(scope), event.operation].join(".");
+  return subjectFor({ connector: event.connector, scope, operation: event.operation }, prefix);
+}
+
+/** `subjectOf` from an event's connector, scope (entity type or association) and operation. */
+export function subjectFor(
+  head: { readonly connector: string; readonly scope: string; readonly operation: ChangeOperation },
+  prefix = "syncup",
+): string {
+  return [prefix, token(head.connector), token(head.scope), head.operation].join(".");
 }
 
 function token(name: string): string {

@@ -4,12 +4,17 @@
  * timer per server reads the feed's last sequence number every `pollMs` while requests wait
  * (200 ms: a consumer sees a commit within a second, whichever process applied it), instead of
  * each waiting request querying the database.
+ *
+ * Read-ahead: after a full page, the next page of the same query is read while the consumer
+ * takes in this one, and served if the consumer asks for it within a few seconds. A full page's
+ * events are committed and final (the feed commits in sequence order), so the page read ahead
+ * is the one a later read would find; the retention is checked again when it is served.
  */
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
 import type { SinkView } from "../protocol/change-feed.js";
 import type { Store } from "../store/store.js";
-import { ChangeFeedReader, sinkViews } from "../sync/change-feed.js";
+import { ChangeFeedReader, sinkViews, type PageJson } from "../sync/change-feed.js";
 import { requireAdmin, type Principal } from "./auth.js";
 import type { Mutex } from "./mutex.js";
 
@@ -21,6 +26,15 @@ export interface FeedQuery {
   readonly waitMs: number;
 }
 
+/** How long a page read ahead waits for its consumer, and how many are kept at most. */
+const AHEAD_MS = 5000;
+const AHEAD_PAGES = 8;
+
+interface Ahead {
+  readonly page: Promise<PageJson | null>;
+  readonly expires: number;
+}
+
 interface Waiter {
   readonly last: number;
   readonly wake: () => void;
@@ -29,6 +43,7 @@ interface Waiter {
 export class ChangeFeedService {
   private readonly reader: ChangeFeedReader;
   private readonly waiters = new Set<Waiter>();
+  private readonly ahead = new Map<string, Ahead>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -54,11 +69,32 @@ export class ChangeFeedService {
     const deadline = Date.now() + query.waitMs;
     let after = query.after;
     for (;;) {
-      const page = await this.deps.mutex.run(() => this.reader.pageJson({ ...query, after }));
+      const page = await this.read({ ...query, after });
       if (page.events > 0 || this.closed || Date.now() >= deadline) return page.json;
       await this.changed(page.last, deadline);
       after = page.next;
     }
+  }
+
+  /** The page the read-ahead holds for `query`, or one read now; a full page has the next read ahead. */
+  private async read(query: FeedQuery): Promise<PageJson> {
+    const key = aheadKey(query);
+    const held = this.ahead.get(key);
+    this.ahead.delete(key);
+    let page = held !== undefined && held.expires > Date.now() ? await held.page : null;
+    if (page !== null) await this.deps.mutex.run(() => this.reader.checkKept(query.after));
+    else page = await this.deps.mutex.run(() => this.reader.pageJson(query));
+    if (page.full && !this.closed) this.readAhead({ ...query, after: page.next });
+    return page;
+  }
+
+  private readAhead(query: FeedQuery): void {
+    const now = Date.now();
+    for (const [key, a] of this.ahead)
+      if (a.expires <= now || this.ahead.size >= AHEAD_PAGES) this.ahead.delete(key);
+    // A failed read ahead is read again when asked for, and reports its error then.
+    const page = this.deps.mutex.run(() => this.reader.pageJson(query)).catch(() => null);
+    this.ahead.set(aheadKey(query), { page, expires: now + AHEAD_MS });
   }
 
   /** Each push sink's cursor, lag, failures and latest dead letters. */
@@ -70,6 +106,7 @@ export class ChangeFeedService {
   /** Ends the waits (the server is closing): each answers with what it has. */
   close(): void {
     this.closed = true;
+    this.ahead.clear();
     for (const w of this.waiters) w.wake();
   }
 
@@ -104,3 +141,6 @@ export class ChangeFeedService {
     for (const w of this.waiters) if (w.last < last) w.wake();
   }
 }
+
+const aheadKey = (q: FeedQuery) =>
+  JSON.stringify([q.after, q.limit, q.connector ?? null, q.entityType ?? null]);

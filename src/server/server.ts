@@ -61,6 +61,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     batchDir,
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
     ...(options.beforeApplyStep === undefined ? {} : { beforeApplyStep: options.beforeApplyStep }),
+    committed: () => pusher.wake(),
   });
   const transfer = new TransferService({
     config,

@@ -48,6 +48,8 @@ export interface WorkerDeps {
   readonly pollMs?: number;
   /** Test hook: called before each step of an apply transaction. */
   readonly beforeApplyStep?: (step: ApplyStep) => Promise<void>;
+  /** Called after a synchronization or a decision committed (the change feed's pusher looks then). */
+  readonly committed?: () => void;
 }
 
 /** How the worker's reads of the queue went. */
@@ -233,6 +235,7 @@ export class BatchWorker {
         }),
       );
       metrics.synchronized(report);
+      this.deps.committed?.();
       log.info(
         {
           batch: batch.id,
@@ -287,6 +290,7 @@ export class BatchWorker {
       validateBatch(this.deps.store, id, { actor, config: this.deps.config, ...this.applyHook() }),
     );
     this.deps.metrics.applied(report);
+    this.deps.committed?.();
     this.wake();
     return report;
   }
@@ -305,6 +309,7 @@ export class BatchWorker {
       }),
     );
     this.deps.metrics.applied(report);
+    this.deps.committed?.();
     this.wake();
     return report;
   }
@@ -315,6 +320,7 @@ export class BatchWorker {
       undoBatch(this.deps.store, this.deps.config, id, actor, { force, ...this.applyHook() }),
     );
     if (report.state === "applied") this.deps.metrics.applied(report);
+    this.deps.committed?.();
     this.wake();
     return report;
   }

@@ -1,4 +1,5 @@
 /** An event of the change feed as `UR_ChangeEvents` holds it, and as the store hands it out. */
+import type { Dialect } from "./driver.js";
 
 /** An event as stored. */
 export interface FeedRow {
@@ -26,6 +27,32 @@ export interface FeedRow {
   readonly monoColumn: number | null;
   readonly monoEnd: number | null;
   readonly cascaded: boolean;
+}
+
+/**
+ * An event as JSON text (`eventJsonSql`), with what routes it; `named` is false for a reference
+ * journaled by column, whose association (`@i<column>`) the reader names.
+ */
+export interface FeedJsonRow {
+  readonly seq: number;
+  readonly at: string;
+  readonly connector: string;
+  readonly kind: FeedRow["kind"];
+  /** The event's operation (a link or reference is inserted or deleted). */
+  readonly operation: FeedRow["operation"];
+  /** The entity type of a resource event, the association of a link or reference event. */
+  readonly scope: string;
+  readonly json: string;
+  readonly named: boolean;
+}
+
+/** The columns of a `FeedJsonRow`, as `FeedRepository.pageJson` selects them. */
+export function eventJsonColumns(dialect: Dialect): string {
+  return `seq, at, connector, kind,
+    CASE WHEN kind = 'resource' OR operation = 'delete' THEN operation ELSE 'insert' END AS operation,
+    COALESCE(CASE WHEN kind = 'resource' THEN entity_type ELSE association END, '') AS scope,
+    ${eventJsonSql(dialect)} AS json,
+    CASE WHEN kind = 'reference' AND association LIKE '@i%' THEN 0 ELSE 1 END AS named`;
 }
 
 export interface RawFeedRow {
@@ -86,4 +113,34 @@ export function feedRow(r: RawFeedRow): FeedRow {
     monoEnd: r.mono_end === null ? null : Number(r.mono_end),
     cascaded: Number(r.cascaded) === 1,
   };
+}
+
+/**
+ * An event as its JSON text, built by the database (the pull API's pages): the contract's
+ * `ChangeEvent`, its stored JSON (values, decision) embedded as it is. A reference journaled by
+ * column (association `@i<column>`) is named by the reader, which knows the mapping.
+ */
+export function eventJsonSql(dialect: Dialect): string {
+  const sqlite = dialect === "sqlite";
+  const object = sqlite ? "json_object" : "json_build_object";
+  const array = sqlite ? "json_array" : "json_build_array";
+  const json = (column: string) => (sqlite ? `json(${column})` : `CAST(${column} AS json)`);
+  const bool = (condition: string) =>
+    sqlite ? `json(CASE WHEN ${condition} THEN 'true' ELSE 'false' END)` : `(${condition})`;
+  const values = (uk: string, properties: string) =>
+    `CASE WHEN ${properties} IS NULL THEN NULL ELSE ${object}('uniqueKeys', ${array}(${uk}1, ${uk}2, ${uk}3), 'properties', ${json(properties)}) END`;
+  const end = (n: number) =>
+    `${object}('entityType', COALESCE(end${n}_type, ''), 'key', COALESCE(end${n}_pk, ''))`;
+  const base = `'id', CAST(seq AS TEXT), 'seq', seq, 'at', at, 'batchId', batch_id, 'connector', connector, 'mode', mode, 'decision', ${json("decision")}, 'kind', kind`;
+  const linkOperation = "CASE WHEN operation = 'delete' THEN 'delete' ELSE 'insert' END";
+  // PostgreSQL's client would parse a json column: the text of it is what a page splices.
+  return `CAST(CASE kind
+    WHEN 'resource' THEN ${object}(${base}, 'operation', operation, 'entityType', COALESCE(entity_type, ''),
+      'key', COALESCE(pk, ''), 'before', ${values("before_uk", "before_properties")}, 'after', ${values("uk", "properties")})
+    WHEN 'link' THEN ${object}(${base}, 'operation', ${linkOperation}, 'association', COALESCE(association, ''),
+      'keys', ${array}(COALESCE(key1, ''), COALESCE(key2, '')), 'ends', ${array}(${end(1)}, ${end(2)}), 'cascaded', ${bool("cascaded = 1")})
+    ELSE ${object}(${base}, 'operation', ${linkOperation}, 'association', COALESCE(association, ''),
+      'column', COALESCE(mono_column, 0), 'holder', CASE WHEN mono_end = 2 THEN ${end(2)} ELSE ${end(1)} END,
+      'target', CASE WHEN mono_end = 2 THEN ${end(1)} ELSE ${end(2)} END, 'cascaded', ${bool("cascaded = 1")})
+  END AS TEXT)`;
 }

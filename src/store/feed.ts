@@ -12,10 +12,10 @@
  */
 import { taken } from "./apply.js";
 import type { Driver, SqlValue } from "./driver.js";
-import { feedRow, type FeedRow, type RawFeedRow } from "./feed-rows.js";
+import { eventJsonColumns, feedRow, type FeedJsonRow, type FeedRow, type RawFeedRow } from "./feed-rows.js";
 import { MONO_COLUMNS } from "./types.js";
 
-export type { FeedRow } from "./feed-rows.js";
+export type { FeedJsonRow, FeedRow } from "./feed-rows.js";
 
 /** What every event of a batch carries. */
 export interface FeedBatch {
@@ -293,6 +293,23 @@ export class FeedRepository {
 
   /** Events after `filter.after`, in sequence order, at most `filter.limit`. */
   async page(filter: FeedFilter): Promise<FeedRow[]> {
+    const rows = await this.select<RawFeedRow>(EVENT_COLUMNS, filter);
+    return rows.map(feedRow);
+  }
+
+  /**
+   * The same events as JSON text each, built by the database (`eventJsonSql`); `named` is
+   * false for a reference journaled by column, whose association the reader names.
+   */
+  async pageJson(filter: FeedFilter): Promise<FeedJsonRow[]> {
+    const rows = await this.select<Omit<FeedJsonRow, "named"> & { named: number | string }>(
+      eventJsonColumns(this.db.dialect),
+      filter,
+    );
+    return rows.map((r) => ({ ...r, seq: Number(r.seq), named: Number(r.named) === 1 }));
+  }
+
+  private select<T extends object>(columns: string, filter: FeedFilter): Promise<T[]> {
     const conditions = ["seq > ?"];
     const params: SqlValue[] = [filter.after];
     if (filter.connector !== undefined) {
@@ -303,11 +320,10 @@ export class FeedRepository {
       conditions.push("(entity_type = ? OR end1_type = ? OR end2_type = ?)");
       params.push(filter.entityType, filter.entityType, filter.entityType);
     }
-    const rows = await this.db.all<RawFeedRow>(
-      `SELECT ${EVENT_COLUMNS} FROM UR_ChangeEvents WHERE ${conditions.join(" AND ")} ORDER BY seq LIMIT ?`,
+    return this.db.all<T>(
+      `SELECT ${columns} FROM UR_ChangeEvents WHERE ${conditions.join(" AND ")} ORDER BY seq LIMIT ?`,
       [...params, filter.limit],
     );
-    return rows.map(feedRow);
   }
 
   async bounds(): Promise<FeedBounds> {

@@ -10,11 +10,12 @@ import type {
   ChangePage,
   FeedDecision,
   FeedEnd,
+  ReferenceEvent,
   ResourceValues,
   SinkView,
 } from "../protocol/change-feed.js";
 import type { Mode } from "../protocol/mode.js";
-import type { FeedFilter, FeedRow } from "../store/feed.js";
+import type { FeedFilter, FeedJsonRow, FeedRow } from "../store/feed.js";
 import type { DecisionRow } from "../store/journal.js";
 import type { Store } from "../store/store.js";
 import type { BatchRow } from "../store/types.js";
@@ -154,37 +155,41 @@ export function toChangeEvent(row: FeedRow, names: ReferenceNames): ChangeEvent 
   };
 }
 
-/** `toChangeEvent(row, names)` as JSON text, the stored JSON (values, decision) spliced in as it is. */
-export function changeEventJson(row: FeedRow, names: ReferenceNames): string {
-  const q = JSON.stringify;
-  const base = `{"id":${q(String(row.seq))},"seq":${row.seq},"at":${q(row.at)},"batchId":${q(row.batchId)},"connector":${q(row.connector)},"mode":${q(row.mode)},"decision":${row.decision}`;
-  if (row.kind === "resource") {
-    const values = (uk: readonly (string | null)[], properties: string | null) =>
-      properties === null ? "null" : `{"uniqueKeys":${q(uk)},"properties":${properties}}`;
-    return `${base},"kind":"resource","operation":${q(row.operation)},"entityType":${q(row.entityType ?? "")},"key":${q(row.pk ?? "")},"before":${values(row.beforeUk, row.beforeProperties)},"after":${values(row.uk, row.properties)}}`;
-  }
-  // Links and references have no values of their own: the object form costs little there.
-  const {
-    id: _id,
-    seq: _seq,
-    at: _at,
-    batchId: _b,
-    connector: _c,
-    mode: _m,
-    decision: _d,
-    ...rest
-  } = toChangeEvent({ ...row, decision: "null" }, names);
-  return `${base},${q(rest).slice(1)}`;
-}
+/** An event as JSON text, with what routes it: its connector, kind, operation and scope. */
+export type EncodedEvent = Omit<FeedJsonRow, "named">;
 
 /** The most events one page returns. */
 export const MAX_PAGE = 10_000;
 
 /**
- * Reads pages of the feed. A cursor behind the retention (events after it were pruned) is
- * refused with CHANGES_GONE: the consumer must resynchronize from the repository, since the
- * feed can no longer tell it everything that changed.
+ * A cursor behind the retention (events after it were pruned) is refused with CHANGES_GONE: the
+ * consumer must resynchronize from the repository, since the feed can no longer tell it
+ * everything that changed.
  */
+function refuseBehind(after: number, prunedThrough: number): void {
+  if (after < prunedThrough) {
+    throw new SyncupError(
+      "CHANGES_GONE",
+      `Events after ${after} are no longer kept: the feed was pruned through ${prunedThrough} (server.changeFeed retention). Resynchronize from the repository, then read the feed from ${prunedThrough}.`,
+    );
+  }
+}
+
+const pageLimit = (limit: number) => Math.min(Math.max(1, limit), MAX_PAGE);
+
+/**
+ * A page as JSON text: how many events it holds, and whether it is full (as many as its limit:
+ * its events are then all committed and final, the next page starting after them).
+ */
+export interface PageJson {
+  readonly json: string;
+  readonly events: number;
+  readonly full: boolean;
+  readonly next: number;
+  readonly last: number;
+}
+
+/** Reads pages of the feed; a cursor behind the retention is refused (`refuseBehind`). */
 export class ChangeFeedReader {
   private readonly names: ReferenceNames;
 
@@ -196,31 +201,60 @@ export class ChangeFeedReader {
   }
 
   async page(filter: FeedFilter): Promise<ChangePage> {
-    const { rows, next, last } = await this.rows(filter);
+    const { rows, next, last } = await this.rows(filter, (f) => this.store.feed.page(f));
     return { events: rows.map((r) => toChangeEvent(r, this.names)), next, last };
   }
 
   /**
-   * The same page as JSON text, each event's stored values spliced in as the JSON text they are
-   * kept as, without parsing them and writing them again (most of a page's cost otherwise).
+   * The same page as JSON text, each event written by the database (`FeedRepository.pageJson`),
+   * without building and serializing the events here (most of a page's cost otherwise).
    * `events` tells how many it holds.
    */
-  async pageJson(filter: FeedFilter): Promise<{ json: string; events: number; next: number; last: number }> {
-    const { rows, next, last } = await this.rows(filter);
-    const events = rows.map((r) => changeEventJson(r, this.names)).join(",");
-    return { json: `{"events":[${events}],"next":${next},"last":${last}}`, events: rows.length, next, last };
+  async pageJson(filter: FeedFilter): Promise<PageJson> {
+    const { events, full, next, last } = await this.encoded(filter);
+    return {
+      json: `{"events":[${events.map((e) => e.json).join(",")}],"next":${next},"last":${last}}`,
+      events: events.length,
+      full,
+      next,
+      last,
+    };
   }
 
-  private async rows(filter: FeedFilter): Promise<{ rows: FeedRow[]; next: number; last: number }> {
+  /** A page of events as JSON text each, with what routes them (the sinks read these). */
+  async encoded(
+    filter: FeedFilter,
+  ): Promise<{ events: EncodedEvent[]; full: boolean; next: number; last: number }> {
+    const { rows, next, last } = await this.rows(filter, (f) => this.store.feed.pageJson(f));
+    return {
+      events: rows.map((r) => this.named(r)),
+      full: rows.length === pageLimit(filter.limit),
+      next,
+      last,
+    };
+  }
+
+  /** A reference journaled by column (`@i<column>`) named by the association that maps the column. */
+  private named(row: FeedJsonRow): EncodedEvent {
+    if (row.named) return row;
+    const event = JSON.parse(row.json) as ReferenceEvent;
+    const association = this.names(event.holder.entityType, event.column)?.association ?? event.association;
+    return { ...row, scope: association, json: JSON.stringify({ ...event, association }) };
+  }
+
+  /** Refuses a cursor behind the retention (CHANGES_GONE). */
+  async checkKept(after: number): Promise<void> {
+    refuseBehind(after, (await this.store.feed.bounds()).prunedThrough);
+  }
+
+  private async rows<R extends { readonly seq: number }>(
+    filter: FeedFilter,
+    read: (filter: FeedFilter) => Promise<R[]>,
+  ): Promise<{ rows: R[]; next: number; last: number }> {
     const bounds = await this.store.feed.bounds();
-    if (filter.after < bounds.prunedThrough) {
-      throw new SyncupError(
-        "CHANGES_GONE",
-        `Events after ${filter.after} are no longer kept: the feed was pruned through ${bounds.prunedThrough} (server.changeFeed retention). Resynchronize from the repository, then read the feed from ${bounds.prunedThrough}.`,
-      );
-    }
-    const limit = Math.min(Math.max(1, filter.limit), MAX_PAGE);
-    const rows = await this.store.feed.page({ ...filter, limit });
+    refuseBehind(filter.after, bounds.prunedThrough);
+    const limit = pageLimit(filter.limit);
+    const rows = await read({ ...filter, limit });
     const lastRow = rows.at(-1)?.seq ?? 0;
     // A filtered page that found nothing still moves past what it scanned: up to the last event
     // that existed when it read (a full page stops at its last event).

@@ -98,8 +98,10 @@ describe.each(databases)("the pull API of the change feed on $dialect", (db) => 
     expect((await page(`after=${end}&wait=500ms`)).events).toEqual([]);
     expect(Date.now() - idle).toBeGreaterThanOrEqual(450);
 
-    // Behind the retention: 410, never a silent gap.
+    // Behind the retention: 410, never a silent gap, nor a page read ahead before the pruning.
+    expect((await page("after=0&limit=5")).events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     await server.store.feed.prune({ before: null, keepRows: 10, floor: end });
+    expectRefusal(await viewer.request("GET", "/api/v1/changes?after=5&limit=5"), 410, "CHANGES_GONE");
     expectRefusal(await viewer.request("GET", "/api/v1/changes?after=0"), 410, "CHANGES_GONE");
     expect((await page(`after=${end - 10}`)).events).toHaveLength(10);
     // Agents do not read the feed.

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
-import { AckPolicy, connect, DeliverPolicy } from "nats";
+import { AckPolicy, connect, DeliverPolicy, DiscardPolicy } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ChangeEvent } from "../../src/protocol/change-feed.js";
 import { testDatabases } from "../store/dialects.js";
@@ -133,11 +133,11 @@ it("the README shows the verification snippet that these tests run", () => {
 describe.each(databases)("pushing the change feed on $dialect", (db) => {
   const { envs, servers } = cleanedAfterEach();
 
-  async function start(sinks: Record<string, unknown>) {
+  async function start(sinks: Record<string, unknown>, options: { feedPollMs?: number } = {}) {
     const env = await makeEnv(db.url(), { thresholdsOff: true });
     envs.push(env);
     const config = await withAdmins(env, { changeFeed: { sinks } });
-    const server = await serve(config);
+    const server = await serve(config, options);
     servers.push(server);
     return { env, server, hr: new Api(server.url, null).as(AS_HR) };
   }
@@ -288,6 +288,70 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
       await nc.close();
       await channel.deleteExchange(exchange).catch(() => undefined);
       await rabbit.close();
+    }
+  });
+
+  it("a sink looks at the feed as soon as an apply commits, however long its poll", async () => {
+    const receiver = await Receiver.start();
+    try {
+      const { env, server, hr } = await start({ hook: webhook(receiver.url) }, { feedPollMs: 60_000 });
+      writeHr(env, 30);
+      const initial = await hr.notifyAndSend(await prepare(env, "HR", "initial"));
+      expect((await hr.waitFor(initial.id)).state).toBe("applied");
+      const last = (await server.store.feed.bounds()).last;
+      const committed = Date.now();
+      await until("the delivery", () => (receiver.events().at(-1)?.seq === last ? true : undefined));
+      expect(Date.now() - committed).toBeLessThan(5000);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it("NATS JetStream: a publish the stream refuses is retried, then set aside; the events after it go on", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const stream = `SYNCUP_TEST_${tag}`;
+    const prefix = `t${tag}`;
+    const nc = await connect({ servers: "nats://127.0.0.1:4222" });
+    const jsm = await nc.jetstreamManager();
+    try {
+      // A stream that takes 5 messages and refuses the rest.
+      await jsm.streams.add({
+        name: stream,
+        subjects: [`${prefix}.>`],
+        max_msgs: 5,
+        discard: DiscardPolicy.New,
+      });
+      const { env, server, hr } = await start({
+        nats: {
+          type: "nats",
+          servers: ["nats://127.0.0.1:4222"],
+          stream,
+          subjectPrefix: prefix,
+          batchSize: 4,
+          maxAttempts: 2,
+          retrySeconds: 0.05,
+        },
+      });
+      writeHr(env, 10);
+      const initial = await hr.notifyAndSend(await prepare(env, "HR", "initial"));
+      expect((await hr.waitFor(initial.id)).state).toBe("applied");
+      const last = (await server.store.feed.bounds()).last;
+      const sink = await until("the sink past every event", async () => {
+        const state = (await server.store.feedSinks.list()).find((s) => s.name === "nats");
+        return state !== undefined && state.position === last ? state : undefined;
+      });
+      // The first delivery (4 events) was taken; the second was refused from its second event
+      // on (the sixth message), twice, then set aside whole, and so was each delivery after it.
+      expect((await jsm.streams.info(stream)).state.messages).toBe(5);
+      expect(sink.dead).toBe(last - 4);
+      expect(sink.lastError ?? "").toMatch(/JetStream refused event \d+: maximum messages exceeded/);
+      const dead = await server.store.feedSinks.deadLetters("nats", 1000);
+      expect(dead.map((d) => d.seq).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: last - 4 }, (_, i) => i + 5),
+      );
+    } finally {
+      await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
     }
   });
 });

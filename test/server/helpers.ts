@@ -163,11 +163,12 @@ export function cleanedAfterEach(): { readonly envs: TestEnv[]; readonly servers
 const logLevel = process.env["SYNCUP_TEST_SERVER_LOG"] ?? "silent";
 
 /** Starts `syncup server` on a free port, its worker looking at the queue every 50 ms. */
-export function serve(config: Config): Promise<RunningServer> {
+export function serve(config: Config, options: { feedPollMs?: number } = {}): Promise<RunningServer> {
   return startServer(config, {
     port: 0,
     pollMs: 50,
     log: pino({ name: "syncup-server-test", level: logLevel }),
+    ...options,
   });
 }
 
