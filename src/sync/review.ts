@@ -295,17 +295,17 @@ export function validateBatch(
   store: Store,
   id: string,
   options: {
+    /** The connector's review settings (two approvers) and the change feed's. */
+    config: Config;
     actor?: Actor;
-    /** The configuration: with it, the connector's review settings apply (two approvers). */
-    config?: Config;
     beforeApplyStep?: (step: ApplyStep) => void | Promise<void>;
-  } = {},
+  },
 ): Promise<ReviewedReport> {
   const actor = options.actor ?? localActor();
   return withBatch(store, id, async (batch) => {
     requireDecidable(batch, "validated");
     await requireCurrent(store, batch);
-    const approvers = options.config?.connectors[batch.connector]?.review.approvers ?? 1;
+    const approvers = options.config.connectors[batch.connector]?.review.approvers ?? 1;
     await requireApprovers(store, batch, actor, approvers, "validate");
     return store.transaction(async () => {
       const tally = await store.journal.tally(batch.id);
@@ -328,7 +328,7 @@ export function validateBatch(
       });
       const counts = await takenCounts(store, batch);
       await store.applier.apply(batch.id, batch.connector, options.beforeApplyStep);
-      if (options.config !== undefined) await recordFeed(store, options.config, batch.id);
+      await recordFeed(store, options.config, batch.id);
       if (!(await store.batches.setState(batch.id, "applied", { report, counts }, batch.state))) {
         throw new SyncupError("BATCH_STATE", `Batch ${batch.id} changed state while being validated.`);
       }

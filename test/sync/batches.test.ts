@@ -135,7 +135,7 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     }));
     const blocked = await sync("complete", { thresholds: { MaximumDeletedLines: 1 } });
     expect(blocked.state).toBe("blocked");
-    const validated = await validateBatch(store, blocked.batchId);
+    const validated = await validateBatch(store, blocked.batchId, { config: testConfig(workDir) });
     expect(validated.state).toBe("applied");
     expect((await store.batches.get(blocked.batchId))?.state).toBe("applied");
 
@@ -158,7 +158,9 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     } finally {
       await twin.close();
     }
-    await expect(validateBatch(store, blocked.batchId)).rejects.toMatchObject({ code: "BATCH_STATE" });
+    await expect(
+      validateBatch(store, blocked.batchId, { config: testConfig(workDir) }),
+    ).rejects.toMatchObject({ code: "BATCH_STATE" });
   });
 
   it("cancelling a blocked batch discards its staged changes", async () => {
@@ -212,6 +214,7 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     expect(blocked.state).toBe("blocked");
     await expect(
       validateBatch(store, blocked.batchId, {
+        config: testConfig(workDir),
         beforeApplyStep: (s) => {
           if (s === "deletes") throw new Error("injected");
         },
@@ -219,7 +222,9 @@ describe.each(databases)("thresholds and batches on $dialect", (db) => {
     ).rejects.toThrow("injected");
     expect(await snapshot(store)).toEqual(before);
     expect((await store.batches.get(blocked.batchId))?.state).toBe("blocked");
-    expect((await validateBatch(store, blocked.batchId)).state).toBe("applied");
+    expect((await validateBatch(store, blocked.batchId, { config: testConfig(workDir) })).state).toBe(
+      "applied",
+    );
   });
 
   it("marks a batch interrupted while staging as failed and discards what it staged", async () => {

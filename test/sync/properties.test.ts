@@ -206,7 +206,7 @@ describe.each(databases)("synchronization properties on $dialect", (db) => {
           if (report.state === "blocked") {
             const held = await snapshot(a.store);
             expect(held).toEqual(await snapshot(b.store));
-            await validateBatch(a.store, report.batchId);
+            await validateBatch(a.store, report.batchId, { config: testConfig(a.workDir, tight) });
           }
           const forced = await run(b, "complete", tight, { force: true });
           expect(forced.crossed.length > 0).toBe(report.state === "blocked");

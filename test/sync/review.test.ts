@@ -283,7 +283,7 @@ describe.each(databases)("review and decision on $dialect", (db) => {
     );
     expect(undo.state).toBe("blocked");
     expect(undo.crossed).toEqual([expect.objectContaining({ threshold: "MaximumInsertedLines", actual: 2 })]);
-    await validateBatch(store, undo.batchId, { actor: BOB });
+    await validateBatch(store, undo.batchId, { actor: BOB, config: configOf() });
     expect((await snapshot(store)).resources.some((r) => r.startsWith("User:u0009"))).toBe(true);
   });
 
@@ -325,7 +325,9 @@ describe.each(databases)("review and decision on $dialect", (db) => {
     const stale = await sync("complete", {}, { dryRun: true });
     await writeComplete(workDir, dataset(20));
     await sync("complete");
-    await expect(validateBatch(store, stale.batchId, { actor: ALICE })).rejects.toMatchObject({
+    await expect(
+      validateBatch(store, stale.batchId, { actor: ALICE, config: configOf() }),
+    ).rejects.toMatchObject({
       code: "BATCH_SUPERSEDED",
     });
     const expiring = await sync("complete", {}, { dryRun: true, previewHours: -1 });
@@ -389,7 +391,7 @@ describe.each(databases)("review and decision on $dialect", (db) => {
             await undoBatch(store, configOf(), blocked.batchId, ALICE);
             expect(await snapshot(store)).toEqual(initial);
             const again = await sync("complete", BLOCK_DELETES);
-            await validateBatch(store, again.batchId, { actor: BOB });
+            await validateBatch(store, again.batchId, { actor: BOB, config: configOf() });
             expect(await snapshot(store)).toEqual(approvedAll);
             return;
           }
