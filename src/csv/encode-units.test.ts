@@ -19,7 +19,8 @@ function asUnits(fields: readonly string[], pad = 0): { units: Uint16Array; leng
 function encoded(fields: readonly string[], separator = ";"): Buffer {
   const { units, lengths } = asUnits(fields, 2);
   const out = Buffer.alloc(maxCsvLineBytes(units.length, fields.length) + 2);
-  const end = encodeCsvUnits(units, 2, lengths, 2, fields.length, separator.charCodeAt(0), out, 0);
+  const row = { units, start: 2, lengths, at: 2, width: fields.length };
+  const end = encodeCsvUnits(row, separator.charCodeAt(0), out, 0);
   return out.subarray(0, end);
 }
 

@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { temporaryPath } from "../support/temporary-path.js";
-import { encodeCsvUnits, maxCsvLineBytes } from "./encode-units.js";
+import { encodeCsvUnits, maxCsvLineBytes, type UnitsRow } from "./encode-units.js";
 import { isCsvWhitespace } from "./format.js";
 
 const QUOTE = '"';
@@ -89,6 +89,13 @@ export class CsvFileWriter {
   /** Bytes of rows written by `writeUnits`, not yet handed to the file (`text` is then empty). */
   private bytes: Buffer = Buffer.allocUnsafe(0);
   private used = 0;
+  private readonly row: UnitsRow = {
+    units: new Uint16Array(0),
+    start: 0,
+    lengths: new Uint32Array(0),
+    at: 0,
+    width: 0,
+  };
   private rowCount = 0;
   private byteCount = 0;
   private readonly hash: Hash = createHash("sha256");
@@ -165,7 +172,13 @@ export class CsvFileWriter {
       bytes.set(this.bytes.subarray(0, this.used));
       this.bytes = bytes;
     }
-    this.used = encodeCsvUnits(units, start, lengths, at, width, separator, this.bytes, this.used);
+    const row = this.row;
+    row.units = units;
+    row.start = start;
+    row.lengths = lengths;
+    row.at = at;
+    row.width = width;
+    this.used = encodeCsvUnits(row, separator, this.bytes, this.used);
     this.rowCount++;
     if (this.used >= CHUNK_CHARS) return this.flushBytes();
     return waitText;
