@@ -89,6 +89,8 @@ export class CsvFileWriter {
   /** Bytes of rows written by `writeUnits`, not yet handed to the file (`text` is then empty). */
   private bytes: Buffer = Buffer.allocUnsafe(0);
   private used = 0;
+  /** Buffers of `bytes`'s size whose bytes were written, for the next ones. */
+  private readonly spare: Buffer[] = [];
   private readonly row: UnitsRow = {
     units: new Uint16Array(0),
     start: 0,
@@ -268,14 +270,18 @@ export class CsvFileWriter {
   /** Hands the bytes of `writeUnits` to the file; the next ones go to a buffer of their own. */
   private flushBytes(): Promise<void> | undefined {
     if (this.failure !== undefined) throw this.failure.error;
-    const data = this.bytes.subarray(0, this.used);
-    this.bytes = Buffer.allocUnsafe(this.bytes.length);
+    const full = this.bytes;
+    const data = full.subarray(0, this.used);
+    this.bytes = this.spare.pop() ?? Buffer.allocUnsafe(full.length);
     this.used = 0;
-    return this.enqueue(data);
+    return this.enqueue(data, full);
   }
 
-  /** Queues `data` for the file, in order; a promise when the caller must wait (see `write`). */
-  private enqueue(data: Buffer): Promise<void> | undefined {
+  /**
+   * Queues `data` for the file, in order; a promise when the caller must wait (see `write`).
+   * `reuse`, once written, is kept for the next bytes: fresh memory costs a page fault a page.
+   */
+  private enqueue(data: Buffer, reuse?: Buffer): Promise<void> | undefined {
     this.hash.update(data);
     this.byteCount += data.length;
     const completion = this.chain
@@ -285,6 +291,7 @@ export class CsvFileWriter {
       })
       .then(() => {
         void this.queued.shift();
+        if (reuse !== undefined && reuse.length === this.bytes.length) this.spare.push(reuse);
       });
     this.chain = completion;
     this.queued.push(completion);

@@ -10,6 +10,7 @@
  *
  * Each hot loop is a method of its own, so that V8 optimizes it with complete type feedback.
  */
+import { Buffer } from "node:buffer";
 
 /**
  * Records to sort (see `row-store.ts`): `records` are their offsets in `meta`, in input order;
@@ -34,8 +35,35 @@ const WORDS = WINDOW / 2;
 const SATURATED = 0xffff;
 
 /** Returns the first n record offsets ordered by key, equal keys in their given order. */
-export function sortKeys(table: KeyTable, n: number): Int32Array {
-  return new RadixSorter(table, n).sort();
+export function sortKeys(table: KeyTable, n: number, space = new SortSpace()): Int32Array {
+  return new RadixSorter(table, n, space).sort();
+}
+
+/**
+ * The arrays a sort works in, kept from one sort to the next (the runs of one external sort):
+ * fresh memory costs a zero fill and a page fault a page, and these are about 40 bytes a row.
+ * Their content does not outlive a sort.
+ */
+export class SortSpace {
+  scratch = new Int32Array(0);
+  window = new Uint32Array(0);
+  windowScratch = new Uint32Array(0);
+  digits = new Uint16Array(0);
+
+  /** Makes room for sorting n elements. */
+  reserve(n: number): void {
+    if (this.scratch.length >= n) return;
+    const size = Math.ceil(n * 1.25);
+    this.scratch = new Int32Array(uninitialized(size * 4));
+    this.window = new Uint32Array(uninitialized(size * WORDS * 4));
+    this.windowScratch = new Uint32Array(uninitialized(size * WORDS * 4));
+    this.digits = new Uint16Array(uninitialized(size * 2));
+  }
+}
+
+/** Memory left as the allocator hands it out, neither zeroed nor touched. */
+export function uninitialized(bytes: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(bytes).buffer;
 }
 
 /** Moves U+D800–U+DFFF above U+E000–U+FFFF so that code unit order is code point order. */
@@ -69,17 +97,17 @@ class RadixSorter {
   /** Work stack of groups: lo, hi, depth, window base, mode. */
   private readonly stack: number[] = [];
 
-  constructor(table: KeyTable, n: number) {
+  constructor(table: KeyTable, n: number, space: SortSpace) {
     this.units = table.text;
     this.meta = table.meta;
     this.two = table.two;
     this.n = n;
     this.order = table.records.slice(0, n);
-    const work = n < INSERTION_CUTOFF ? 0 : n;
-    this.scratch = new Int32Array(work);
-    this.window = new Uint32Array(n * WORDS);
-    this.windowScratch = new Uint32Array(work * WORDS);
-    this.digits = new Uint16Array(work);
+    space.reserve(n);
+    this.scratch = space.scratch;
+    this.window = space.window;
+    this.windowScratch = space.windowScratch;
+    this.digits = space.digits;
   }
 
   sort(): Int32Array {

@@ -343,7 +343,7 @@ export class StoreSource implements ChunkSource {
 /** Sorts a store's rows by key: a source of its rows in order. */
 export function sortStore(store: RowStore): StoreSource {
   const table = { text: store.text, meta: store.meta, records: store.records, two: store.keyColumns === 2 };
-  return new StoreSource(store, sortKeys(table, store.rows));
+  return new StoreSource(store, sortKeys(table, store.rows, store.sortSpace));
 }
 
 /** Rows per yielded batch. */

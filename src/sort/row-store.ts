@@ -15,6 +15,7 @@
 import { Buffer } from "node:buffer";
 import type { KeyColumns, Row } from "../core/rows.js";
 import { SyncupError } from "../errors.js";
+import { SortSpace, uninitialized } from "./key-sort.js";
 
 /** Matches a character beyond Latin-1. */
 export const NOT_LATIN1 = /[\u0100-\uffff]/;
@@ -47,6 +48,8 @@ export class RowStore {
   rows = 0;
   /** Estimated memory of the rows as arrays of strings (the budget's measure). */
   estimatedBytes = 0;
+  /** The arrays the sorts of this store's runs work in. */
+  sortSpace = new SortSpace();
   private textBytes = Buffer.from(this.text.buffer);
 
   constructor(readonly keyColumns: KeyColumns) {}
@@ -143,6 +146,7 @@ export class RowStore {
     this.textBytes = Buffer.from(this.text.buffer);
     this.meta = new Uint32Array(0);
     this.records = new Int32Array(0);
+    this.sortSpace = new SortSpace();
   }
 
   /** Whether the store should be sorted and spilled before it takes more rows. */
@@ -153,10 +157,10 @@ export class RowStore {
   /*
    * The arrays grow fourfold, up to what a run under the budget can hold (the estimate of a row
    * is at least twice its characters, and 24 bytes per word of its record): fewer copies, and
-   * memory the operating system hands out as it is first touched.
+   * memory neither zeroed nor touched before it is written.
    */
   private growText(needed: number, budget: number): void {
-    const text = new Uint16Array(grown(this.text.length, needed, budget / 2));
+    const text = new Uint16Array(uninitialized(grown(this.text.length, needed, budget / 2) * 2));
     text.set(this.text.subarray(0, this.textCount));
     this.text = text;
     this.textBytes = Buffer.from(text.buffer);
@@ -164,14 +168,14 @@ export class RowStore {
 
   /** Grows `meta`, keeping its first `used` entries. */
   private growMeta(used: number, needed: number, budget: number): void {
-    const meta = new Uint32Array(grown(this.meta.length, needed, budget / 24));
+    const meta = new Uint32Array(uninitialized(grown(this.meta.length, needed, budget / 24) * 4));
     meta.set(this.meta.subarray(0, used));
     this.meta = meta;
   }
 
   /** Grows `records`, keeping its first `used` entries. */
   private growRecords(used: number, needed: number, budget: number): void {
-    const records = new Int32Array(grown(this.records.length, needed, budget / 72));
+    const records = new Int32Array(uninitialized(grown(this.records.length, needed, budget / 72) * 4));
     records.set(this.records.subarray(0, used));
     this.records = records;
   }

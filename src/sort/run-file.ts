@@ -57,6 +57,7 @@ export function chunkText(chunk: Chunk): string {
 export class ChunkBuilder {
   private units = new Uint16Array(CHUNK_CHARS + 1024);
   private lengths = new Uint32Array(MAX_CHUNK_ROWS * 2);
+  private encoded = new Uint8Array(0);
   chars = 0;
   count = 0;
   rows = 0;
@@ -136,11 +137,18 @@ export class ChunkBuilder {
     if ((flagged & NOT_LATIN1_FLAG) !== 0) this.latin1 = false;
   }
 
-  /** The chunk as bytes for a run file; then the builder is empty. */
+  /**
+   * The chunk as bytes for a run file (valid until the next `encode`: the builder reuses its
+   * memory); then the builder is empty.
+   */
   encode(): Uint8Array {
     const textBytes = this.latin1 ? this.chars : this.chars * 2;
     const lengthBytes = this.count * 4;
-    const bytes = new Uint8Array(HEADER_BYTES + lengthBytes + ((textBytes + 3) & ~3));
+    const size = HEADER_BYTES + lengthBytes + ((textBytes + 3) & ~3);
+    if (this.encoded.length < size) this.encoded = new Uint8Array(Math.max(size, 2 * this.encoded.length));
+    const bytes = this.encoded.subarray(0, size);
+    // Padding too: the bytes of an earlier chunk must not reach the file.
+    bytes.fill(0, size - 4);
     const header = new Uint32Array(bytes.buffer, 0, HEADER_BYTES / 4);
     header[0] = this.latin1 ? LATIN1 : UTF16;
     header[1] = this.rows;
@@ -199,12 +207,16 @@ export class ChunkBuilder {
   }
 }
 
-/** Writes encoded chunks to a new run file, with one write in flight. */
+/**
+ * Writes encoded chunks to a new run file, with one write in flight: chunks are copied into one
+ * of two buffers, written in turns (fresh memory costs a page fault a page).
+ */
 export class RunWriter {
   private handle: FileHandle | undefined;
   private pending: Promise<unknown> = Promise.resolve();
-  private queued: Uint8Array[] = [];
-  private queuedBytes = 0;
+  private buffer = new Uint8Array(WRITE_BYTES + 128 * 1024);
+  private other = new Uint8Array(WRITE_BYTES + 128 * 1024);
+  private used = 0;
 
   private constructor(handle: FileHandle) {
     this.handle = handle;
@@ -214,10 +226,16 @@ export class RunWriter {
     return new RunWriter(await open(path, "wx"));
   }
 
+  /** Takes a copy of `chunk` before it returns or awaits. */
   async write(chunk: Uint8Array): Promise<void> {
-    this.queued.push(chunk);
-    this.queuedBytes += chunk.length;
-    if (this.queuedBytes >= WRITE_BYTES) await this.flush();
+    if (this.used + chunk.length > this.buffer.length) {
+      const bigger = new Uint8Array(this.used + chunk.length);
+      bigger.set(this.buffer.subarray(0, this.used));
+      this.buffer = bigger;
+    }
+    this.buffer.set(chunk, this.used);
+    this.used += chunk.length;
+    if (this.used >= WRITE_BYTES) await this.flush();
   }
 
   /** Writes what is queued and closes the file. */
@@ -238,18 +256,25 @@ export class RunWriter {
   }
 
   private async flush(): Promise<void> {
-    if (this.queued.length === 0) return;
-    const buffers = this.queued;
-    this.queued = [];
-    this.queuedBytes = 0;
+    if (this.used === 0) return;
+    // The other buffer is free once its write is done.
     await this.pending;
     const handle = this.handle;
     if (handle === undefined) throw new Error("run file is closed");
+    const full = this.buffer;
+    const bytes = this.used;
+    this.buffer = this.other;
+    this.other = full;
+    this.used = 0;
     // Leave the write running while the next chunks are encoded.
-    const write = handle.writev(buffers);
+    const write = writeFully(handle, full, bytes);
     this.pending = write;
     write.catch(() => undefined);
   }
+}
+
+async function writeFully(handle: FileHandle, buffer: Uint8Array, bytes: number): Promise<void> {
+  for (let at = 0; at < bytes;) at += (await handle.write(buffer, at, bytes - at)).bytesWritten;
 }
 
 /**
