@@ -66,16 +66,23 @@ export async function* projectRows(
   const width = columns.length;
   const normalizers = ctx.normalizers;
   const checkKeys = keyLimitCheck(ctx.mapping, columns, ctx.reader.file);
+  // A mapping of every column in the source's order, none normalized, takes the parsed rows
+  // as they are: a copy of each would be garbage the moment the sort has stored it.
+  const asParsed = columns.every((c, i) => c === i) && normalizers.every((n) => n === undefined);
   for await (const batch of ctx.reader.rows) {
     const out: string[][] = [];
     for (const row of batch) {
       counts.read++;
       const fields = row.fields;
-      const projected = new Array<string>(width);
-      for (let i = 0; i < width; i++) projected[i] = fields[columns[i] as number] as string;
-      for (let i = 0; i < normalizers.length; i++) {
-        const normalize = normalizers[i];
-        if (normalize !== undefined) projected[i] = normalize(projected[i] as string);
+      let projected: string[];
+      if (asParsed && fields.length === width) projected = fields;
+      else {
+        projected = new Array<string>(width);
+        for (let i = 0; i < width; i++) projected[i] = fields[columns[i] as number] as string;
+        for (let i = 0; i < normalizers.length; i++) {
+          const normalize = normalizers[i];
+          if (normalize !== undefined) projected[i] = normalize(projected[i] as string);
+        }
       }
       checkKeys(projected, row.line);
       let hasKey = true;
