@@ -155,9 +155,10 @@ export class RowStore {
   }
 
   /*
-   * The arrays grow fourfold, up to what a run under the budget can hold (the estimate of a row
-   * is at least twice its characters, and 24 bytes per word of its record): fewer copies, and
-   * memory neither zeroed nor touched before it is written.
+   * The arrays grow at once to what a run under the budget can hold (the estimate of a row is
+   * at least twice its characters, and 24 bytes per word of its record), fourfold at a time
+   * under a large budget: no copies, and memory neither zeroed nor touched before it is written
+   * (the operating system hands out pages as they are first written).
    */
   private growText(needed: number, budget: number): void {
     const text = new Uint16Array(uninitialized(grown(this.text.length, needed, budget / 2) * 2));
@@ -181,7 +182,11 @@ export class RowStore {
   }
 }
 
-/** The next length of an array of `length` that must hold `needed`: fourfold, up to `bound`. */
+/** Most elements an array grows to at once (beyond, fourfold at a time). */
+const AT_ONCE = 64 * 1024 * 1024;
+
+/** The next length of an array of `length` that must hold `needed`, up to `bound` (see above). */
 function grown(length: number, needed: number, bound: number): number {
-  return Math.max(needed, Math.min(length * 4, Math.ceil(bound) + 1024));
+  const whole = Math.ceil(bound) + 1024;
+  return Math.max(needed, whole <= AT_ONCE ? whole : Math.min(length * 4, whole));
 }
