@@ -121,6 +121,10 @@ export const ERROR_CODES = {
   /** The server refused a request for a reason this agent cannot handle. */
   SERVER_REFUSED: "bad-input",
   JOB_NOT_FOUND: "bad-input",
+  /** No push sink of that name in server.changeFeed.sinks. */
+  SINK_NOT_FOUND: "bad-input",
+  /** A sink did not take the dead letters given to it again (unreachable, refused). */
+  SINK_DELIVERY_FAILED: "bad-input",
   /** A job asked to run on the server whose connector an agent runs (409). */
   JOB_REMOTE: "bad-input",
   /** The job, or another job of its connector, is running (in this or another process). */

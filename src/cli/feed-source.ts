@@ -1,12 +1,15 @@
 /**
  * Where `syncup changes` reads the change feed: the configuration's repository (the feed's
  * reader over a store kept open while it follows), or a server's API with an administrator's
- * token (`--server`, long-polled). Both answer the contract's pages.
+ * token (`--server`, long-polled). Both answer the contract's pages, and replay a sink's dead
+ * letters (locally: delivered from this process, to the sinks as the configuration defines them).
  */
 import type { Config } from "../config/config.js";
 import { loadConfig } from "../config/load.js";
 import { SyncupError } from "../errors.js";
-import { CHANGES_PATH, type ChangePage, type SinkView } from "../protocol/change-feed.js";
+import pino from "pino";
+import { FeedPusher } from "../feed/pusher.js";
+import { CHANGES_PATH, type ChangePage, type ReplayOutcome, type SinkView } from "../protocol/change-feed.js";
 import { ChangeFeedReader, sinkViews } from "../sync/change-feed.js";
 import { openStore, type Store } from "../sync/index.js";
 import type { CliContext } from "./context.js";
@@ -23,6 +26,8 @@ export interface FeedQuery {
 export interface FeedSource {
   page(query: FeedQuery): Promise<ChangePage>;
   sinks(): Promise<SinkView[]>;
+  /** Delivers a sink's dead letters again. */
+  replay(sink: string): Promise<ReplayOutcome>;
   close(): Promise<void>;
 }
 
@@ -32,10 +37,10 @@ export async function feedSource(
 ): Promise<FeedSource> {
   if (opts.server !== undefined) return remoteSource(ctx, opts.server);
   const config = await loadConfig(opts.config, ctx.env);
-  return localSource(config, await openStore(config.databaseUrl));
+  return localSource(ctx, config, await openStore(config.databaseUrl));
 }
 
-function localSource(config: Config, store: Store): FeedSource {
+function localSource(ctx: CliContext, config: Config, store: Store): FeedSource {
   const reader = new ChangeFeedReader(store, config);
   return {
     async page(query) {
@@ -47,6 +52,21 @@ function localSource(config: Config, store: Store): FeedSource {
       }
     },
     sinks: () => sinkViews(store),
+    async replay(sink) {
+      // The sinks as the configuration defines them, delivering from this process.
+      const pusher = new FeedPusher({
+        config,
+        store,
+        serialize: (fn) => fn(),
+        env: ctx.env,
+        log: pino({ level: "silent" }),
+      });
+      try {
+        return await pusher.replay(sink);
+      } finally {
+        await pusher.stop();
+      }
+    },
     close: () => store.close(),
   };
 }
@@ -61,8 +81,9 @@ function remoteSource(ctx: CliContext, url: string): FeedSource {
   }
   const authorization = `Bearer ${token.includes(":") ? token : `admin:${token}`}`;
   const base = url.replace(/\/+$/, "");
-  const get = async <T>(path: string): Promise<T> => {
+  const get = async <T>(path: string, method = "GET"): Promise<T> => {
     const response = await fetch(`${base}${path}`, {
+      method,
       headers: { authorization, accept: "application/json" },
     });
     const text = await response.text();
@@ -78,7 +99,9 @@ function remoteSource(ctx: CliContext, url: string): FeedSource {
           ? "CHANGES_GONE"
           : response.status === 401
             ? "UNAUTHORIZED"
-            : "SERVER_REFUSED";
+            : body.code === "SINK_NOT_FOUND" || body.code === "SINK_DELIVERY_FAILED"
+              ? body.code
+              : "SERVER_REFUSED";
       throw new SyncupError(
         code,
         `${base}${path}: HTTP ${response.status}: ${body.message ?? text.slice(0, 200)}`,
@@ -95,6 +118,7 @@ function remoteSource(ctx: CliContext, url: string): FeedSource {
       return get<ChangePage>(`${CHANGES_PATH}?${params.toString()}`);
     },
     sinks: () => get<SinkView[]>(`${CHANGES_PATH}/sinks`),
+    replay: (sink) => get<ReplayOutcome>(`${CHANGES_PATH}/sinks/${encodeURIComponent(sink)}/replay`, "POST"),
     close: () => Promise.resolve(),
   };
 }

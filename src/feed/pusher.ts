@@ -15,6 +15,8 @@
  */
 import type { Logger } from "pino";
 import type { ChangeFeedDef, Config, FeedFilterDef, FeedSinkDef } from "../config/config.js";
+import { SyncupError } from "../errors.js";
+import type { ReplayOutcome } from "../protocol/change-feed.js";
 import type { Store } from "../store/store.js";
 import { ChangeFeedReader, type EncodedEvent } from "../sync/change-feed.js";
 import { sinkFor, type Sink } from "./sinks.js";
@@ -79,6 +81,46 @@ export class FeedPusher {
     for (const w of [...this.pruneWakers]) w();
     await Promise.all(this.loops);
     for (const s of this.sinks) await s.sink.close();
+  }
+
+  /**
+   * Delivers sink `name`'s dead letters again, oldest first, in its deliveries' size; each
+   * delivery the sink takes is no longer a dead letter. They arrive after newer events, with
+   * their own ids and sequence numbers. Stops at the first failure (SINK_DELIVERY_FAILED: what
+   * was taken before it stays taken). An event the retention pruned cannot be delivered: its
+   * dead letter stays, and the outcome names it.
+   */
+  async replay(name: string): Promise<ReplayOutcome> {
+    const entry = this.sinks.find((s) => s.def.name === name);
+    if (entry === undefined) {
+      throw new SyncupError(
+        "SINK_NOT_FOUND",
+        `No sink named "${name}" in server.changeFeed.sinks (${this.sinks.map((s) => s.def.name).join(", ") || "none"}).`,
+      );
+    }
+    const { store, serialize } = this.options;
+    const gone: number[] = [];
+    let replayed = 0;
+    for (let after = 0; ;) {
+      const seqs = await serialize(() => store.feedSinks.deadSeqs(name, after, entry.def.batchSize));
+      if (seqs.length === 0) return { sink: name, replayed, gone };
+      after = seqs.at(-1) ?? after;
+      const events = await serialize(() => this.reader.encodedOf(seqs));
+      const kept = new Set(events.map((e) => e.seq));
+      gone.push(...seqs.filter((s) => !kept.has(s)));
+      if (events.length === 0) continue;
+      try {
+        await entry.sink.deliver(events);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new SyncupError(
+          "SINK_DELIVERY_FAILED",
+          `Sink ${name} did not take dead letters ${events[0]?.seq}…${events.at(-1)?.seq} (${message}); ${replayed} were delivered before. Run the replay again once the receiver is back.`,
+        );
+      }
+      await serialize(() => store.feedSinks.revived(name, [...kept]));
+      replayed += events.length;
+    }
   }
 
   /** Prunes the feed once: by age and row count, never past the slowest configured sink. */

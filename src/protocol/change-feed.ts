@@ -132,6 +132,15 @@ export function parseWait(text: string): number | undefined {
   return m[2] === "ms" ? n : n * 1000;
 }
 
+/** What `syncup changes replay <sink>` (`POST /api/v1/changes/sinks/<sink>/replay`) did. */
+export interface ReplayOutcome {
+  readonly sink: string;
+  /** Dead letters the sink took this time: no longer dead letters. */
+  readonly replayed: number;
+  /** Dead letters whose events the retention pruned: they stay, and cannot be delivered. */
+  readonly gone: readonly number[];
+}
+
 /** A push sink as `GET /api/v1/changes/sinks` and `syncup changes sinks` show it. */
 export interface SinkView {
   readonly name: string;

@@ -12,10 +12,11 @@
  */
 import type { Config } from "../config/config.js";
 import { SyncupError } from "../errors.js";
-import type { SinkView } from "../protocol/change-feed.js";
+import type { FeedPusher } from "../feed/pusher.js";
+import type { ReplayOutcome, SinkView } from "../protocol/change-feed.js";
 import type { Store } from "../store/store.js";
 import { ChangeFeedReader, sinkViews, type PageJson } from "../sync/change-feed.js";
-import { requireAdmin, type Principal } from "./auth.js";
+import { requireAdmin, requireApprover, type Principal } from "./auth.js";
 import type { Mutex } from "./mutex.js";
 
 export interface FeedQuery {
@@ -48,7 +49,12 @@ export class ChangeFeedService {
   private closed = false;
 
   constructor(
-    private readonly deps: { readonly config: Config; readonly store: Store; readonly mutex: Mutex },
+    private readonly deps: {
+      readonly config: Config;
+      readonly store: Store;
+      readonly mutex: Mutex;
+      readonly pusher: FeedPusher;
+    },
     private readonly pollMs = 200,
   ) {
     this.reader = new ChangeFeedReader(deps.store, deps.config);
@@ -101,6 +107,12 @@ export class ChangeFeedService {
   sinks(principal: Principal): Promise<SinkView[]> {
     requireAdmin(principal, "read the change feed's sinks");
     return this.deps.mutex.run(() => sinkViews(this.deps.store));
+  }
+
+  /** Delivers a sink's dead letters again (an approver's decision). */
+  replay(principal: Principal, sink: string): Promise<ReplayOutcome> {
+    requireApprover(principal, "replay a sink's dead letters");
+    return this.deps.pusher.replay(sink);
   }
 
   /** Ends the waits (the server is closing): each answers with what it has. */

@@ -70,7 +70,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     metrics,
     wake: () => worker.wake(),
   });
-  const app = await buildApp({ config, store: apiStore, mutex: apiMutex, transfer, worker, metrics, log });
   // The change feed's sinks and pruning, on the API's connection (short statements, under its mutex).
   const pusher = new FeedPusher({
     config,
@@ -86,6 +85,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       sinks: await apiStore.feedSinks.list(),
     }));
   }
+  const app = await buildApp({
+    config,
+    store: apiStore,
+    mutex: apiMutex,
+    transfer,
+    worker,
+    metrics,
+    pusher,
+    log,
+  });
   worker.start();
   pusher.start();
   const address = await app.listen({

@@ -99,6 +99,31 @@ export class FeedSinkRepository {
     });
   }
 
+  /** The sequence numbers of the sink's dead letters after `after`, oldest first. */
+  async deadSeqs(name: string, after: number, limit: number): Promise<number[]> {
+    const rows = await this.db.all<{ seq: number | string }>(
+      "SELECT seq FROM UR_FeedDeadLetters WHERE sink = ? AND seq > ? ORDER BY seq LIMIT ?",
+      [name, after, limit],
+    );
+    return rows.map((r) => Number(r.seq));
+  }
+
+  /** Removes dead letters the sink has now taken (`syncup changes replay`). */
+  async revived(name: string, seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.db.transaction(async () => {
+      const removed = await this.db.run(
+        `DELETE FROM UR_FeedDeadLetters WHERE sink = ? AND seq IN (${seqs.map(() => "?").join(", ")})`,
+        [name, ...seqs],
+      );
+      await this.db.run("UPDATE UR_FeedSinks SET dead = dead - ?, updated_at = ? WHERE name = ?", [
+        removed,
+        new Date().toISOString(),
+        name,
+      ]);
+    });
+  }
+
   /** The events a sink gave up on, newest first. */
   async deadLetters(name: string, limit: number): Promise<DeadLetter[]> {
     const rows = await this.db.all<{ sink: string; seq: number | string; error: string; at: string }>(

@@ -137,6 +137,10 @@ function defaultOf(column: PartColumn): string {
   return column === "mono_column" || column === "mono_end" ? "CAST(NULL AS INTEGER)" : "CAST(NULL AS TEXT)";
 }
 
+type RawJsonRow = Omit<FeedJsonRow, "seq" | "named"> & { seq: number | string; named: number | string };
+
+const jsonRow = (r: RawJsonRow): FeedJsonRow => ({ ...r, seq: Number(r.seq), named: Number(r.named) === 1 });
+
 export class FeedRepository {
   constructor(private readonly db: Driver) {}
 
@@ -302,11 +306,18 @@ export class FeedRepository {
    * false for a reference journaled by column, whose association the reader names.
    */
   async pageJson(filter: FeedFilter): Promise<FeedJsonRow[]> {
-    const rows = await this.select<Omit<FeedJsonRow, "named"> & { named: number | string }>(
-      eventJsonColumns(this.db.dialect),
-      filter,
+    return (await this.select<RawJsonRow>(eventJsonColumns(this.db.dialect), filter)).map(jsonRow);
+  }
+
+  /** The events of `seqs` that are still kept, as `pageJson` gives them, in sequence order. */
+  async eventsJson(seqs: readonly number[]): Promise<FeedJsonRow[]> {
+    if (seqs.length === 0) return [];
+    const rows = await this.db.all<RawJsonRow>(
+      `SELECT ${eventJsonColumns(this.db.dialect)} FROM UR_ChangeEvents
+       WHERE seq IN (${seqs.map(() => "?").join(", ")}) ORDER BY seq`,
+      seqs,
     );
-    return rows.map((r) => ({ ...r, seq: Number(r.seq), named: Number(r.named) === 1 }));
+    return rows.map(jsonRow);
   }
 
   private select<T extends object>(columns: string, filter: FeedFilter): Promise<T[]> {

@@ -234,6 +234,11 @@ export class ChangeFeedReader {
     };
   }
 
+  /** The events of `seqs` that are still kept (a sink's dead letters), in sequence order. */
+  async encodedOf(seqs: readonly number[]): Promise<EncodedEvent[]> {
+    return (await this.store.feed.eventsJson(seqs)).map((r) => this.named(r));
+  }
+
   /** A reference journaled by column (`@i<column>`) named by the association that maps the column. */
   private named(row: FeedJsonRow): EncodedEvent {
     if (row.named) return row;

@@ -12,11 +12,12 @@ import { AckPolicy, connect, DeliverPolicy, DiscardPolicy } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ChangeEvent } from "../../src/protocol/change-feed.js";
 import { testDatabases } from "../store/dialects.js";
-import { withAdmins } from "../server/admins.js";
+import { AS_APPROVER, AS_VIEWER, withAdmins } from "../server/admins.js";
 import {
   AS_HR,
   Api,
   cleanedAfterEach,
+  expectRefusal,
   makeEnv,
   prepare,
   serve,
@@ -49,9 +50,13 @@ interface Received {
   readonly ids: string[];
 }
 
-/** A webhook receiver: answers with `statuses` in turn (then 200), keeps what it was sent. */
+/**
+ * A webhook receiver: answers with `statuses` in turn (then 200), keeps what it was sent; while
+ * `down`, it cuts each connection without an answer.
+ */
 class Receiver {
   readonly received: Received[] = [];
+  down = false;
   private server: Server | null = null;
   constructor(
     readonly port: number,
@@ -69,6 +74,10 @@ class Receiver {
   }
   async listen(): Promise<void> {
     this.server = createServer((request: IncomingMessage, response) => {
+      if (this.down) {
+        request.socket.destroy();
+        return;
+      }
       let body = "";
       request.on("data", (d: Buffer) => (body += d.toString()));
       request.on("end", () => {
@@ -87,6 +96,10 @@ class Receiver {
       });
     });
     await new Promise<void>((ok) => this.server?.listen(this.port, "127.0.0.1", ok));
+  }
+  /** Answers 200 from now on. */
+  acceptAll(): void {
+    this.statuses.length = 0;
   }
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
@@ -153,7 +166,8 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
   it("webhooks: retried after 500s, signed, every event once in order; a receiver down then back catches up", async () => {
     const flaky = await Receiver.start([500, 500]);
     const down = await Receiver.start();
-    await down.stop();
+    // Down: it cuts every connection (its port stays its own, so that it can come back on it).
+    down.down = true;
     const { env, server, hr } = await start({ flaky: webhook(flaky.url), down: webhook(down.url) });
     try {
       await runBatches(env, hr);
@@ -170,12 +184,16 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
       expect(verify(SECRET, first.signature, first.body.replace("Person", "Persona"))).toBe(false);
       expect(verify(SECRET, first.signature, first.body, 300, Date.now() + 301_000)).toBe(false);
       expect(verify(SECRET, undefined, first.body)).toBe(false);
-      const states = await server.store.feedSinks.list();
+      // The cursor moves once the receiver answered: a moment after it has the events.
+      const states = await until("the flaky sink's cursor", async () => {
+        const list = await server.store.feedSinks.list();
+        return list.find((s) => s.name === "flaky")?.position === last ? list : undefined;
+      });
       expect(states.find((s) => s.name === "flaky")).toMatchObject({ position: last, attempts: 0, dead: 0 });
       expect(states.find((s) => s.name === "down")).toMatchObject({ position: 0 });
       expect(states.find((s) => s.name === "down")?.attempts).toBeGreaterThan(0);
 
-      await down.listen();
+      down.down = false;
       await until("the receiver back", () => (down.events().at(-1)?.seq === last ? true : undefined), 30_000);
       const caughtUp = down.events().map((e) => e.seq);
       expect(caughtUp).toEqual(caughtUp.map((_, i) => i + 1));
@@ -185,7 +203,7 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
     }
   });
 
-  it("sets events aside as dead letters after the last attempt, in /metrics", async () => {
+  it("sets events aside as dead letters after the last attempt, in /metrics; an approver replays them", async () => {
     const refusing = await Receiver.start(Array.from({ length: 1000 }, () => 503));
     const { env, server, hr } = await start({
       refusing: webhook(refusing.url, {
@@ -202,12 +220,34 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
         return s?.position === last ? s : undefined;
       });
       expect(state.dead).toBe(4);
-      expect((await server.store.feedSinks.deadLetters("refusing", 10)).map((d) => d.error)).toEqual(
+      const dead = await server.store.feedSinks.deadLetters("refusing", 10);
+      expect(dead.map((d) => d.error)).toEqual(
         Array.from({ length: 4 }, () => `${refusing.url} answered HTTP 503`),
       );
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       expect(metrics).toContain('syncup_feed_sink_dead_letters{sink="refusing"} 4');
       expect(metrics).toContain(`syncup_feed_last_seq ${last}`);
+
+      // Replayed: a viewer may not; to a receiver still refusing, nothing is lost; then taken.
+      const approver = new Api(server.url, null).as(AS_APPROVER);
+      const viewer = new Api(server.url, null).as(AS_VIEWER);
+      const path = "/api/v1/changes/sinks/refusing/replay";
+      expectRefusal(await viewer.request("POST", path), 403, "FORBIDDEN");
+      expectRefusal(
+        await approver.request("POST", "/api/v1/changes/sinks/nope/replay"),
+        404,
+        "SINK_NOT_FOUND",
+      );
+      expectRefusal(await approver.request("POST", path), 502, "SINK_DELIVERY_FAILED");
+      expect((await server.store.feedSinks.get("refusing"))?.dead).toBe(4);
+      refusing.acceptAll();
+      const replayed = await approver.request<{ replayed: number; gone: number[] }>("POST", path);
+      expect(replayed.body).toEqual({ sink: "refusing", replayed: 4, gone: [] });
+      const updates = refusing.events();
+      expect(updates.map((e) => e.seq)).toEqual(dead.map((d) => d.seq).sort((a, b) => a - b));
+      expect(updates.every((e) => e.kind === "resource" && e.operation === "update")).toBe(true);
+      expect((await server.store.feedSinks.get("refusing"))?.dead).toBe(0);
+      expect(await server.store.feedSinks.deadLetters("refusing", 10)).toEqual([]);
     } finally {
       await refusing.stop();
     }

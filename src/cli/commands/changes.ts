@@ -1,7 +1,8 @@
 /**
- * `syncup changes tail|sinks`: the change feed from the configuration's repository or, with
+ * `syncup changes tail|sinks|replay`: the change feed from the configuration's repository or, with
  * `--server`, from a server's API (long-polled). `tail --follow` prints each event as its batch
- * commits, until interrupted; `sinks` shows each push sink's cursor, lag and dead letters.
+ * commits, until interrupted; `sinks` shows each push sink's cursor, lag and dead letters;
+ * `replay` delivers a sink's dead letters again.
  */
 import type { Command } from "commander";
 import type { ChangeEvent, SinkView } from "../../protocol/change-feed.js";
@@ -15,13 +16,14 @@ interface SourceOptions {
   server?: string;
 }
 
-/** `syncup changes tail|sinks`. */
+/** `syncup changes tail|sinks|replay`. */
 export const defineChangesCommand: DefineCommand = (program, ctx) => {
   const changes = program
     .command("changes")
     .description("The change feed: what each applied batch changed, for downstream systems.");
   defineTail(changes, ctx);
   defineSinks(changes, ctx);
+  defineReplay(changes, ctx);
 };
 
 function subcommand(changes: Command, name: string, description: string): Command {
@@ -82,6 +84,30 @@ function defineSinks(changes: Command, ctx: CliContext): void {
       try {
         const sinks = await source.sinks();
         print(ctx.stdout, opts.json === true ? JSON.stringify(sinks, null, 2) : sinksText(sinks));
+      } finally {
+        await source.close();
+      }
+    });
+}
+
+function defineReplay(changes: Command, ctx: CliContext): void {
+  subcommand(changes, "replay", "Deliver a sink's dead letters again, oldest first (after newer events).")
+    .argument("<sink>", "the sink's name in server.changeFeed.sinks")
+    .option("--json", "print JSON")
+    .action(async (sink: string, opts: SourceOptions & { json?: boolean }) => {
+      const source = await feedSource(ctx, opts);
+      try {
+        const outcome = await source.replay(sink);
+        const gone =
+          outcome.gone.length === 0
+            ? ""
+            : `; ${outcome.gone.length} no longer kept by the retention (events ${outcome.gone.slice(0, 10).join(", ")}${outcome.gone.length > 10 ? ", …" : ""}): resynchronize that consumer from the repository`;
+        print(
+          ctx.stdout,
+          opts.json === true
+            ? JSON.stringify(outcome)
+            : `${outcome.sink}: ${outcome.replayed} dead letters delivered again${gone}`,
+        );
       } finally {
         await source.close();
       }

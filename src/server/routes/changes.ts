@@ -94,4 +94,33 @@ export function registerChangeRoutes(api: Api, deps: { readonly feed: ChangeFeed
     },
     (request) => deps.feed.sinks(principalOf(request)),
   );
+
+  api.post<{ Params: { sink: string } }>(
+    `${CHANGES_PATH.slice(API_PREFIX_LENGTH)}/sinks/:sink/replay`,
+    {
+      schema: {
+        summary: "Deliver a sink's dead letters again (approver)",
+        description:
+          "The dead letters go to the sink again, oldest first, in its deliveries' size; each delivery it takes is no longer a dead letter. They arrive after newer events, with their own ids. Stops at the first failure (502 SINK_DELIVERY_FAILED). `gone` lists dead letters whose events the retention pruned.",
+        params: {
+          type: "object",
+          required: ["sink"],
+          properties: { sink: { type: "string", maxLength: 200 } },
+        },
+        response: {
+          200: {
+            type: "object",
+            required: ["sink", "replayed", "gone"],
+            properties: {
+              sink: { type: "string" },
+              replayed: { type: "integer" },
+              gone: { type: "array", items: { type: "integer" } },
+            },
+          },
+          ...S.errors(401, 403, 404, 502),
+        },
+      },
+    },
+    (request) => deps.feed.replay(principalOf(request), request.params.sink),
+  );
 }

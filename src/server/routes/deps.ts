@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from "fastify";
 import type { Logger } from "pino";
+import type { FeedPusher } from "../../feed/pusher.js";
 import type { Config } from "../../config/config.js";
 import type { Store } from "../../store/store.js";
 import type { ServerMetrics } from "../metrics.js";
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly transfer: TransferService;
   readonly worker: BatchWorker;
   readonly metrics: ServerMetrics;
+  /** The change feed's push to its sinks (replays their dead letters). */
+  readonly pusher: FeedPusher;
   readonly log: Logger;
 }
 
