@@ -23,6 +23,7 @@ import { parseConfig } from "../config/load.js";
 import { hashSecret } from "../protocol/secret-hash.js";
 import type { ChangePage } from "../protocol/change-feed.js";
 import { FeedPusher } from "../feed/pusher.js";
+import { Mutex } from "../server/mutex.js";
 import { startServer } from "../server/server.js";
 import { openStore } from "../store/store.js";
 import { generateSyncBench } from "./sync.js";
@@ -107,7 +108,7 @@ async function consume(serverUrl: string): Promise<void> {
  */
 async function natsChild(url: string, configFile: string, dir: string): Promise<void> {
   const stream = `SYNCUP_BENCH_${process.pid}`;
-  const text = `${readFileSync(configFile, "utf8")}\nserver:\n  changeFeed:\n    sinks:\n      nats: { type: nats, servers: ["nats://127.0.0.1:4222"], stream: ${stream}, subjectPrefix: bench${process.pid}, batchSize: 1000 }\n`;
+  const text = `${readFileSync(configFile, "utf8")}\nserver:\n  changeFeed:\n    sinks:\n      nats: { type: nats, servers: ["nats://127.0.0.1:4222"], stream: ${stream}, subjectPrefix: bench${process.pid} }\n`;
   const config = parseConfig(text, { file: configFile, label: configFile, env: {} });
   const store = await openStore(url);
   try {
@@ -118,10 +119,12 @@ async function natsChild(url: string, configFile: string, dir: string): Promise<
     await synchronize({ store, config, connector: "BENCH", mode: "incremental", dir });
     const committed = performance.now();
     const last = (await store.feed.bounds()).last;
+    // One connection, its statements one section at a time, as in the server.
+    const mutex = new Mutex();
     const pusher = new FeedPusher({
       config,
       store,
-      serialize: (fn) => fn(),
+      serialize: (fn) => mutex.run(fn),
       env: {},
       log: pino({ level: "silent" }),
       pollMs: 20,

@@ -38,7 +38,9 @@ const common = {
     .min(1)
     .max(10_000)
     .optional()
-    .describe("Events per delivery (one webhook request, one series of confirmed publishes); default 100."),
+    .describe(
+      "Events per delivery (one webhook request, one series of confirmed publishes); default 100 for a webhook, 1000 for NATS and RabbitMQ.",
+    ),
   retrySeconds: z
     .number()
     .positive()

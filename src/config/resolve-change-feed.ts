@@ -9,7 +9,8 @@ import type { RawConfig } from "./schema.js";
 
 const DEFAULT_RETENTION_DAYS = 7;
 const DEFAULT_MAX_ATTEMPTS = 10;
-const DEFAULT_BATCH_SIZE = 100;
+/** Events per delivery: one webhook request; a series of publishes confirmed together on a broker. */
+const DEFAULT_BATCH_SIZE = { webhook: 100, broker: 1000 };
 const DEFAULT_RETRY_SECONDS = 1;
 const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
 
@@ -42,7 +43,8 @@ export function resolveChangeFeed(raw: RawConfig, r: Resolving): ChangeFeedDef |
         operations: sink.filter?.operations ?? null,
       },
       maxAttempts: sink.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      batchSize: sink.batchSize ?? DEFAULT_BATCH_SIZE,
+      batchSize:
+        sink.batchSize ?? (sink.type === "webhook" ? DEFAULT_BATCH_SIZE.webhook : DEFAULT_BATCH_SIZE.broker),
       retryMs: (sink.retrySeconds ?? DEFAULT_RETRY_SECONDS) * 1000,
     };
     switch (sink.type) {

@@ -155,6 +155,10 @@ export class FeedPusher {
 
   private async run(def: FeedSinkDef, sink: Sink): Promise<void> {
     const { store, serialize, log } = this.options;
+    type Page = Awaited<ReturnType<ChangeFeedReader["encoded"]>>;
+    const read = (after: number) => serialize(() => this.reader.encoded({ after, limit: def.batchSize }));
+    // After a full page, the next is read while this one is delivered (used if the cursor is then its start).
+    let ahead: { after: number; page: Promise<Page | null> } | null = null;
     while (!this.stopped) {
       try {
         const state = await serialize(async () =>
@@ -165,14 +169,15 @@ export class FeedPusher {
           await this.sleep(due);
           continue;
         }
-        const page = await serialize(() =>
-          this.reader.encoded({ after: state.position, limit: def.batchSize }),
-        );
+        const held: Page | null = ahead?.after === state.position ? await ahead.page : null;
+        ahead = null;
+        const page: Page = held ?? (await read(state.position));
         const last = page.events.at(-1)?.seq;
         if (last === undefined) {
           await this.sleep(this.options.pollMs ?? 250);
           continue;
         }
+        if (page.full) ahead = { after: last, page: read(last).catch(() => null) };
         const events = page.events.filter((e) => passes(def.filter, e));
         try {
           if (events.length > 0) await sink.deliver(events);
