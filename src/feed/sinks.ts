@@ -148,6 +148,8 @@ async function publishAcknowledged(
     }
     throw new Error(`JetStream acknowledged ${count} of ${events.length} events`);
   })();
+  // Awaited in the race below; a publish that throws first leaves it to end alone, handled.
+  acknowledged.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
