@@ -4,9 +4,11 @@
  * snippet), a receiver down for a while then back (caught up in order), dead letters after
  * the last attempt (in /metrics), and the real NATS JetStream and RabbitMQ brokers.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import amqp from "amqplib";
 import { AckPolicy, connect, DeliverPolicy, DiscardPolicy } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
@@ -138,9 +140,13 @@ async function runBatches(env: TestEnv, api: Api): Promise<void> {
   expect((await api.waitFor(complete.id)).state).toBe("applied");
 }
 
-it("the README shows the verification snippet that these tests run", () => {
-  const snippet = readFileSync(new URL("../../examples/webhook/verify.mjs", import.meta.url), "utf8").trim();
-  expect(readFileSync(new URL("../../README.md", import.meta.url), "utf8")).toContain(snippet);
+it("the README shows the verification snippet and the consumers that these tests run", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  for (const example of ["webhook/verify.mjs", "consumers/nats.mjs", "consumers/rabbitmq.mjs"]) {
+    expect(readme).toContain(
+      readFileSync(new URL(`../../examples/${example}`, import.meta.url), "utf8").trim(),
+    );
+  }
 });
 
 describe.each(databases)("pushing the change feed on $dialect", (db) => {
@@ -394,4 +400,83 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
       await nc.close();
     }
   });
+
+  it("the README's NATS and RabbitMQ consumers print every HR event once, in order", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const stream = `SYNCUP_TEST_${tag}`;
+    const prefix = `t${tag}`;
+    const exchange = `syncup-test-${tag}`;
+    const queue = `syncup-test-${tag}`;
+    // The RabbitMQ consumer declares and binds its queue first: the broker keeps nothing for a queue not yet bound.
+    const rabbitConsumer = example("rabbitmq.mjs", {
+      SYNCUP_EXCHANGE: exchange,
+      SYNCUP_QUEUE: queue,
+      SYNCUP_BINDING: `${prefix}.HR.#`,
+    });
+    let natsConsumer: ReturnType<typeof example> | null = null;
+    const nc = await connect({ servers: "nats://127.0.0.1:4222" });
+    try {
+      await until("the RabbitMQ consumer", () =>
+        rabbitConsumer.out().includes("consuming") ? true : undefined,
+      );
+      process.env["SYNCUP_TEST_RABBIT_PASSWORD"] = "guest";
+      const { env, server, hr } = await start({
+        nats: { type: "nats", servers: ["nats://127.0.0.1:4222"], stream, subjectPrefix: prefix },
+        rabbit: {
+          type: "rabbitmq",
+          url: "amqp://guest@127.0.0.1:5672",
+          passwordEnv: "SYNCUP_TEST_RABBIT_PASSWORD",
+          exchange,
+          routingPrefix: prefix,
+        },
+      });
+      await runBatches(env, hr);
+      const last = (await server.store.feed.bounds()).last;
+      natsConsumer = example("nats.mjs", {
+        SYNCUP_STREAM: stream,
+        SYNCUP_CONSUMER: "provisioning",
+        SYNCUP_SUBJECTS: `${prefix}.HR.>`,
+      });
+      const expected = Array.from({ length: last }, (_, i) => i + 1);
+      for (const [name, consumer] of [
+        ["NATS", natsConsumer],
+        ["RabbitMQ", rabbitConsumer],
+      ] as const) {
+        const seqs = await until(`the ${name} consumer's lines`, () => {
+          const printed = consumer
+            .out()
+            .split("\n")
+            .filter((l) => /^\d+ /.test(l));
+          return printed.length >= last ? printed : undefined;
+        });
+        expect(seqs.map((l) => Number(l.split(" ")[0]))).toEqual(expected);
+        expect(seqs[0]).toBe(`1 ${prefix}.HR.Person.insert resource insert`);
+      }
+    } finally {
+      rabbitConsumer.kill();
+      natsConsumer?.kill();
+      await (await nc.jetstreamManager()).streams.delete(stream).catch(() => undefined);
+      await nc.close();
+      const rabbit = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+      const channel = await rabbit.createChannel();
+      await channel.deleteQueue(queue).catch(() => undefined);
+      await channel.deleteExchange(exchange).catch(() => undefined);
+      await rabbit.close().catch(() => undefined);
+    }
+  });
 });
+
+/** Runs a consumer of `examples/consumers/` with `env`; its output so far, and a way to stop it. */
+function example(file: string, env: Record<string, string>): { out: () => string; kill: () => void } {
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL(`../../examples/consumers/${file}`, import.meta.url))],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  return { out: () => out, kill: () => child.kill("SIGKILL") };
+}
