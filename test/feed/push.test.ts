@@ -160,6 +160,22 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
     servers.push(server);
     return { env, server, hr: new Api(server.url, null).as(AS_HR) };
   }
+  /** A server pushing to a NATS stream and a RabbitMQ exchange, and its first batches applied. */
+  async function startBrokersAndRun(stream: string, prefix: string, exchange: string) {
+    process.env["SYNCUP_TEST_RABBIT_PASSWORD"] = "guest";
+    const { env, server, hr } = await start({
+      nats: { type: "nats", servers: ["nats://127.0.0.1:4222"], stream, subjectPrefix: prefix },
+      rabbit: {
+        type: "rabbitmq",
+        url: "amqp://guest@127.0.0.1:5672",
+        passwordEnv: "SYNCUP_TEST_RABBIT_PASSWORD",
+        exchange,
+        routingPrefix: prefix,
+      },
+    });
+    await runBatches(env, hr);
+    return { server, last: (await server.store.feed.bounds()).last };
+  }
   const webhook = (url: string, extra: Record<string, unknown> = {}) => ({
     type: "webhook",
     url,
@@ -272,19 +288,7 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
     const nc = await connect({ servers: "nats://127.0.0.1:4222" });
     const jsm = await nc.jetstreamManager();
     try {
-      process.env["SYNCUP_TEST_RABBIT_PASSWORD"] = "guest";
-      const { env, server, hr } = await start({
-        nats: { type: "nats", servers: ["nats://127.0.0.1:4222"], stream, subjectPrefix: prefix },
-        rabbit: {
-          type: "rabbitmq",
-          url: "amqp://guest@127.0.0.1:5672",
-          passwordEnv: "SYNCUP_TEST_RABBIT_PASSWORD",
-          exchange,
-          routingPrefix: prefix,
-        },
-      });
-      await runBatches(env, hr);
-      const last = (await server.store.feed.bounds()).last;
+      const { server, last } = await startBrokersAndRun(stream, prefix, exchange);
       await until("both brokers", async () => {
         const states = await server.store.feedSinks.list();
         return states.length === 2 && states.every((s) => s.position === last) ? true : undefined;
@@ -419,19 +423,7 @@ describe.each(databases)("pushing the change feed on $dialect", (db) => {
       await until("the RabbitMQ consumer", () =>
         rabbitConsumer.out().includes("consuming") ? true : undefined,
       );
-      process.env["SYNCUP_TEST_RABBIT_PASSWORD"] = "guest";
-      const { env, server, hr } = await start({
-        nats: { type: "nats", servers: ["nats://127.0.0.1:4222"], stream, subjectPrefix: prefix },
-        rabbit: {
-          type: "rabbitmq",
-          url: "amqp://guest@127.0.0.1:5672",
-          passwordEnv: "SYNCUP_TEST_RABBIT_PASSWORD",
-          exchange,
-          routingPrefix: prefix,
-        },
-      });
-      await runBatches(env, hr);
-      const last = (await server.store.feed.bounds()).last;
+      const { last } = await startBrokersAndRun(stream, prefix, exchange);
       natsConsumer = example("nats.mjs", {
         SYNCUP_STREAM: stream,
         SYNCUP_CONSUMER: "provisioning",
