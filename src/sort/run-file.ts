@@ -39,6 +39,7 @@ export interface Chunk {
   large: boolean;
 }
 
+/** Where `chunkText` narrows Latin-1 code units to bytes before decoding them. */
 let narrow = new Uint8Array(CHUNK_CHARS + 1024);
 
 /**
