@@ -4,10 +4,8 @@
  * Rows are copied into a compact store (`row-store.ts`) until their estimated memory reaches
  * the budget, sorted there (`key-sort.ts`) and spilled to a run file (`run-file.ts`). When the
  * input ends, the rows in the store are either all there is (returned without any temporary
- * file) or the last run, merged with the run files (`merge.ts`): from memory when one merge
- * reads all the runs (it holds no more than the input did, the store under the budget, and its
- * read buffers), else written as a run too, so that the merges of groups of runs before it hold
- * little more than their read buffers.
+ * file) or the last run, merged with the run files (`merge.ts`): from memory when they are
+ * few, else written as a run too, so that the merge holds little more than its read buffers.
  * More runs than one merge reads at once (`MAX_FAN_IN`) are first merged in groups of
  * consecutive runs.
  *
@@ -125,15 +123,10 @@ async function sortedSources(
   const store = new RowStore(keyColumns);
   await readInput(input, store, runs, budget);
   if (runs.paths.length === 0) return [sortStore(store)];
-  // The rows left in the store are the last run. When one merge reads all runs, it reads this
-  // one from memory: under the budget, as the store was all along, and a run file would write
-  // and read them again for nothing. Merges of groups first hold little more than their buffers.
   let last: ChunkSource | undefined;
-  if (runs.paths.length < MAX_FAN_IN) last = sortStore(store);
-  else {
-    await runs.spill(store);
-    store.release();
-  }
+  if (store.estimatedBytes <= budget / 4) last = sortStore(store);
+  else await runs.spill(store);
+  if (last === undefined) store.release();
   const readBytes = Math.min(
     1024 * 1024,
     Math.max(64 * 1024, Math.floor(budget / 8 / Math.min(runs.paths.length, MAX_FAN_IN))),
