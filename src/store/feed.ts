@@ -12,10 +12,17 @@
  */
 import { taken } from "./apply.js";
 import type { Driver, SqlValue } from "./driver.js";
-import { eventJsonColumns, feedRow, type FeedJsonRow, type FeedRow, type RawFeedRow } from "./feed-rows.js";
+import {
+  eventJsonColumns,
+  feedRow,
+  type FeedJsonRow,
+  type FeedJsonText,
+  type FeedRow,
+  type RawFeedRow,
+} from "./feed-rows.js";
 import { MONO_COLUMNS } from "./types.js";
 
-export type { FeedJsonRow, FeedRow } from "./feed-rows.js";
+export type { FeedJsonRow, FeedJsonText, FeedRow } from "./feed-rows.js";
 
 /** What every event of a batch carries. */
 export interface FeedBatch {
@@ -137,7 +144,8 @@ function defaultOf(column: PartColumn): string {
   return column === "mono_column" || column === "mono_end" ? "CAST(NULL AS INTEGER)" : "CAST(NULL AS TEXT)";
 }
 
-type RawJsonRow = Omit<FeedJsonRow, "seq" | "named"> & { seq: number | string; named: number | string };
+type RawJsonText = { seq: number | string; json: string; named: number | string };
+type RawJsonRow = Omit<FeedJsonRow, "seq" | "named"> & RawJsonText;
 
 const jsonRow = (r: RawJsonRow): FeedJsonRow => ({ ...r, seq: Number(r.seq), named: Number(r.named) === 1 });
 
@@ -306,14 +314,20 @@ export class FeedRepository {
    * false for a reference journaled by column, whose association the reader names.
    */
   async pageJson(filter: FeedFilter): Promise<FeedJsonRow[]> {
-    return (await this.select<RawJsonRow>(eventJsonColumns(this.db.dialect), filter)).map(jsonRow);
+    return (await this.select<RawJsonRow>(eventJsonColumns(this.db.dialect, true), filter)).map(jsonRow);
+  }
+
+  /** The same events as JSON text only (the pull API's pages). */
+  async pageText(filter: FeedFilter): Promise<FeedJsonText[]> {
+    const rows = await this.select<RawJsonText>(eventJsonColumns(this.db.dialect, false), filter);
+    return rows.map((r) => ({ seq: Number(r.seq), json: r.json, named: Number(r.named) === 1 }));
   }
 
   /** The events of `seqs` that are still kept, as `pageJson` gives them, in sequence order. */
   async eventsJson(seqs: readonly number[]): Promise<FeedJsonRow[]> {
     if (seqs.length === 0) return [];
     const rows = await this.db.all<RawJsonRow>(
-      `SELECT ${eventJsonColumns(this.db.dialect)} FROM UR_ChangeEvents
+      `SELECT ${eventJsonColumns(this.db.dialect, true)} FROM UR_ChangeEvents
        WHERE seq IN (${seqs.map(() => "?").join(", ")}) ORDER BY seq`,
       seqs,
     );

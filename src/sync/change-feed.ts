@@ -211,11 +211,12 @@ export class ChangeFeedReader {
    * `events` tells how many it holds.
    */
   async pageJson(filter: FeedFilter): Promise<PageJson> {
-    const { events, full, next, last } = await this.encoded(filter);
+    const { rows, next, last } = await this.rows(filter, (f) => this.store.feed.pageText(f));
+    const events = rows.map((r) => (r.named ? r.json : this.renamed(r.json).json)).join(",");
     return {
-      json: `{"events":[${events.map((e) => e.json).join(",")}],"next":${next},"last":${last}}`,
-      events: events.length,
-      full,
+      json: `{"events":[${events}],"next":${next},"last":${last}}`,
+      events: rows.length,
+      full: rows.length === pageLimit(filter.limit),
       next,
       last,
     };
@@ -242,9 +243,14 @@ export class ChangeFeedReader {
   /** A reference journaled by column (`@i<column>`) named by the association that maps the column. */
   private named(row: FeedJsonRow): EncodedEvent {
     if (row.named) return row;
-    const event = JSON.parse(row.json) as ReferenceEvent;
+    const { association, json } = this.renamed(row.json);
+    return { ...row, scope: association, json };
+  }
+
+  private renamed(text: string): { association: string; json: string } {
+    const event = JSON.parse(text) as ReferenceEvent;
     const association = this.names(event.holder.entityType, event.column)?.association ?? event.association;
-    return { ...row, scope: association, json: JSON.stringify({ ...event, association }) };
+    return { association, json: JSON.stringify({ ...event, association }) };
   }
 
   /** Refuses a cursor behind the retention (CHANGES_GONE). */
