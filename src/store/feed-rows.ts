@@ -1,6 +1,37 @@
 /** An event of the change feed as `UR_ChangeEvents` holds it, and as the store hands it out. */
 import type { Dialect } from "./driver.js";
 
+/** The columns of `UR_ChangeEvents`, in order. */
+export const EVENT_COLUMNS = `seq, at, batch_id, connector, mode, decision, kind, operation, entity_type, pk, uk1, uk2, uk3,
+  properties, before_uk1, before_uk2, before_uk3, before_properties, association, key1, key2, end1_type, end2_type,
+  end1_pk, end2_pk, mono_column, mono_end, cascaded`;
+
+/** The columns of an event that a part of a write selects (after `seq … decision`). */
+export const PART_COLUMNS = [
+  "kind",
+  "operation",
+  "entity_type",
+  "pk",
+  "uk1",
+  "uk2",
+  "uk3",
+  "properties",
+  "before_uk1",
+  "before_uk2",
+  "before_uk3",
+  "before_properties",
+  "association",
+  "key1",
+  "key2",
+  "end1_type",
+  "end2_type",
+  "end1_pk",
+  "end2_pk",
+  "mono_column",
+  "mono_end",
+  "cascaded",
+] as const;
+
 /** An event as stored. */
 export interface FeedRow {
   readonly seq: number;
@@ -49,6 +80,18 @@ export interface FeedJsonRow extends FeedJsonText {
   /** The entity type of a resource event, the association of a link or reference event. */
   readonly scope: string;
 }
+
+/** A `FeedJsonText` and a `FeedJsonRow` as the driver reads them. */
+export type RawJsonText = { seq: number | string; json: string; named: number | string };
+export type RawJsonRow = Omit<FeedJsonRow, "seq" | "named"> & RawJsonText;
+
+export const jsonText = (r: RawJsonText): FeedJsonText => ({
+  seq: Number(r.seq),
+  json: r.json,
+  named: Number(r.named) === 1,
+});
+
+export const jsonRow = (r: RawJsonRow): FeedJsonRow => ({ ...r, ...jsonText(r) });
 
 /**
  * The columns of a `FeedJsonText` or, with `routing`, of a `FeedJsonRow` (a page of the pull

@@ -15,10 +15,16 @@ import type { Driver, SqlValue } from "./driver.js";
 import {
   eventJsonColumns,
   feedRow,
+  jsonRow,
+  jsonText,
   type FeedJsonRow,
   type FeedJsonText,
   type FeedRow,
   type RawFeedRow,
+  type RawJsonRow,
+  type RawJsonText,
+  EVENT_COLUMNS,
+  PART_COLUMNS,
 } from "./feed-rows.js";
 import { MONO_COLUMNS } from "./types.js";
 
@@ -48,36 +54,6 @@ export interface FeedBounds {
   /** Events up to this seq were pruned. */
   readonly prunedThrough: number;
 }
-
-const EVENT_COLUMNS = `seq, at, batch_id, connector, mode, decision, kind, operation, entity_type, pk, uk1, uk2, uk3,
-  properties, before_uk1, before_uk2, before_uk3, before_properties, association, key1, key2, end1_type, end2_type,
-  end1_pk, end2_pk, mono_column, mono_end, cascaded`;
-
-/** The columns of an event that a part of a write selects (after `seq … decision`). */
-const PART_COLUMNS = [
-  "kind",
-  "operation",
-  "entity_type",
-  "pk",
-  "uk1",
-  "uk2",
-  "uk3",
-  "properties",
-  "before_uk1",
-  "before_uk2",
-  "before_uk3",
-  "before_properties",
-  "association",
-  "key1",
-  "key2",
-  "end1_type",
-  "end2_type",
-  "end1_pk",
-  "end2_pk",
-  "mono_column",
-  "mono_end",
-  "cascaded",
-] as const;
 
 type PartColumn = (typeof PART_COLUMNS)[number];
 
@@ -143,11 +119,6 @@ function defaultOf(column: PartColumn): string {
   if (column === "cascaded") return "0";
   return column === "mono_column" || column === "mono_end" ? "CAST(NULL AS INTEGER)" : "CAST(NULL AS TEXT)";
 }
-
-type RawJsonText = { seq: number | string; json: string; named: number | string };
-type RawJsonRow = Omit<FeedJsonRow, "seq" | "named"> & RawJsonText;
-
-const jsonRow = (r: RawJsonRow): FeedJsonRow => ({ ...r, seq: Number(r.seq), named: Number(r.named) === 1 });
 
 export class FeedRepository {
   constructor(private readonly db: Driver) {}
@@ -319,8 +290,7 @@ export class FeedRepository {
 
   /** The same events as JSON text only (the pull API's pages). */
   async pageText(filter: FeedFilter): Promise<FeedJsonText[]> {
-    const rows = await this.select<RawJsonText>(eventJsonColumns(this.db.dialect, false), filter);
-    return rows.map((r) => ({ seq: Number(r.seq), json: r.json, named: Number(r.named) === 1 }));
+    return (await this.select<RawJsonText>(eventJsonColumns(this.db.dialect, false), filter)).map(jsonText);
   }
 
   /** The events of `seqs` that are still kept, as `pageJson` gives them, in sequence order. */
