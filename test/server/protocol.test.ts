@@ -620,6 +620,7 @@ describe.each(databases)("syncup server on $dialect", (db) => {
         "GET /api/v1/orphans",
         "GET /api/v1/changes",
         "GET /api/v1/changes/sinks",
+        "POST /api/v1/changes/sinks/{sink}/replay",
         "GET /api/v1/resources",
         "GET /api/v1/resources/{id}",
         "GET /api/v1/resources/{id}/history",
