@@ -12,7 +12,7 @@
  * PostgreSQL: $SYNCUP_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test
  * (schemas syncup_feedbench_*, dropped at the end).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -26,35 +26,14 @@ import { FeedPusher } from "../feed/pusher.js";
 import { Mutex } from "../server/mutex.js";
 import { startServer } from "../server/server.js";
 import { openStore } from "../store/store.js";
-import { generateSyncBench } from "./sync.js";
-import type { BenchResult } from "./result.js";
+import { generateSyncBench, runChild } from "./sync.js";
+import { childJson, median, type BenchResult } from "./result.js";
 
 const POSTGRES_URL = process.env["SYNCUP_BENCH_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
-const syncScript = join(fileURLToPath(new URL(".", import.meta.url)), "sync.js");
 const self = fileURLToPath(import.meta.url);
 const TOKEN = "bench-t0ken";
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 const fmt = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n));
-
-/** One synchronization in a child process (the repository benchmark's child); its seconds. */
-function sync(url: string, configFile: string, mode: string, dir: string): number {
-  const out = execFileSync(process.execPath, [syncScript, "sync-child", url, configFile, mode, dir], {
-    encoding: "utf8",
-    maxBuffer: 1 << 20,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { seconds: number; state: string };
-  if (result.state !== "applied") throw new Error(`feed benchmark: ${mode} ended ${result.state}`);
-  return result.seconds;
-}
 
 /**
  * Serves the feed of `url` (`configFile` without a server section) and has a consumer in a
@@ -198,8 +177,8 @@ export async function benchFeed(options: {
       const urls = { off: repositories.fresh(), on: repositories.fresh() };
       process.stderr.write(`feed bench: ${label}: initial loads…\n`);
       const initial = {
-        off: sync(urls.off, off, "initial", generated.firstDir),
-        on: sync(urls.on, on, "initial", generated.firstDir),
+        off: runChild(urls.off, off, "initial", generated.firstDir).seconds,
+        on: runChild(urls.on, on, "initial", generated.firstDir).seconds,
       };
       results.push({
         task: `change feed: initial load with the feed on (its ${fmt(3 * rows)}-odd events), ${label}`,
@@ -224,8 +203,8 @@ export async function benchFeed(options: {
         const times = { off: [] as number[], on: [] as number[] };
         for (let r = 0; r < runs; r++) {
           const dir = dirs[r % 2] as string;
-          times.off.push(sync(urls.off, off, mode, dir));
-          times.on.push(sync(urls.on, on, mode, dir));
+          times.off.push(runChild(urls.off, off, mode, dir).seconds);
+          times.on.push(runChild(urls.on, on, mode, dir).seconds);
         }
         results.push({
           task: `change feed: ${what}, feed on, ${label}`,
@@ -238,25 +217,14 @@ export async function benchFeed(options: {
         });
       }
       process.stderr.write(`feed bench: ${label}: pull…\n`);
-      const pulled = JSON.parse(
-        execFileSync(process.execPath, [self, "pull-child", urls.on, off], {
-          encoding: "utf8",
-          stdio: ["ignore", "pipe", "inherit"],
-        })
-          .trim()
-          .split("\n")
-          .pop() ?? "{}",
-      ) as { events: number; seconds: number };
+      const pulled = childJson<{ events: number; seconds: number }>(self, ["pull-child", urls.on, off]);
       process.stderr.write(`feed bench: ${label}: NATS…\n`);
-      const nats = JSON.parse(
-        execFileSync(process.execPath, [self, "nats-child", urls.on, off, join(generated.dir, "forward")], {
-          encoding: "utf8",
-          stdio: ["ignore", "pipe", "inherit"],
-        })
-          .trim()
-          .split("\n")
-          .pop() ?? "{}",
-      ) as { events: number; seconds: number };
+      const nats = childJson<{ events: number; seconds: number }>(self, [
+        "nats-child",
+        urls.on,
+        off,
+        join(generated.dir, "forward"),
+      ]);
       results.push({
         task: `change feed: NATS JetStream delivery of an incremental's ${fmt(nats.events)} events, from its commit, ${repositories.name}`,
         rows: nats.events,

@@ -14,13 +14,13 @@
  *   npm run bench -- --no-incremental  of prepare, the complete only (no incremental, no delta)
  *   npm run bench -- --no-write        print the table only, leave BENCHMARKS.md as it is
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync, cpSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCH_HEADER, writeBenchFile } from "./generate.js";
-import type { BenchResult } from "./result.js";
+import { childJson, median, type BenchResult } from "./result.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const child = join(root, "dist", "bench", "child.js");
@@ -35,14 +35,6 @@ const runs = Number(option("--runs") ?? 3);
 const sizes = (option("--sizes") ?? "100000,1000000").split(",").map(Number);
 if (process.argv.includes("--huge")) sizes.push(10_000_000);
 const benchDir = resolve(option("--dir") ?? join(root, ".bench"));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /**
  * Runs a task of ours in a child process `runs` times: median seconds of the whole process
@@ -59,12 +51,8 @@ function ours(
   for (let i = 0; i < count; i++) {
     before?.();
     const started = performance.now();
-    const out = execFileSync(process.execPath, [child, task, ...args], {
-      encoding: "utf8",
-      maxBuffer: 1 << 20,
-    });
+    const result = childJson<{ maxRssMiB: number }>(child, [task, ...args], "pipe");
     times.push((performance.now() - started) / 1000);
-    const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { maxRssMiB: number };
     rss = Math.max(rss, result.maxRssMiB);
   }
   return { seconds: median(times), rss };

@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+
 /** One line of the benchmark table: our code beside a reference tool on the same data. */
 export interface BenchResult {
   /** What was measured, e.g. "prepare 1M rows". */
@@ -12,4 +14,30 @@ export interface BenchResult {
   readonly peakRssMiB: number | null;
   /** The target, as text, e.g. "≤ 2.5×". */
   readonly target: string;
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * Runs a benchmark child (`node <script> <args…>`) and returns the JSON of the last line it
+ * printed, its result; its standard error goes to ours when `stderr` is "inherit".
+ */
+export function childJson<T>(
+  script: string,
+  args: readonly string[],
+  stderr: "inherit" | "pipe" = "inherit",
+): T {
+  const out = execFileSync(process.execPath, [script, ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    stdio: ["ignore", "pipe", stderr],
+  });
+  return JSON.parse(out.trim().split("\n").pop() ?? "{}") as T;
 }

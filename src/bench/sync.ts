@@ -23,7 +23,7 @@ import { CsvFileWriter } from "../csv/writer.js";
 import { deferredIndexes } from "../store/deferred-indexes.js";
 import { openStore } from "../store/store.js";
 import { synchronize } from "../sync/synchronize.js";
-import type { BenchResult } from "./result.js";
+import { childJson, median, type BenchResult } from "./result.js";
 
 const POSTGRES_URL = process.env["SYNCUP_BENCH_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 const ENTRY_COLUMNS = ["dn", "guid", "sam", "display", "mail", "department", "created", "uac"];
@@ -299,22 +299,20 @@ async function captureChild(url: string, configFile: string, dir: string): Promi
   }
 }
 
-function runChild(
+/** One synchronization in a child process of its own: its seconds and peak RSS. */
+export function runChild(
   url: string,
   configFile: string,
   mode: string,
   dir: string,
 ): { seconds: number; rss: number } {
-  const out = execFileSync(process.execPath, [self, "sync-child", url, configFile, mode, dir], {
-    encoding: "utf8",
-    maxBuffer: 1 << 20,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
-    seconds: number;
-    maxRssMiB: number;
-    state: string;
-  };
+  const result = childJson<{ seconds: number; maxRssMiB: number; state: string }>(self, [
+    "sync-child",
+    url,
+    configFile,
+    mode,
+    dir,
+  ]);
   if (result.state !== "applied") throw new Error(`benchmark ${mode} ended ${result.state}`);
   return { seconds: result.seconds, rss: result.maxRssMiB };
 }
@@ -327,14 +325,6 @@ function shell(command: string): number {
   });
   if (result.status !== 0) throw new Error(`reference command failed: ${command}`);
   return (performance.now() - started) / 1000;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const fmt = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
@@ -647,15 +637,12 @@ SELECT COUNT(*) FROM stage_managers s FULL JOIN ref_managers b ON s.dn = b.dn AN
 
   // What the before-images cost a complete: a dry run keeps its staged changes, whose capture
   // is then timed again (the same UPDATE on the same rows).
-  const capture = JSON.parse(
-    execFileSync(process.execPath, [self, "capture-child", url, o.configFile, o.nextDir], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-    })
-      .trim()
-      .split("\n")
-      .pop() ?? "{}",
-  ) as { seconds: number; capture: number };
+  const capture = childJson<{ seconds: number; capture: number }>(self, [
+    "capture-child",
+    url,
+    o.configFile,
+    o.nextDir,
+  ]);
   results.push({
     task: `sync complete, 1 % changed: its before-images, ${label}`,
     rows: 3 * o.rows,
