@@ -1,9 +1,11 @@
 /**
  * Seeded AD-like data for the benchmarks: 7 columns, about 100 bytes a row, 0.2 % empty
- * keys, 0.1 % duplicate keys, 2 % quoted fields, keys in random order.
+ * keys, 0.1 % duplicate keys, 2 % quoted fields, keys in random order; and the configuration
+ * that reads it (`benchConfig`).
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, writeFileSync } from "node:fs";
 import { once } from "node:events";
+import { join } from "node:path";
 
 export const BENCH_HEADER = [
   "dn",
@@ -93,4 +95,48 @@ export async function writeBenchFile(
   out.write(chunk);
   out.end();
   await once(out, "finish");
+}
+
+/**
+ * Writes `<dir>/syncup.yaml`: one connector, BENCH, whose csv connection reads
+ * `<dir>/source/ad_entries.csv` into the entity type AD_Entry (every column a property, keyed
+ * by dn). `database` is the repository's URL (default a SQLite file in `dir`);
+ * `thresholdsOff` switches the connector's resource thresholds off, so that a "next" export
+ * (`changes`), more than their defaults allow, is applied. Returns the file's path.
+ */
+export function benchConfig(
+  dir: string,
+  options: { database?: string; thresholdsOff?: boolean } = {},
+): string {
+  const properties = BENCH_HEADER.map((c) => `        ${c}: { type: string }`).join("\n");
+  const mapped = BENCH_HEADER.map((c) => `          ${c}: ${c}`).join("\n");
+  const off = ["Maximum", "MaxPercentage"].flatMap((p) =>
+    ["Inserted", "Updated", "Deleted"].map((o) => `${p}${o}Lines: 0`),
+  );
+  const thresholds = options.thresholdsOff === true ? `\n    thresholds: { ${off.join(", ")} }` : "";
+  const path = join(dir, "syncup.yaml");
+  writeFileSync(
+    path,
+    `version: 1
+workDir: ./work
+exportDir: ./export
+database: { url: ${JSON.stringify(options.database ?? "sqlite:./repo.db")} }
+entityModel:
+  entityTypes:
+    AD_Entry:
+      properties:
+${properties}
+connectors:
+  BENCH:${thresholds}
+    connections:
+      ad: { type: csv, path: ./source, tables: { entries: { file: '^ad_entries\\.csv$' } } }
+    entityTypeMappings:
+      AD_Entry:
+        table: ad_entries
+        primaryKey: dn
+        properties:
+${mapped}
+`,
+  );
+  return path;
 }

@@ -12,6 +12,8 @@
  *   npm run bench -- --no-feed         skip the change feed benchmarks (feed on beside off, pull API)
  *   npm run bench -- --feed-rows N     resources of the change feed benchmarks (default: the largest size)
  *   npm run bench -- --no-incremental  of prepare, the complete only (no incremental, no delta)
+ *   npm run bench -- --no-run          skip the end-to-end benchmarks of `syncup run` (initial, complete)
+ *   npm run bench -- --run-rows N      rows of the `syncup run` benchmarks (default: the largest size)
  *   npm run bench -- --no-write        print the table only, leave BENCHMARKS.md as it is
  */
 import { spawnSync } from "node:child_process";
@@ -19,8 +21,8 @@ import { mkdirSync, rmSync, writeFileSync, cpSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BENCH_HEADER, writeBenchFile } from "./generate.js";
-import { childJson, median, type BenchResult } from "./result.js";
+import { BENCH_HEADER, benchConfig, writeBenchFile } from "./generate.js";
+import { childJson, fmtRows, median, type BenchResult } from "./result.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const child = join(root, "dist", "bench", "child.js");
@@ -71,38 +73,6 @@ function reference(command: string, times: number[] = [], count = runs): number 
   }
   return median(times);
 }
-
-function benchConfig(dir: string): string {
-  const properties = BENCH_HEADER.map((c) => `        ${c}: { type: string }`).join("\n");
-  const mapped = BENCH_HEADER.map((c) => `          ${c}: ${c}`).join("\n");
-  const path = join(dir, "syncup.yaml");
-  writeFileSync(
-    path,
-    `version: 1
-workDir: ./work
-exportDir: ./export
-database: { url: "sqlite:./repo.db" }
-entityModel:
-  entityTypes:
-    AD_Entry:
-      properties:
-${properties}
-connectors:
-  BENCH:
-    connections:
-      ad: { type: csv, path: ./source, tables: { entries: { file: '^ad_entries\\.csv$' } } }
-    entityTypeMappings:
-      AD_Entry:
-        table: ad_entries
-        primaryKey: dn
-        properties:
-${mapped}
-`,
-  );
-  return path;
-}
-
-const fmtRows = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 
 async function benchFiles(rows: number): Promise<BenchResult[]> {
   const dir = join(benchDir, `files-${rows}`);
@@ -198,12 +168,12 @@ async function benchFiles(rows: number): Promise<BenchResult[]> {
 
 function renderMarkdown(results: readonly BenchResult[]): string {
   const head =
-    "| task | ours (median s) | reference | reference (median s) | ratio | rows/s | peak RSS (MiB) | target |";
+    "| task | ours (median s) | CPU (median s) | reference | reference (median s) | ratio | rows/s | peak RSS (MiB) | target |";
   const lines = results.map((r) => {
     const ratio = r.referenceSeconds === null ? "—" : `${(r.oursSeconds / r.referenceSeconds).toFixed(2)}×`;
-    return `| ${r.task} | ${r.oursSeconds.toFixed(3)} | ${r.reference ?? "—"} | ${r.referenceSeconds === null ? "—" : r.referenceSeconds.toFixed(3)} | ${ratio} | ${Math.round(r.rows / r.oursSeconds).toLocaleString("en-US")} | ${r.peakRssMiB === null ? "—" : r.peakRssMiB.toFixed(0)} | ${r.target} |`;
+    return `| ${r.task} | ${r.oursSeconds.toFixed(3)} | ${r.cpuSeconds?.toFixed(3) ?? "—"} | ${r.reference ?? "—"} | ${r.referenceSeconds === null ? "—" : r.referenceSeconds.toFixed(3)} | ${ratio} | ${Math.round(r.rows / r.oursSeconds).toLocaleString("en-US")} | ${r.peakRssMiB === null ? "—" : r.peakRssMiB.toFixed(0)} | ${r.target} |`;
   });
-  return [head, "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |", ...lines].join("\n");
+  return [head, "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |", ...lines].join("\n");
 }
 
 async function main(): Promise<void> {
@@ -230,6 +200,11 @@ async function main(): Promise<void> {
       ...(await benchFeed({ rows: feedRows, dir: join(benchDir, "feed"), runs: Math.max(runs, 4) })),
     );
   }
+  if (!process.argv.includes("--no-run")) {
+    const { benchRun } = await import("./run.js");
+    const runRows = Number(option("--run-rows") ?? Math.max(...sizes));
+    results.push(...(await benchRun({ rows: runRows, dir: join(benchDir, "run"), runs })));
+  }
   const table = renderMarkdown(results);
   process.stdout.write(`${table}\n`);
   if (process.argv.includes("--no-write")) return;
@@ -241,7 +216,8 @@ Each figure is the median of ${runs} runs; our code and the reference tool run o
 generated data in the same run (seeded AD-like rows: 7 columns, about 100 bytes a row,
 0.2 % empty keys, 0.1 % duplicate keys, 2 % quoted fields; the "next" export changes 1 % of
 the rows). The ratio is ours ÷ reference: lower is better. Peak RSS is the whole Node.js
-process of our task, measured in a child process of its own.
+process of our task, measured in a child process of its own. CPU is the user + system seconds
+of the \`syncup run\` process tree, from GNU time, where measured.
 
 ${table}
 `;

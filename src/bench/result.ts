@@ -12,9 +12,14 @@ export interface BenchResult {
   readonly referenceSeconds: number | null;
   /** Peak resident set size of our code's process, in MiB, when measured. */
   readonly peakRssMiB: number | null;
+  /** Median CPU seconds (user + system) of our code's process tree, when measured. */
+  readonly cpuSeconds?: number;
   /** The target, as text, e.g. "≤ 2.5×". */
   readonly target: string;
 }
+
+/** A count of rows as the table names it: 100k, 1M. */
+export const fmtRows = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 
 /** The median of `values` (the mean of the middle two for an even count). */
 export function median(values: readonly number[]): number {
