@@ -1,3 +1,4 @@
+import { BATCH_SEQ } from "./batch-seq.js";
 import type { ScopeCountRepository } from "./counts.js";
 import type { Driver } from "./driver.js";
 import type { JournalRepository } from "./journal.js";
@@ -49,10 +50,11 @@ export class ApplyRepository {
 
   private async resources(batchId: string, connector: string): Promise<void> {
     await this.db.run(
-      `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, batch_id, created_batch_id)
-       SELECT ?, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, batch_id, batch_id
-       FROM UR_ResourcesChanges WHERE batch_id = ? AND operation = 'insert' AND ${taken()} ORDER BY id`,
-      [connector, batchId],
+      `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, batch_seq, created_batch_seq)
+       SELECT ?, entity_type, pk, uk1, uk2, uk3, hash, properties, source_hash, s.seq, s.seq
+       FROM UR_ResourcesChanges CROSS JOIN (SELECT ${BATCH_SEQ} AS seq) s
+       WHERE batch_id = ? AND operation = 'insert' AND ${taken()} ORDER BY id`,
+      [connector, batchId, batchId],
     );
     // Updates whose unique keys stay set only the other columns: SQLite rewrites the entries of
     // every index whose column an UPDATE sets, even to the same value (5,000 updates at 1M
@@ -64,11 +66,11 @@ export class ApplyRepository {
     ] as const) {
       await this.db.run(
         `UPDATE UR_Resources SET ${set}hash = c.hash, properties = c.properties, source_hash = c.source_hash,
-                batch_id = c.batch_id
+                batch_seq = ${BATCH_SEQ}
          FROM UR_ResourcesChanges c
          WHERE c.batch_id = ? AND c.operation = 'update' AND ${taken("c")} AND UR_Resources.id = c.resource_id
                AND ${keys}`,
-        [batchId],
+        [batchId, batchId],
       );
     }
   }
@@ -83,7 +85,7 @@ export class ApplyRepository {
       const column = monoColumn(kind.mono_column);
       const holder = kind.mono_end === 2 ? "resource2_id" : "resource1_id";
       await this.db.run(
-        `UPDATE UR_Resources SET ${column} = NULL, batch_id = ?
+        `UPDATE UR_Resources SET ${column} = NULL, batch_seq = ${BATCH_SEQ}
          WHERE id IN (SELECT ${holder} FROM UR_ResourceLinkChanges
                       WHERE batch_id = ? AND operation = 'delete' AND mono_column = ? AND mono_end = ?
                         AND ${taken()})`,
@@ -97,18 +99,18 @@ export class ApplyRepository {
       [connector, batchId],
     );
     await this.db.run(
-      `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
-       SELECT ?, c.association, c.key1, c.key2, COALESCE(c.resource1_id, r1.id), COALESCE(c.resource2_id, r2.id), c.batch_id
-       FROM UR_ResourceLinkChanges c
+      `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_seq)
+       SELECT ?, c.association, c.key1, c.key2, COALESCE(c.resource1_id, r1.id), COALESCE(c.resource2_id, r2.id), s.seq
+       FROM UR_ResourceLinkChanges c CROSS JOIN (SELECT ${BATCH_SEQ} AS seq) s
        LEFT JOIN UR_Resources r1 ON c.resource1_id IS NULL AND r1.connector = ? AND r1.entity_type = c.end1_type AND r1.pk = c.resource1_pk
        LEFT JOIN UR_Resources r2 ON c.resource2_id IS NULL AND r2.connector = ? AND r2.entity_type = c.end2_type AND r2.pk = c.resource2_pk
        WHERE c.batch_id = ? AND c.operation = 'insert' AND c.mono_column IS NULL AND ${taken("c")}`,
-      [connector, connector, connector, batchId],
+      [connector, batchId, connector, connector, batchId],
     );
     for (const kind of monoKinds.filter((k) => k.operation === "insert")) {
       const [h, t] = kind.mono_end === 2 ? [2, 1] : [1, 2];
       await this.db.run(
-        `UPDATE UR_Resources SET ${monoColumn(kind.mono_column)} = s.target, batch_id = ?
+        `UPDATE UR_Resources SET ${monoColumn(kind.mono_column)} = s.target, batch_seq = ${BATCH_SEQ}
          FROM (SELECT h.id AS holder, COALESCE(c.resource${t}_id, t.id) AS target
                FROM UR_ResourceLinkChanges c
                JOIN UR_Resources h ON h.connector = ? AND h.entity_type = c.end${h}_type AND h.pk = c.resource${h}_pk
@@ -129,10 +131,10 @@ export class ApplyRepository {
     await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource1 IN (${deleted})`, [batchId]);
     await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource2 IN (${deleted})`, [batchId]);
     for (const n of MONO_COLUMNS) {
-      await this.db.run(`UPDATE UR_Resources SET i${n} = NULL, batch_id = ? WHERE i${n} IN (${deleted})`, [
-        batchId,
-        batchId,
-      ]);
+      await this.db.run(
+        `UPDATE UR_Resources SET i${n} = NULL, batch_seq = ${BATCH_SEQ} WHERE i${n} IN (${deleted})`,
+        [batchId, batchId],
+      );
     }
     await this.db.run(`DELETE FROM UR_Resources WHERE id IN (${deleted})`, [batchId]);
   }

@@ -16,6 +16,12 @@ const RESOURCE_COLUMNS = [
   "resource_id",
   "relinks",
   "line",
+  "before_uk1",
+  "before_uk2",
+  "before_uk3",
+  "before_hash",
+  "before_properties",
+  "before_source_hash",
 ];
 
 const LINK_COLUMNS = [
@@ -59,6 +65,12 @@ export class ChangeRepository {
         c.resourceId,
         c.relinks ? 1 : 0,
         c.line,
+        c.before?.uks[0] ?? null,
+        c.before?.uks[1] ?? null,
+        c.before?.uks[2] ?? null,
+        c.before?.hash ?? null,
+        c.before?.properties ?? null,
+        c.before?.sourceHash ?? null,
       ]),
     );
   }

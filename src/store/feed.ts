@@ -10,6 +10,7 @@
  * Each write is one INSERT … SELECT from the batch's change rows (or, for an initial load, from
  * the rows it loaded), numbered by ROW_NUMBER() in the order the apply ran.
  */
+import { BATCH_SEQ } from "./batch-seq.js";
 import { taken } from "./apply.js";
 import type { Driver, SqlValue } from "./driver.js";
 import {
@@ -171,17 +172,17 @@ export class FeedRepository {
         uk3: "r.uk3",
         properties: "r.properties",
       },
-      from: "FROM UR_Resources r WHERE r.connector = ? AND r.created_batch_id = ?",
+      from: `FROM UR_Resources r WHERE r.connector = ? AND r.created_batch_seq = ${BATCH_SEQ}`,
       params: [batch.connector, batch.batchId],
     };
     const links: Part = {
       ord: "l.resource1",
       values: held("insert"),
-      from: `${HELD_LINKS} WHERE l.connector = ? AND l.batch_id = ?`,
+      from: `${HELD_LINKS} WHERE l.connector = ? AND l.batch_seq = ${BATCH_SEQ}`,
       params: [batch.connector, batch.batchId],
     };
     const references = MONO_COLUMNS.map((n) =>
-      this.references(n, "insert", "h.created_batch_id = ?", [batch.connector, batch.batchId]),
+      this.references(n, "insert", `h.created_batch_seq = ${BATCH_SEQ}`, [batch.connector, batch.batchId]),
     );
     return this.write(batch, [resources, links, ...references]);
   }

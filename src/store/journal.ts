@@ -50,17 +50,20 @@ export class JournalRepository {
   /**
    * Records what the repository holds of the resources a staged batch updates or deletes
    * (their before-image), and the primary keys of the ends of the links it removes, so that
-   * the batch can be shown before → after and undone once applied.
+   * the batch can be shown before → after and undone once applied. `resources: false` when
+   * the stage recorded the resources' before-images itself (`StagedResource.before`).
    */
-  async captureBefore(batchId: string): Promise<void> {
-    await this.db.run(
-      `UPDATE UR_ResourcesChanges SET before_uk1 = r.uk1, before_uk2 = r.uk2, before_uk3 = r.uk3, before_hash = r.hash,
+  async captureBefore(batchId: string, options: { resources: boolean } = { resources: true }): Promise<void> {
+    if (options.resources) {
+      await this.db.run(
+        `UPDATE UR_ResourcesChanges SET before_uk1 = r.uk1, before_uk2 = r.uk2, before_uk3 = r.uk3, before_hash = r.hash,
               before_properties = r.properties, before_source_hash = r.source_hash
        FROM UR_Resources r
        WHERE UR_ResourcesChanges.batch_id = ? AND UR_ResourcesChanges.operation <> 'insert'
          AND r.id = UR_ResourcesChanges.resource_id`,
-      [batchId],
-    );
+        [batchId],
+      );
+    }
     for (const end of [1, 2]) {
       await this.db.run(
         `UPDATE UR_ResourceLinkChanges SET resource${end}_pk = r.pk

@@ -1,3 +1,4 @@
+import { BATCH_SEQ } from "./batch-seq.js";
 import { emptyTables, placeholders, type Driver, type SqlValue } from "./driver.js";
 import { MONO_SCRATCH, RESOURCE_SCRATCH } from "./resources.js";
 import type { KeyColumn, LinkRow, LinkScope, MonoConflict, StoredLink } from "./types.js";
@@ -167,8 +168,8 @@ export class LinkRepository {
     let conflicts: MonoConflict[] = [];
     if (scope.mono === null) {
       inserted = await this.db.run(
-        `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
-         SELECT ?, ?, key1, key2, r1, r2, ? FROM (${resolved.sql}) x
+        `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_seq)
+         SELECT ?, ?, key1, key2, r1, r2, ${BATCH_SEQ} FROM (${resolved.sql}) x
          WHERE r1 IS NOT NULL AND r2 IS NOT NULL ORDER BY line`,
         [connector, scope.association, batchId, ...resolved.params],
       );

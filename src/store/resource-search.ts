@@ -1,4 +1,5 @@
 /** The console's search of a connector's resources: by entity type, key prefix, unique key or a property's value. */
+import { RESOURCE_SELECT } from "./batch-seq.js";
 import type { Driver, SqlValue } from "./driver.js";
 import { prefixRange } from "./key-range.js";
 import { toResource, type ResourceRecord } from "./resource-rows.js";
@@ -52,7 +53,7 @@ export async function searchResources(db: Driver, query: ResourceSearch): Promis
     params.push(query.after[0], query.after[0], query.after[1]);
   }
   const rows = await db.all<ResourceRecord>(
-    `SELECT * FROM UR_Resources WHERE ${where.join(" AND ")} ORDER BY entity_type, pk LIMIT ?`,
+    `SELECT ${RESOURCE_SELECT} FROM UR_Resources r WHERE ${where.join(" AND ")} ORDER BY entity_type, pk LIMIT ?`,
     [...params, query.limit],
   );
   return rows.map(toResource);

@@ -1,3 +1,4 @@
+import { batchSeqOf, RESOURCE_SELECT } from "./batch-seq.js";
 import { toResource, type ResourceRecord } from "./resource-rows.js";
 import { searchResources, type ResourceSearch } from "./resource-search.js";
 import { emptyTables, placeholders, type Driver, type SqlValue } from "./driver.js";
@@ -7,7 +8,7 @@ import {
   type KeyColumn,
   type ResolvedEnd,
   type ResourceRow,
-  type StoredResource,
+  type HeldResource,
   type StoredResourceHead,
 } from "./types.js";
 
@@ -67,9 +68,9 @@ export class ResourceRepository {
   }
 
   /** The resources of some primary keys (incremental). */
-  findByPks(connector: string, entityType: string, pks: readonly string[]): Promise<StoredResource[]> {
-    return this.db.all<StoredResource>(
-      `SELECT id, pk, uk1, uk2, uk3, hash, properties FROM UR_Resources
+  findByPks(connector: string, entityType: string, pks: readonly string[]): Promise<HeldResource[]> {
+    return this.db.all<HeldResource>(
+      `SELECT id, pk, uk1, uk2, uk3, hash, properties, source_hash FROM UR_Resources
        WHERE connector = ? AND entity_type = ? AND pk IN (${placeholders(pks.length)})`,
       [connector, entityType, ...pks],
     );
@@ -145,6 +146,7 @@ export class ResourceRepository {
     /** `chunk`: rows per COPY (tests only). */
     into?: { readonly firstId: number; readonly chunk?: number },
   ): Promise<number> {
+    const seq = await batchSeqOf(this.db, batchId);
     const values = (r: NewResource): SqlValue[] => [
       connector,
       r.entityType,
@@ -155,8 +157,8 @@ export class ResourceRepository {
       r.hash,
       r.properties,
       r.sourceHash,
-      batchId,
-      batchId,
+      seq,
+      seq,
     ];
     if (into === undefined) {
       return this.db.copyRows("UR_Resources", LOADED_COLUMNS, mapBatches(rows, values));
@@ -289,7 +291,7 @@ export class ResourceRepository {
       params.push(options.entityType);
     }
     const rows = await this.db.all<ResourceRecord>(
-      `SELECT * FROM UR_Resources WHERE ${where} ORDER BY entity_type, pk LIMIT ? OFFSET ?`,
+      `SELECT ${RESOURCE_SELECT} FROM UR_Resources r WHERE ${where} ORDER BY entity_type, pk LIMIT ? OFFSET ?`,
       [...params, options.limit, options.offset],
     );
     return rows.map(toResource);
@@ -304,14 +306,17 @@ export class ResourceRepository {
 
   /** The resource of a database id. */
   async byId(id: number): Promise<ResourceRow | undefined> {
-    const row = await this.db.get<ResourceRecord>("SELECT * FROM UR_Resources WHERE id = ?", [id]);
+    const row = await this.db.get<ResourceRecord>(
+      `SELECT ${RESOURCE_SELECT} FROM UR_Resources r WHERE id = ?`,
+      [id],
+    );
     return row === undefined ? undefined : toResource(row);
   }
 
   /** The resources of a connector with this primary key (one per entity type at most). */
   async get(connector: string, pk: string, entityType?: string): Promise<ResourceRow[]> {
     const params: SqlValue[] = [connector, pk];
-    let sql = "SELECT * FROM UR_Resources WHERE connector = ? AND pk = ?";
+    let sql = `SELECT ${RESOURCE_SELECT} FROM UR_Resources r WHERE connector = ? AND pk = ?`;
     if (entityType !== undefined) {
       sql += " AND entity_type = ?";
       params.push(entityType);
@@ -348,8 +353,8 @@ const LOADED_COLUMNS = [
   "hash",
   "properties",
   "source_hash",
-  "batch_id",
-  "created_batch_id",
+  "batch_seq",
+  "created_batch_seq",
 ] as const;
 
 /** The scratch tables of an initial load (`openScratch`). */

@@ -126,6 +126,24 @@ export interface StagedResource {
   /** A delete, or an update that changes a unique key: links through this resource are resolved again. */
   relinks: boolean;
   line: number | null;
+  /**
+   * What the repository holds of the resource an update or delete changes, when the stage read
+   * it (incremental); otherwise captured after staging (`JournalRepository.captureBefore`).
+   */
+  before?: ResourceImage;
+}
+
+/** A stored resource's values, as a change's before-image records them. */
+export interface ResourceImage {
+  uks: readonly [string | null, string | null, string | null];
+  hash: string;
+  properties: string;
+  sourceHash: string | null;
+}
+
+/** A stored resource with its source hash (`ResourceRepository.findByPks`). */
+export interface HeldResource extends StoredResource {
+  source_hash: string | null;
 }
 
 export interface StagedLink {

@@ -1,4 +1,5 @@
 import { taken } from "./apply.js";
+import { BATCH_SEQ } from "./batch-seq.js";
 import type { Driver } from "./driver.js";
 
 /** A resource or link of an undone batch that a later applied batch changed too. */
@@ -119,7 +120,7 @@ export class UndoRepository {
     await this.db.run(
       `INSERT INTO UR_ResourcesChanges (${RESOURCE_COLUMNS})
        SELECT ?, 'delete', r.entity_type, r.pk, r.uk1, r.uk2, r.uk3, NULL, NULL, NULL, r.id, 1
-       FROM UR_Resources r WHERE r.connector = ? AND r.created_batch_id = ? ORDER BY r.id`,
+       FROM UR_Resources r WHERE r.connector = ? AND r.created_batch_seq = ${BATCH_SEQ} ORDER BY r.id`,
       [undoId, connector, batchId],
     );
   }

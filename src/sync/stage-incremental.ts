@@ -10,7 +10,7 @@ import type { AssociationMappingDef, EntityTypeMappingDef } from "../config/conf
 import type { DeltaCommand } from "../core/rows.js";
 import { ResourceTranslator, type ConversionProblem, type TranslatedResource } from "../core/translate.js";
 import { SyncupError } from "../errors.js";
-import type { StagedResource, StoredLink } from "../store/types.js";
+import type { HeldResource, ResourceImage, StagedResource, StoredLink } from "../store/types.js";
 import {
   ascendingKeys,
   changeOf,
@@ -101,7 +101,7 @@ export async function stageIncrementalResources(ctx: StageContext, file: Prepare
       const line = row.line;
       if (row.command === "delete") {
         if (held === undefined) unknown("which the repository does not hold");
-        else staged.push(deletion(mapping.name, held, line));
+        else staged.push({ ...deletion(mapping.name, held, line), before: imageOf(held) });
         continue;
       }
       if (row.command === "insert" && held !== undefined) {
@@ -124,7 +124,7 @@ export async function stageIncrementalResources(ctx: StageContext, file: Prepare
       if (resource === undefined) continue;
       const change = changeOf(mapping.name, resource, held, line);
       if (change !== null) {
-        staged.push(change);
+        staged.push(held === undefined ? change : { ...change, before: imageOf(held) });
       } else {
         report.unchanged++;
       }
@@ -221,4 +221,14 @@ export async function stageIncrementalLinks(ctx: StageContext, file: PreparedFil
 
 function pairKey(key1: string, key2: string): string {
   return `${key1}\u0000${key2}`;
+}
+
+/** A held resource's values, as its change's before-image. */
+function imageOf(held: HeldResource): ResourceImage {
+  return {
+    uks: [held.uk1, held.uk2, held.uk3],
+    hash: held.hash,
+    properties: held.properties,
+    sourceHash: held.source_hash,
+  };
 }

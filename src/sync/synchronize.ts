@@ -121,7 +121,8 @@ async function runStaged(
   throwProblems(ctx);
   await store.analyze(["UR_ResourceLinkChanges"]);
 
-  await store.journal.captureBefore(batchId);
+  // An incremental's stage read the resources it changes, and recorded their before-images.
+  await store.journal.captureBefore(batchId, { resources: !incremental });
   const checks = await batchThresholds(store, connector, batchId, held);
   const crossed = checks.filter((c) => c.crossed);
   const build = (state: SyncReport["state"]) => buildReport(ctx, options, state, checks, started);

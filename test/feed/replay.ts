@@ -18,9 +18,9 @@ export async function replay(db: Driver, events: readonly ChangeEvent[]): Promis
       const properties = JSON.stringify(e.after?.properties ?? {});
       if (e.operation === "insert") {
         await db.run(
-          `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties, batch_id, created_batch_id)
-           VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
-          [c, e.entityType, e.key, uk(0), uk(1), uk(2), properties, e.batchId, e.batchId],
+          `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties)
+           VALUES (?, ?, ?, ?, ?, ?, '', ?)`,
+          [c, e.entityType, e.key, uk(0), uk(1), uk(2), properties],
         );
       } else if (e.operation === "update") {
         await db.run(
@@ -38,9 +38,9 @@ export async function replay(db: Driver, events: readonly ChangeEvent[]): Promis
       if (e.operation === "insert") {
         const [r1, r2] = [idOf(c, e.ends[0]), idOf(c, e.ends[1])];
         await db.run(
-          `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2, batch_id)
-           VALUES (?, ?, ?, ?, ${r1.sql}, ${r2.sql}, ?)`,
-          [c, e.association, e.keys[0], e.keys[1], ...r1.params, ...r2.params, e.batchId],
+          `INSERT INTO UR_ResourceLinks (connector, association, key1, key2, resource1, resource2)
+           VALUES (?, ?, ?, ?, ${r1.sql}, ${r2.sql})`,
+          [c, e.association, e.keys[0], e.keys[1], ...r1.params, ...r2.params],
         );
       } else {
         await db.run(

@@ -65,8 +65,8 @@ describe.each(databases)("store on $dialect", (db) => {
     try {
       await driver.copyRows(
         "UR_Resources",
-        ["connector", "entity_type", "pk", "hash", "properties", "batch_id", "created_batch_id"],
-        KEYS.map((k) => ["C", "T", k, "h", "{}", "b", "b"]),
+        ["connector", "entity_type", "pk", "hash", "properties", "batch_seq", "created_batch_seq"],
+        KEYS.map((k) => ["C", "T", k, "h", "{}", 1, 1]),
       );
       const pages: string[] = [];
       for await (const page of driver.stream<{ pk: string }>(
@@ -91,24 +91,15 @@ describe.each(databases)("store on $dialect", (db) => {
       const nasty = ["tab\there", "line\nbreak\r\n", "back\\slash\\N", "\\N", "quote\"'", "ünï😀"];
       await driver.copyRows(
         "UR_Resources",
-        ["connector", "entity_type", "pk", "uk1", "hash", "properties", "batch_id", "created_batch_id"],
-        nasty.map((v, i) => [
-          "C",
-          "T",
-          `k${i}`,
-          i % 2 === 0 ? v : null,
-          "h",
-          JSON.stringify({ v }),
-          "b",
-          "b",
-        ]),
+        ["connector", "entity_type", "pk", "uk1", "hash", "properties", "batch_seq", "created_batch_seq"],
+        nasty.map((v, i) => ["C", "T", `k${i}`, i % 2 === 0 ? v : null, "h", JSON.stringify({ v }), 1, 1]),
       );
       // A row longer than a chunk of COPY's input.
       const long = `${"é😀x".repeat(30_000)}\t\\`;
       await driver.copyRows(
         "UR_Resources",
-        ["connector", "entity_type", "pk", "hash", "properties", "batch_id", "created_batch_id"],
-        [["C", "T", "long", "h", JSON.stringify({ v: long }), "b", "b"]],
+        ["connector", "entity_type", "pk", "hash", "properties", "batch_seq", "created_batch_seq"],
+        [["C", "T", "long", "h", JSON.stringify({ v: long }), 1, 1]],
       );
       const rows = await driver.all<{ uk1: string | null; properties: string }>(
         "SELECT uk1, properties FROM UR_Resources WHERE pk <> 'long' ORDER BY pk",
@@ -140,7 +131,7 @@ describe.each(databases)("store on $dialect", (db) => {
       const connector = "C'\\?\"";
       await driver.copyRows(
         "UR_Resources",
-        ["connector", "entity_type", "pk", "uk1", "hash", "properties", "batch_id", "created_batch_id"],
+        ["connector", "entity_type", "pk", "uk1", "hash", "properties", "batch_seq", "created_batch_seq"],
         values.map((v, i) => [
           connector,
           "T",
@@ -148,8 +139,8 @@ describe.each(databases)("store on $dialect", (db) => {
           i % 3 === 0 ? null : v,
           "h",
           v,
-          "b",
-          "b",
+          1,
+          1,
         ]),
       );
       const streamed: { id: number; pk: string; uk1: string | null; properties: string; n: number }[] = [];
@@ -223,6 +214,9 @@ describe.each(databases)("store on $dialect", (db) => {
     const driver = await driverFor(url);
     const resources = new ResourceRepository(driver);
     try {
+      await driver.run(
+        "INSERT INTO UR_Batches (id, connector, mode, state, created_at) VALUES ('b', 'X', 'initial', 'staging', 'now')",
+      );
       await driver.transaction(async () => {
         const firstId = await resources.openScratch();
         const pks = Array.from({ length: 10 }, (_, i) => `k${String(i).padStart(2, "0")}`);
@@ -257,6 +251,7 @@ describe.each(databases)("store on $dialect", (db) => {
         k01: { 128: id("k00") },
         k05: { 128: id("k09"), 130: id("k01") },
       });
+      expect(new Set(held.flatMap((r) => [r.batchId, r.createdBatchId]))).toEqual(new Set(["b"]));
     } finally {
       await driver.close();
     }
@@ -298,8 +293,8 @@ describe.each(databases)("store on $dialect", (db) => {
 
       // A repository that holds rows keeps its indexes.
       await driver.run(
-        `INSERT INTO UR_Resources (connector, entity_type, pk, hash, properties, batch_id, created_batch_id)
-         VALUES ('C', 'T', 'k', 'h', '{}', 'b', 'b')`,
+        `INSERT INTO UR_Resources (connector, entity_type, pk, hash, properties, batch_seq, created_batch_seq)
+         VALUES ('C', 'T', 'k', 'h', '{}', 1, 1)`,
       );
       await driver.transaction(async () => {
         await deferIndexes(driver);
@@ -326,8 +321,8 @@ describe.each(databases)("store on $dialect", (db) => {
             await deferred.afterLinks();
             // The transaction goes on: a refused lock left nothing aborted.
             await second.run(
-              `INSERT INTO UR_Resources (connector, entity_type, pk, hash, properties, batch_id, created_batch_id)
-               VALUES ('C', 'T', 'k', 'h', '{}', 'b', 'b')`,
+              `INSERT INTO UR_Resources (connector, entity_type, pk, hash, properties, batch_seq, created_batch_seq)
+               VALUES ('C', 'T', 'k', 'h', '{}', 1, 1)`,
             );
           });
         });

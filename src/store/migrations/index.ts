@@ -5,6 +5,7 @@ import { dropLinkInputs } from "./004-drop-link-inputs.js";
 import { pendingLinks } from "./005-pending-links.js";
 import { review } from "./006-review.js";
 import { changeFeed } from "./007-change-feed.js";
+import { batchSeq } from "./008-batch-seq.js";
 import type { Migration } from "./types.js";
 
 /** Every migration, in order. Append only: a released migration is never edited. */
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   pendingLinks,
   review,
   changeFeed,
+  batchSeq,
 ];
