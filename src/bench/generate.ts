@@ -72,20 +72,24 @@ export async function writeBenchFile(
     ids[j] = t;
   }
   const changes = options.changes ?? 0;
+  // Which rows change comes from a generator of its own, and every row takes the same values
+  // from `random` whether it changes or not: the two exports differ in exactly those rows.
+  const change = seededRandom(options.seed ^ 0x5bd1e995);
   const out = createWriteStream(path, { highWaterMark: 1 << 20 });
   let chunk = csvLine(BENCH_HEADER);
   for (let i = 0; i < rows; i++) {
     let id = ids[i] as number;
     let version = 0;
-    const r = random();
+    const r = change();
     if (r < changes / 3) version = 1;
-    else if (r < (2 * changes) / 3) continue;
     else if (r < changes) id += rows;
     const fields = benchRow(id, version, random);
     const special = random();
     if (special < 0.002) fields[0] = "";
     else if (special < 0.003)
       fields[0] = benchRow(ids[Math.floor(random() * rows)] as number, 0, random)[0] as string;
+    // Deleted: the row's values were drawn all the same.
+    if (r >= changes / 3 && r < (2 * changes) / 3) continue;
     chunk += csvLine(fields);
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await once(out, "drain");

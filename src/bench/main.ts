@@ -22,7 +22,7 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCH_HEADER, benchConfig, writeBenchFile } from "./generate.js";
-import { childJson, fmtRows, median, type BenchResult } from "./result.js";
+import { childJson, fmtRows, median, type BenchResult, type SizeResult } from "./result.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const child = join(root, "dist", "bench", "child.js");
@@ -176,16 +176,28 @@ function renderMarkdown(results: readonly BenchResult[]): string {
   return [head, "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |", ...lines].join("\n");
 }
 
+function renderSizes(sizes: readonly SizeResult[]): string {
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  const lines = sizes.map(
+    (s) =>
+      `| ${s.task} | ${mib(s.oursBytes)} | ${s.reference} | ${mib(s.referenceBytes)} | ${(s.oursBytes / s.referenceBytes).toFixed(2)}× | ${Math.round(s.oursBytes / s.resources)} | ${s.target} |`,
+  );
+  return [
+    "| store (tables and indexes) | ours (MiB) | reference | reference (MiB) | ratio | ours, bytes per resource | target |",
+    "| --- | ---: | --- | ---: | ---: | ---: | --- |",
+    ...lines,
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   mkdirSync(benchDir, { recursive: true });
   const results: BenchResult[] = [];
+  const stored: SizeResult[] = [];
   for (const rows of sizes) results.push(...(await benchFiles(rows)));
   if (!process.argv.includes("--no-sync")) {
-    const { benchSync } = (await import("./sync.js")) as {
-      benchSync: (o: { rows: number; dir: string }) => Promise<BenchResult[]>;
-    };
+    const { benchSync } = await import("./sync.js");
     const syncRows = Number(option("--sync-rows") ?? Math.max(...sizes));
-    results.push(...(await benchSync({ rows: syncRows, dir: join(benchDir, "sync") })));
+    results.push(...(await benchSync({ rows: syncRows, dir: join(benchDir, "sync"), sizes: stored })));
   }
   if (!process.argv.includes("--no-review")) {
     const { benchReview } = await import("./review.js");
@@ -205,7 +217,7 @@ async function main(): Promise<void> {
     const runRows = Number(option("--run-rows") ?? Math.max(...sizes));
     results.push(...(await benchRun({ rows: runRows, dir: join(benchDir, "run"), runs })));
   }
-  const table = renderMarkdown(results);
+  const table = `${renderMarkdown(results)}${stored.length === 0 ? "" : `\n\n${renderSizes(stored)}`}`;
   process.stdout.write(`${table}\n`);
   if (process.argv.includes("--no-write")) return;
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

@@ -18,6 +18,17 @@ export interface BenchResult {
   readonly target: string;
 }
 
+/** Bytes on disk of our store beside the reference's, holding the same rows. */
+export interface SizeResult {
+  readonly task: string;
+  /** Resources held. */
+  readonly resources: number;
+  readonly oursBytes: number;
+  readonly reference: string;
+  readonly referenceBytes: number;
+  readonly target: string;
+}
+
 /** A count of rows as the table names it: 100k, 1M. */
 export const fmtRows = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 

@@ -23,7 +23,7 @@ import { CsvFileWriter } from "../csv/writer.js";
 import { deferredIndexes } from "../store/deferred-indexes.js";
 import { openStore } from "../store/store.js";
 import { synchronize } from "../sync/synchronize.js";
-import { childJson, median, type BenchResult } from "./result.js";
+import { childJson, median, type BenchResult, type SizeResult } from "./result.js";
 
 const POSTGRES_URL = process.env["SYNCUP_BENCH_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 const ENTRY_COLUMNS = ["dn", "guid", "sam", "display", "mail", "department", "created", "uac"];
@@ -344,6 +344,12 @@ interface Dialect {
    * with nothing to read, translate or resolve. Removes `target` after.
    */
   floor(source: string, target: string): number;
+  /**
+   * Bytes on disk of `tables` with their indexes: of the repository at `url`, or of the
+   * reference's database when `url` is null. SQLite: the pages `dbstat` counts; PostgreSQL:
+   * `pg_total_relation_size` (heap, TOAST and indexes).
+   */
+  bytes(url: string | null, tables: readonly string[]): number;
   cleanup(): void;
 }
 
@@ -397,6 +403,12 @@ SQL`);
       } finally {
         rmSync(into, { force: true });
       }
+    },
+    bytes: (url, tables) => {
+      const names = tables.map((t) => `'${t.toLowerCase()}'`).join(", ");
+      const sql = `SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_schema WHERE lower(tbl_name) IN (${names}))`;
+      const db = url === null ? refDb : url.slice("sqlite:".length);
+      return Number(execFileSync("sqlite3", [db, sql], { encoding: "utf8" }).trim());
     },
     cleanup: () => rmSync(refDb, { force: true }),
   };
@@ -455,6 +467,13 @@ function postgresDialect(dir: string): Dialect {
         for (const dump of dumps) rmSync(dump, { force: true });
       }
     },
+    bytes: (url, tables) => {
+      const schema = url === null ? `${tag}_ref` : (new URL(url).searchParams.get("schema") ?? "public");
+      const names = tables.map((t) => `'${t.toLowerCase()}'`).join(", ");
+      const sql = `SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = '${schema}' AND c.relkind = 'r' AND c.relname IN (${names})`;
+      return Number(execFileSync("psql", ["-Atq", POSTGRES_URL, "-c", sql], { encoding: "utf8" }).trim());
+    },
     cleanup: () => {
       psql([...schemas, `${tag}_ref`].map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE;`).join("\n"));
     },
@@ -511,6 +530,8 @@ export async function benchSync(options: {
   rows: number;
   dir: string;
   runs?: number;
+  /** Receives the repository's size beside the reference's keyed tables, per database. */
+  sizes?: SizeResult[];
 }): Promise<BenchResult[]> {
   const { rows } = options;
   const runs = options.runs ?? (rows >= 1_000_000 ? 1 : 3);
@@ -520,7 +541,7 @@ export async function benchSync(options: {
   const results: BenchResult[] = [];
   for (const dialect of [sqliteDialect(dir), postgresDialect(dir)]) {
     try {
-      results.push(...(await bench(dialect, { rows, runs, ...generated })));
+      results.push(...(await bench(dialect, { rows, runs, sizes: options.sizes ?? [], ...generated })));
     } finally {
       dialect.cleanup();
     }
@@ -539,6 +560,7 @@ async function bench(
     firstDir: string;
     nextDir: string;
     changes: number;
+    sizes: SizeResult[];
   },
 ): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
@@ -566,6 +588,15 @@ CREATE TABLE ref_managers (dn TEXT, manager TEXT, PRIMARY KEY (dn, manager));
   const referenceInitial = median(
     Array.from({ length: o.runs }, () => dialect.reference(`${tables}\n${loadFirst}\n`)),
   );
+  // The repository as the last initial load left it, beside the reference's keyed tables.
+  o.sizes.push({
+    task: `repository after the initial load, ${label}`,
+    resources: o.rows,
+    oursBytes: dialect.bytes(url, LOADED_TABLES),
+    reference: `the ${dialect.name === "SQLite" ? "sqlite3 .import" : "psql \\copy"} keyed tables (3), with their primary keys`,
+    referenceBytes: dialect.bytes(null, ["ref_entries", "ref_members", "ref_managers"]),
+    target: "≤ 2×",
+  });
   results.push({
     task: `sync initial, ${label}`,
     rows: 3 * o.rows,
@@ -730,10 +761,16 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     await child(url, configFile, mode, dir);
   } else {
     const rows = Number(command ?? 100_000);
-    const results = await benchSync({ rows, dir: resolve(".bench", "sync") });
+    const sizes: SizeResult[] = [];
+    const results = await benchSync({ rows, dir: resolve(".bench", "sync"), sizes });
     for (const r of results) {
       process.stdout.write(
         `${r.task}: ours ${r.oursSeconds.toFixed(2)} s${r.referenceSeconds === null ? "" : `, ${r.reference} ${r.referenceSeconds.toFixed(2)} s (${(r.oursSeconds / r.referenceSeconds).toFixed(2)}×)`}, peak RSS ${r.peakRssMiB?.toFixed(0) ?? "?"} MiB\n`,
+      );
+    }
+    for (const s of sizes) {
+      process.stdout.write(
+        `${s.task}: ${(s.oursBytes / 2 ** 20).toFixed(1)} MiB, ${s.reference} ${(s.referenceBytes / 2 ** 20).toFixed(1)} MiB (${(s.oursBytes / s.referenceBytes).toFixed(2)}×)\n`,
       );
     }
   }
