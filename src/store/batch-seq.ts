@@ -2,6 +2,7 @@
  * How repository rows refer to batches: by the batch's `seq` in `UR_Batches` (migration 8),
  * while the store's callers and its API speak of a batch by its id.
  */
+import { SyncupError } from "../errors.js";
 import type { Driver } from "./driver.js";
 
 /** The `seq` of the batch whose id is bound in its place: `batch_seq = ${BATCH_SEQ}`. */
@@ -17,6 +18,6 @@ export const RESOURCE_SELECT = `r.*, COALESCE((SELECT b.id FROM UR_Batches b WHE
 /** The `seq` of batch `batchId`, for rows written with bound values (a bulk load). */
 export async function batchSeqOf(db: Driver, batchId: string): Promise<number> {
   const row = await db.get<{ seq: number }>("SELECT seq FROM UR_Batches WHERE id = ?", [batchId]);
-  if (row === undefined) throw new Error(`batch ${batchId} is not recorded`);
+  if (row === undefined) throw new SyncupError("INTERNAL", `Batch ${batchId} is not recorded in UR_Batches.`);
   return Number(row.seq);
 }

@@ -57,10 +57,10 @@ export class JournalRepository {
     if (options.resources) {
       await this.db.run(
         `UPDATE UR_ResourcesChanges SET before_uk1 = r.uk1, before_uk2 = r.uk2, before_uk3 = r.uk3, before_hash = r.hash,
-              before_properties = r.properties, before_source_hash = r.source_hash
-       FROM UR_Resources r
-       WHERE UR_ResourcesChanges.batch_id = ? AND UR_ResourcesChanges.operation <> 'insert'
-         AND r.id = UR_ResourcesChanges.resource_id`,
+                before_properties = r.properties, before_source_hash = r.source_hash
+         FROM UR_Resources r
+         WHERE UR_ResourcesChanges.batch_id = ? AND UR_ResourcesChanges.operation <> 'insert'
+           AND r.id = UR_ResourcesChanges.resource_id`,
         [batchId],
       );
     }
