@@ -43,8 +43,9 @@ export class ApplyRepository {
     await this.links(batchId, connector);
     await this.pending.apply(batchId, connector);
     await beforeStep?.("deletes");
-    await this.journal.journalCascade(batchId);
-    await this.deletes(batchId);
+    const monoHeld = await this.heldMonoColumns();
+    await this.journal.journalCascade(batchId, monoHeld);
+    await this.deletes(batchId, monoHeld);
     await settleCounts();
   }
 
@@ -124,13 +125,25 @@ export class ApplyRepository {
     }
   }
 
-  private async deletes(batchId: string): Promise<void> {
+  /**
+   * The mono-valued columns that hold a value in some row, each looked for through its partial
+   * index: the deletes and their journal leave the others alone (on SQLite, 18 statements of
+   * about 10 ms each at 1M resources, for columns no mapping uses).
+   */
+  private async heldMonoColumns(): Promise<number[]> {
+    const row = await this.db.get<Record<string, unknown>>(
+      `SELECT ${MONO_COLUMNS.map((n) => `(SELECT 1 FROM UR_Resources WHERE i${n} IS NOT NULL LIMIT 1) AS i${n}`).join(", ")}`,
+    );
+    return MONO_COLUMNS.filter((n) => row?.[`i${n}`] !== null && row?.[`i${n}`] !== undefined);
+  }
+
+  private async deletes(batchId: string, monoHeld: readonly number[]): Promise<void> {
     const deleted = DELETED_RESOURCES;
     const any = await this.db.get(`${deleted} LIMIT 1`, [batchId]);
     if (any === undefined) return;
     await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource1 IN (${deleted})`, [batchId]);
     await this.db.run(`DELETE FROM UR_ResourceLinks WHERE resource2 IN (${deleted})`, [batchId]);
-    for (const n of MONO_COLUMNS) {
+    for (const n of monoHeld) {
       await this.db.run(
         `UPDATE UR_Resources SET i${n} = NULL, batch_seq = ${BATCH_SEQ} WHERE i${n} IN (${deleted})`,
         [batchId, batchId],

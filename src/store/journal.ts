@@ -2,7 +2,6 @@ import { SyncupError } from "../errors.js";
 import { DELETED_RESOURCES, taken } from "./apply.js";
 import { prefixRange } from "./key-range.js";
 import { placeholders, type Dialect, type Driver, type SqlValue } from "./driver.js";
-import { MONO_COLUMNS } from "./types.js";
 
 import type { ChangeSelection, Decision } from "../protocol/api.js";
 
@@ -78,8 +77,9 @@ export class JournalRepository {
   /**
    * In an apply, before its deletes: journals the links and mono-valued references that the
    * deleted resources take along and that the batch did not remove itself (`cascaded` = 1).
+   * `monoHeld`: the mono-valued columns holding a value in some row (the others hold none).
    */
-  async journalCascade(batchId: string): Promise<void> {
+  async journalCascade(batchId: string, monoHeld: readonly number[]): Promise<void> {
     if ((await this.db.get(`${DELETED_RESOURCES} LIMIT 1`, [batchId])) === undefined) return;
     const columns = `batch_id, operation, association, key1, key2, end1_type, end2_type, resource1_pk, resource2_pk,
                      resource1_id, resource2_id, mono_column, mono_end, cascaded`;
@@ -96,7 +96,7 @@ export class JournalRepository {
         other === "" ? [batchId, batchId] : [batchId, batchId, batchId],
       );
     }
-    for (const n of MONO_COLUMNS) {
+    for (const n of monoHeld) {
       const select = `SELECT ?, 'delete', '@i${n}', h.pk, t.pk, h.entity_type, t.entity_type, h.pk, t.pk, h.id, t.id, ${n}, 1, 1
                       FROM UR_Resources h JOIN UR_Resources t ON t.id = h.i${n}`;
       await this.db.run(
