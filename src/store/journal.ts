@@ -83,17 +83,19 @@ export class JournalRepository {
     if ((await this.db.get(`${DELETED_RESOURCES} LIMIT 1`, [batchId])) === undefined) return;
     const columns = `batch_id, operation, association, key1, key2, end1_type, end2_type, resource1_pk, resource2_pk,
                      resource1_id, resource2_id, mono_column, mono_end, cascaded`;
-    for (const [end, other] of [
-      [1, ""],
-      [2, ` AND l.resource1 NOT IN (${DELETED_RESOURCES})`],
-    ] as const) {
+    const deleted = (alias: string) =>
+      `${alias}.batch_id = ? AND ${alias}.operation = 'delete' AND ${taken(alias)}`;
+    const notDeleted = (id: string) =>
+      `NOT EXISTS (SELECT 1 FROM UR_ResourcesChanges o WHERE ${deleted("o")} AND o.resource_id = ${id})`;
+    for (const end of [1, 2] as const) {
       await this.db.run(
         `INSERT INTO UR_ResourceLinkChanges (${columns})
          SELECT ?, 'delete', l.association, l.key1, l.key2, r1.entity_type, r2.entity_type, r1.pk, r2.pk,
                 l.resource1, l.resource2, NULL, NULL, 1
-         FROM UR_ResourceLinks l JOIN UR_Resources r1 ON r1.id = l.resource1 JOIN UR_Resources r2 ON r2.id = l.resource2
-         WHERE l.resource${end} IN (${DELETED_RESOURCES})${other}`,
-        other === "" ? [batchId, batchId] : [batchId, batchId, batchId],
+         FROM ${this.linksOfDeleted(end)} CROSS JOIN UR_Resources r1 CROSS JOIN UR_Resources r2
+         WHERE ${deleted("d")} AND l.resource${end} = d.resource_id AND r1.id = l.resource1 AND r2.id = l.resource2
+           ${end === 2 ? `AND ${notDeleted("l.resource1")}` : ""}`,
+        end === 1 ? [batchId, batchId] : [batchId, batchId, batchId],
       );
     }
     for (const n of monoHeld) {
@@ -105,10 +107,23 @@ export class JournalRepository {
       );
       await this.db.run(
         `INSERT INTO UR_ResourceLinkChanges (${columns}) ${select}
-         WHERE h.i${n} IN (${DELETED_RESOURCES}) AND h.id NOT IN (${DELETED_RESOURCES})`,
+         WHERE h.i${n} IN (${DELETED_RESOURCES}) AND ${notDeleted("h.id")}`,
         [batchId, batchId, batchId],
       );
     }
+  }
+
+  /**
+   * `d`, the resources a batch deletes, and `l`, the links whose end `end` is one of them, each
+   * found through that end's index. PostgreSQL gets a LATERAL subquery (`OFFSET 0` keeps it one):
+   * its estimate of a deleted resource's links is the average of every end, groups included, so
+   * it would scan every link (1.5M links: 0.43 s for 3,749 found, against 0.07 s this way).
+   * SQLite joins in the order written.
+   */
+  private linksOfDeleted(end: 1 | 2): string {
+    return this.db.dialect === "postgres"
+      ? `UR_ResourcesChanges d CROSS JOIN LATERAL (SELECT * FROM UR_ResourceLinks x WHERE x.resource${end} = d.resource_id OFFSET 0) l`
+      : "UR_ResourcesChanges d CROSS JOIN UR_ResourceLinks l";
   }
 
   /** Sets the decision of the selected changes of a batch; returns how many it set, per kind. */
