@@ -1,7 +1,9 @@
 /**
  * Replays change feed events onto a repository, as a downstream consumer would rebuild its
- * copy: each event by the entity types and primary keys it names, nothing else.
+ * copy: each event by the entity types and primary keys it names, nothing else. An update or
+ * delete must carry as its values before what the copy holds (whichever mode staged it).
  */
+import { expect } from "vitest";
 import type { ChangeEvent, FeedEnd } from "../../src/protocol/change-feed.js";
 import type { Driver } from "../../src/store/driver.js";
 
@@ -16,6 +18,15 @@ export async function replay(db: Driver, events: readonly ChangeEvent[]): Promis
     if (e.kind === "resource") {
       const uk = (i: number) => e.after?.uniqueKeys[i] ?? null;
       const properties = JSON.stringify(e.after?.properties ?? {});
+      if (e.operation !== "insert") {
+        const held = await db.get<{ properties: string }>(
+          "SELECT properties FROM UR_Resources WHERE connector = ? AND entity_type = ? AND pk = ?",
+          [c, e.entityType, e.key],
+        );
+        expect(e.before?.properties, `${e.operation} of ${e.key}: its values before`).toEqual(
+          JSON.parse(held?.properties ?? "null") as unknown,
+        );
+      }
       if (e.operation === "insert") {
         await db.run(
           `INSERT INTO UR_Resources (connector, entity_type, pk, uk1, uk2, uk3, hash, properties)
