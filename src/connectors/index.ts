@@ -1,15 +1,20 @@
 import type { NativeConnector } from "./native.js";
-import { ldapConnector } from "./ldap/index.js";
-import { scimConnector } from "./scim/index.js";
-import { sqlConnector } from "./sql/index.js";
 
 /**
- * The native connectors, selected by a connection's `type`. Each one's connection (schema,
- * tables, paths) is also listed in `./schemas.ts`, kept apart so that loading a configuration
- * does not load the connectors' client libraries.
+ * The native connectors, selected by a connection's `type`, each imported when a connection of
+ * its type exports: a command that exports CSV files or runs a command loads no directory, SCIM
+ * or database client. Each one's connection (schema, tables, paths) is also listed in
+ * `./schemas.ts`, kept apart so that loading a configuration does not load them either.
  */
-export const NATIVE_CONNECTORS: readonly NativeConnector[] = [ldapConnector, scimConnector, sqlConnector];
+const NATIVE_CONNECTORS: Readonly<Record<string, () => Promise<NativeConnector>>> = {
+  ldap: async () => (await import("./ldap/index.js")).ldapConnector,
+  scim: async () => (await import("./scim/index.js")).scimConnector,
+  sql: async () => (await import("./sql/index.js")).sqlConnector,
+};
 
-export function nativeConnector(type: string): NativeConnector | undefined {
-  return NATIVE_CONNECTORS.find((c) => c.type === type);
+export async function nativeConnector(type: string): Promise<NativeConnector | undefined> {
+  const load = Object.hasOwn(NATIVE_CONNECTORS, type) ? NATIVE_CONNECTORS[type] : undefined;
+  if (load === undefined) return undefined;
+  const connector = await load();
+  return connector.type === type ? connector : undefined;
 }

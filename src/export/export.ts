@@ -157,7 +157,7 @@ async function exportNative(
   staged: Staged,
 ): Promise<void> {
   const { config, connector, mode, options } = job;
-  const native = nativeConnector(connection.kind);
+  const native = await nativeConnector(connection.kind);
   if (native === undefined)
     throw new SyncupError("CONFIG_INVALID", `unknown connection type "${connection.kind}"`);
   const outputDir = await scratchDir(job, connection, staged);

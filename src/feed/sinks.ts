@@ -13,14 +13,16 @@
  *   request at a time), so that a thousand events cost one round trip, not a thousand timers;
  * - RabbitMQ: one persistent message per event on a durable topic exchange, routing key as the
  *   subject, `message_id` the event id, on a confirm channel.
+ *
+ * The NATS and RabbitMQ clients, and the CloudEvents package, are imported at a sink's first
+ * delivery: a command that pushes no feed does not load them.
  */
-import amqp from "amqplib";
-import { connect, createInbox, headers, type NatsConnection } from "nats";
+import type { ChannelModel, ConfirmChannel } from "amqplib";
+import type { NatsConnection } from "nats";
 import type { FeedSinkDef, SecretSourceDef } from "../config/config.js";
 import { subjectFor } from "../protocol/change-feed.js";
 import { readSecret } from "../support/secret.js";
 import type { EncodedEvent } from "../sync/change-feed.js";
-import { cloudEventsJson } from "./cloud-event.js";
 import { SIGNATURE_HEADER, signBody } from "./signature.js";
 
 export interface Sink {
@@ -29,6 +31,8 @@ export interface Sink {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+const cloudEvents = async () => (await import("./cloud-event.js")).cloudEventsJson;
 
 export function sinkFor(def: FeedSinkDef, env: Env): Sink {
   switch (def.type) {
@@ -50,7 +54,7 @@ function webhookSink(def: Extract<FeedSinkDef, { type: "webhook" }>, env: Env): 
   return {
     async deliver(events) {
       secret ??= await secretOf(def.secret, env, `Webhook sink "${def.name}": the signing secret`);
-      const body = `[${cloudEventsJson(events).join(",")}]`;
+      const body = `[${(await cloudEvents())(events).join(",")}]`;
       const response = await fetch(def.url, {
         method: "POST",
         headers: {
@@ -76,6 +80,7 @@ function natsSink(def: Extract<FeedSinkDef, { type: "nats" }>, env: Env): Sink {
     if (connection !== null && !connection.isClosed()) return connection;
     const pass = await secretOf(def.password, env, `NATS sink "${def.name}": the password`);
     const token = await secretOf(def.token, env, `NATS sink "${def.name}": the token`);
+    const { connect } = await import("nats");
     const nc = await connect({
       servers: [...def.servers],
       ...(def.user === null ? {} : { user: def.user }),
@@ -123,6 +128,7 @@ async function publishAcknowledged(
   prefix: string,
   timeoutMs: number,
 ): Promise<void> {
+  const { createInbox, headers } = await import("nats");
   const inbox = createInbox();
   const subscription = nc.subscribe(`${inbox}.*`, { max: events.length });
   const acknowledged = (async () => {
@@ -161,7 +167,7 @@ async function publishAcknowledged(
     );
   });
   try {
-    const bodies = cloudEventsJson(events, prefix);
+    const bodies = (await cloudEvents())(events, prefix);
     events.forEach((e, i) => {
       const h = headers();
       h.set("Nats-Msg-Id", String(e.seq));
@@ -178,13 +184,14 @@ async function publishAcknowledged(
 }
 
 function rabbitSink(def: Extract<FeedSinkDef, { type: "rabbitmq" }>, env: Env): Sink {
-  let channel: amqp.ConfirmChannel | null = null;
-  let model: amqp.ChannelModel | null = null;
-  const open = async (): Promise<amqp.ConfirmChannel> => {
+  let channel: ConfirmChannel | null = null;
+  let model: ChannelModel | null = null;
+  const open = async (): Promise<ConfirmChannel> => {
     if (channel !== null) return channel;
     const url = new URL(def.url);
     const password = await secretOf(def.password, env, `RabbitMQ sink "${def.name}": the password`);
     if (password !== undefined) url.password = encodeURIComponent(password);
+    const { default: amqp } = await import("amqplib");
     model = await amqp.connect(url.toString());
     const lost = () => {
       channel = null;
@@ -203,7 +210,7 @@ function rabbitSink(def: Extract<FeedSinkDef, { type: "rabbitmq" }>, env: Env): 
     async deliver(events) {
       const ch = await open();
       try {
-        const bodies = cloudEventsJson(events, def.routingPrefix);
+        const bodies = (await cloudEvents())(events, def.routingPrefix);
         for (const [i, e] of events.entries()) {
           ch.publish(def.exchange, subjectFor(e, def.routingPrefix), Buffer.from(bodies[i] as string), {
             messageId: String(e.seq),

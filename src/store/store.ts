@@ -18,7 +18,6 @@ import { LinkRepository } from "./links.js";
 import { migrate } from "./migrate.js";
 import { PendingLinkRepository } from "./pending.js";
 import { POSTGRES_DDL } from "./postgres/ddl.js";
-import { PostgresDriver } from "./postgres/driver.js";
 import { ResourceRepository } from "./resources.js";
 import { SQLITE_DDL } from "./sqlite/ddl.js";
 import { SqliteDriver } from "./sqlite/driver.js";
@@ -57,12 +56,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Opens `sqlite:<path>`, `sqlite::memory:`, `postgres://…` or `postgresql://…[?schema=name]`, migrated. */
+/**
+ * Opens `sqlite:<path>`, `sqlite::memory:`, `postgres://…` or `postgresql://…[?schema=name]`, migrated.
+ * PostgreSQL's driver and client library are imported when a PostgreSQL URL is opened.
+ */
 export async function openStore(url: string): Promise<Store> {
   let driver: Driver;
   if (url.startsWith("sqlite:")) {
     driver = SqliteDriver.open(url);
   } else if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const { PostgresDriver } = await import("./postgres/driver.js");
     driver = await PostgresDriver.open(url);
   } else {
     throw new SyncupError(

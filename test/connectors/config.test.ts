@@ -120,7 +120,7 @@ describe("native connections in the configuration", () => {
       };
       for (const connector of Object.values(parsed.connectors)) {
         for (const connection of Object.values(connector.connections)) {
-          const native = nativeConnector(connection.type);
+          const native = await nativeConnector(connection.type);
           expect(native, connection.type).toBeDefined();
           const result = native?.schema.safeParse(connection);
           expect(result?.error?.issues ?? [], JSON.stringify(connection)).toEqual([]);

@@ -2,7 +2,6 @@ import { InvalidArgumentError } from "commander";
 import { loadConfig } from "../../config/load.js";
 import { SyncupError } from "../../errors.js";
 import { hashSecret } from "../../protocol/secret-hash.js";
-import { startServer } from "../../server/server.js";
 import { print } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { applyPauseHook } from "../fault-hooks.js";
@@ -32,6 +31,9 @@ export const defineServerCommand: DefineCommand = (program, ctx, setExit) => {
       const pause = applyPauseHook(ctx.env, (step) =>
         log.warn({ step }, `paused before the apply step "${step}" (SYNCUP_TEST_APPLY_PAUSE_MS)`),
       );
+      // Imported here: the HTTP server's libraries are the heaviest of the CLI's, and no other
+      // command needs them.
+      const { startServer } = await import("../../server/server.js");
       const server = await startServer(config, {
         log,
         ...(opts.host === undefined ? {} : { host: opts.host }),
