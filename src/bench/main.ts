@@ -3,10 +3,11 @@
  * Prints medians, ratios, rows/s and peak RSS, and writes the table to BENCHMARKS.md.
  *
  *   npm run bench                      100k and 1M rows
- *   npm run bench -- --huge            also 10M rows
+ *   npm run bench -- --huge            also 10M rows (prepare, repository, `syncup run`: over an hour)
  *   npm run bench -- --sizes 100000    chosen sizes
  *   npm run bench -- --runs 5          runs per measurement (median)
  *   npm run bench -- --no-sync         skip the repository benchmarks
+ *   npm run bench -- --sync-rows N     resources of the repository benchmarks (default: the largest size)
  *   npm run bench -- --no-review       skip the review benchmarks (pages of 1M staged changes)
  *   npm run bench -- --review-rows N   staged changes of the review benchmarks (default 1M)
  *   npm run bench -- --no-feed         skip the change feed benchmarks (feed on beside off, pull API)
